@@ -116,6 +116,20 @@ static int parse_peer_key(struct wg_peer *peer, const char *key, const char *val
 	return parse_peer_number(peer, key, value);
 }
 
+static bool is_peer_key(const char *key)
+{
+	static const char *const peer_keys[] = {
+		"preshared_key", "endpoint", "allowed_ip", "persistent_keepalive_interval",
+		"last_handshake_time_sec", "last_handshake_time_nsec", "rx_bytes", "tx_bytes",
+		"protocol_version",
+	};
+
+	for (size_t i = 0; i < sizeof(peer_keys) / sizeof(peer_keys[0]); i++)
+		if (strcmp(key, peer_keys[i]) == 0)
+			return true;
+	return false;
+}
+
 static int parse_line(struct get_parser *p, const char *key, const char *value)
 {
 	uint8_t public_key[WG_KEY_LEN];
@@ -140,7 +154,9 @@ static int parse_line(struct get_parser *p, const char *key, const char *value)
 	r = parse_device_key(p, key, value);
 	if (r <= 0)
 		return r;
-	return p->peer ? parse_peer_key(p->peer, key, value) : 0;
+	if (p->peer)
+		return parse_peer_key(p->peer, key, value);
+	return is_peer_key(key) ? -EPROTO : 0; /* a peer field with no peer */
 }
 
 /* Splits one "key=value" line (not NUL terminated) and parses it. */

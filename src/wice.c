@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "wg-key.h"
 
 static const struct wice_cmd commands[] = {
 	{ "interfaces", cmd_interfaces, "List the WireGuard interfaces wice can see and their backend" },
@@ -39,6 +40,10 @@ int main(int argc, char **argv)
 	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
 		usage(stdout);
 		return 0;
+	}
+	if (wg_key_init() < 0) {
+		fprintf(stderr, "wice: cannot initialise libsodium\n");
+		return 1;
 	}
 	for (size_t i = 0; i < N_COMMANDS; i++)
 		if (strcmp(argv[1], commands[i].name) == 0)

@@ -1,0 +1,115 @@
+#!/bin/sh
+# /init of the kernel-test VM (see mkinitramfs.sh): loads the wireguard
+# module, runs the WireGuard round trip and the interface watch check against
+# it, prints one "WICE-KERNEL-RESULT: PASS" or "WICE-KERNEL-RESULT: FAIL why"
+# line for kernel.test on the console and powers the VM off.  Runs under
+# busybox sh.
+
+PATH=/bin:/sbin:/usr/bin:/usr/sbin
+export PATH
+
+# Bounds, generous because TCG is slow: the round trip in seconds, each
+# wgwatch event in tenths of a second.
+ROUNDTRIP_TIMEOUT=120
+WATCH_WAIT=100
+
+power_off()
+{
+	sync
+	poweroff -f
+	echo o > /proc/sysrq-trigger
+	# If both failed, exiting makes the kernel panic, and panic=-1 with
+	# qemu's -no-reboot ends the VM too.
+	sleep 5
+	exit 1
+}
+
+fail()
+{
+	echo "WICE-KERNEL-RESULT: FAIL $*"
+	power_off
+}
+
+# The kernel opens /dev/console before /init runs; the initramfs has no
+# device nodes, so stdio is only usable once devtmpfs is mounted.
+if ! mount -t devtmpfs devtmpfs /dev 2>/dev/null; then
+	mount -t tmpfs -o mode=0755 tmpfs /dev
+	mknod -m 600 /dev/console c 5 1
+	mknod -m 666 /dev/null c 1 3
+	mknod -m 666 /dev/zero c 1 5
+	mknod -m 666 /dev/random c 1 8
+	mknod -m 666 /dev/urandom c 1 9
+fi
+exec < /dev/console > /dev/console 2>&1
+# What udev would add; scripts pass keys to wg through /dev/stdin.
+ln -sf /proc/self/fd /dev/fd
+ln -sf /proc/self/fd/0 /dev/stdin
+ln -sf /proc/self/fd/1 /dev/stdout
+ln -sf /proc/self/fd/2 /dev/stderr
+
+mount -t proc proc /proc || fail "cannot mount /proc"
+mount -t sysfs sysfs /sys || fail "cannot mount /sys"
+mount -t tmpfs -o mode=0755 tmpfs /run || fail "cannot mount /run"
+mount -t tmpfs tmpfs /tmp || fail "cannot mount /tmp"
+echo "WICE-KERNEL: kernel $(uname -r)"
+
+ip link set lo up || fail "cannot bring up lo"
+
+while read -r module; do
+	insmod "/modules/$module" || fail "insmod $module"
+done < /modules/order
+echo "WICE-KERNEL: modules loaded: $(tr '\n' ' ' < /modules/order)"
+
+# roundtrip.sh prints "roundtrip: PASS" and exits 0 when all went well;
+# demand both.  Its output goes to the console as it comes, so a hang still
+# shows how far it got.
+echo "WICE-KERNEL: round trip"
+{
+	WG_MODE=kernel WGTOOL=/bin/wgtool WG=/bin/wg \
+		timeout "$ROUNDTRIP_TIMEOUT" sh /roundtrip.sh
+	echo $? > /tmp/roundtrip.status
+} 2>&1 | tee /tmp/roundtrip.out
+status=$(cat /tmp/roundtrip.status)
+case $status in
+0) ;;
+124 | 143) fail "roundtrip.sh timed out after $ROUNDTRIP_TIMEOUT s" ;;
+*) fail "roundtrip.sh exited with status $status" ;;
+esac
+grep -q "^roundtrip: PASS" /tmp/roundtrip.out ||
+	fail "roundtrip.sh exited 0 but did not print 'roundtrip: PASS'"
+
+# wait_for TEXT PID: until TEXT is in wgwatch's output, for at most
+# WATCH_WAIT tenths of a second, and only while wgwatch lives.
+wait_for()
+{
+	i=0
+	while ! grep -q "$1" /tmp/watch.out; do
+		kill -0 "$2" 2>/dev/null || return 1
+		i=$((i + 1))
+		[ "$i" -le "$WATCH_WAIT" ] || return 1
+		sleep 0.1
+	done
+}
+
+watch_failed()
+{
+	echo "WICE-KERNEL: wgwatch output:"
+	cat /tmp/watch.out
+	fail "$@"
+}
+
+echo "WICE-KERNEL: watch"
+/bin/wgwatch > /tmp/watch.out &
+watch_pid=$!
+# wgwatch has no ready signal; let it subscribe before the link appears.
+sleep 1
+kill -0 "$watch_pid" 2>/dev/null || watch_failed "wgwatch exited at start"
+ip link add wgk1 type wireguard || watch_failed "ip link add wgk1 type wireguard"
+wait_for "added wgk1 kernel" "$watch_pid" || watch_failed "wgwatch did not report 'added wgk1 kernel'"
+ip link del wgk1 || watch_failed "ip link del wgk1"
+wait_for "removed wgk1" "$watch_pid" || watch_failed "wgwatch did not report 'removed wgk1'"
+kill "$watch_pid"
+cat /tmp/watch.out
+
+echo "WICE-KERNEL-RESULT: PASS"
+power_off

@@ -1,0 +1,181 @@
+#!/bin/sh
+# mkinitramfs.sh: builds the initramfs that kernel.test boots under qemu so
+# that the WireGuard round trip runs against the real kernel module, which
+# the machines we build on do not have.  The image holds static busybox, the
+# wireguard module with its dependencies, iproute2's ip, wg, the test
+# programs with every shared library they load, the round-trip script and
+# init.sh as /init.
+#
+# usage: mkinitramfs.sh --kernel
+#            print the newest kernel version that has both /lib/modules/VER
+#            and /boot/vmlinuz-VER; exit 77 when there is none
+#        mkinitramfs.sh OUTPUT WGTOOL WGWATCH ROUNDTRIP INIT
+#            write a gzip'd newc cpio archive to OUTPUT
+#
+# KVER in the environment picks the kernel version instead; BUSYBOX, IP and
+# WG name the binaries to use instead of the ones found in PATH.
+
+set -u
+
+die()
+{
+	echo "mkinitramfs: $*" >&2
+	exit 1
+}
+
+find_kver()
+{
+	if [ -n "${KVER:-}" ]; then
+		[ -d "/lib/modules/$KVER" ] && [ -f "/boot/vmlinuz-$KVER" ] || return 1
+		echo "$KVER"
+		return 0
+	fi
+	for dir in /lib/modules/*; do
+		[ -d "$dir" ] && echo "${dir##*/}"
+	done | sort -r -V | while read -r ver; do
+		if [ -f "/boot/vmlinuz-$ver" ]; then
+			echo "$ver"
+			break
+		fi
+	done | grep .
+}
+
+# find_tool NAME OVERRIDE: the binary to copy; sbin is searched too because
+# PATH of a non-root user usually lacks it.
+find_tool()
+{
+	if [ -n "$2" ]; then
+		echo "$2"
+		return 0
+	fi
+	PATH=$PATH:/usr/sbin:/sbin command -v "$1" || die "cannot find $1"
+}
+
+# copy_file SRC DEST: DEST is relative to the image root; symlinks are
+# followed so that the image holds plain files.
+copy_file()
+{
+	mkdir -p "$root/${2%/*}" || die "cannot create ${2%/*}"
+	rm -f "$root/$2"
+	cp -L "$1" "$root/$2" || die "cannot copy $1"
+}
+
+# copy_libs BINARY: copies every shared object the dynamic loader would map
+# for BINARY, the loader included, to the same path in the image.  ldd
+# already lists indirect dependencies.
+copy_libs()
+{
+	out=$(LC_ALL=C ldd "$1" 2>&1)
+	status=$?
+	case $out in
+	*"not a dynamic executable"* | *"statically linked"*)
+		return 0 ;;
+	esac
+	[ "$status" -eq 0 ] || die "ldd $1 failed: $out"
+	while read -r name arrow path rest; do
+		case $arrow in
+		"=>")
+			case $path in
+			/*) lib=$path ;;
+			not) die "$1 needs $name, which is not found" ;;
+			*) continue ;;	# linux-vdso.so.1 => (0x...) on old ldd
+			esac ;;
+		*)
+			case $name in
+			/*) lib=$name ;;	# the dynamic loader
+			*) continue ;;	# linux-vdso.so.1 (0x...)
+			esac ;;
+		esac
+		[ -e "$root$lib" ] || copy_file "$lib" "$lib"
+	done <<EOF
+$out
+EOF
+}
+
+# install_bin SRC DEST: a program and its libraries.
+install_bin()
+{
+	[ -f "$1" ] || die "$1 does not exist"
+	copy_file "$1" "$2"
+	chmod 755 "$root/$2"
+	copy_libs "$1"
+}
+
+install_busybox()
+{
+	bb=$(find_tool busybox "${BUSYBOX:-}")
+	install_bin "$bb" /bin/busybox
+	"$bb" --list-full > "$work/applets" || die "$bb --list-full failed"
+	while read -r applet; do
+		[ "$applet" = bin/busybox ] && continue
+		mkdir -p "$root/${applet%/*}" || die "cannot create ${applet%/*}"
+		ln -sf /bin/busybox "$root/$applet" || die "cannot link $applet"
+	done < "$work/applets"
+}
+
+# install_modules VER: the module files in load order, listed in
+# /modules/order for init.sh.  A module built into the kernel shows up as
+# "builtin NAME" and needs nothing.  Compressed modules are unpacked
+# because busybox insmod may not read them.
+install_modules()
+{
+	deps=$(modprobe --show-depends wireguard -S "$1" 2>&1) ||
+		die "modprobe --show-depends wireguard -S $1 failed: $deps"
+	mkdir -p "$root/modules" || die "cannot create /modules"
+	: > "$root/modules/order"
+	while read -r verb path rest; do
+		[ "$verb" = insmod ] || continue
+		base=${path##*/}
+		case $base in
+		*.ko) cp "$path" "$root/modules/$base" ;;
+		*.ko.xz) base=${base%.xz}; xz -dc "$path" > "$root/modules/$base" ;;
+		*.ko.zst) base=${base%.zst}; zstd -qdc "$path" > "$root/modules/$base" ;;
+		*.ko.gz) base=${base%.gz}; gzip -dc "$path" > "$root/modules/$base" ;;
+		*) die "unknown module format: $path" ;;
+		esac || die "cannot copy $path"
+		echo "$base" >> "$root/modules/order"
+	done <<EOF
+$deps
+EOF
+	if ! grep -q . "$root/modules/order"; then
+		case $deps in
+		*"builtin wireguard"*) ;;
+		*) die "no wireguard module for $1: $deps" ;;
+		esac
+	fi
+}
+
+if [ "${1:-}" = --kernel ]; then
+	find_kver || exit 77
+	exit 0
+fi
+
+[ $# -eq 5 ] || die "usage: mkinitramfs.sh OUTPUT WGTOOL WGWATCH ROUNDTRIP INIT"
+output=$1 wgtool=$2 wgwatch=$3 roundtrip=$4 init=$5
+
+kver=$(find_kver) || die "no kernel with both /lib/modules/VER and /boot/vmlinuz-VER"
+work=$(mktemp -d "${TMPDIR:-/tmp}/wice-initramfs.XXXXXX") || die "cannot create a work directory"
+trap 'rm -rf "$work"' EXIT
+trap 'exit 1' HUP INT TERM
+root=$work/root
+
+mkdir -p "$root" "$root/proc" "$root/sys" "$root/dev" "$root/run" "$root/tmp" ||
+	die "cannot create the image tree"
+install_busybox
+# busybox has an ip applet of its own that knows no "type wireguard".
+for dir in bin sbin usr/bin usr/sbin; do
+	rm -f "$root/$dir/ip"
+done
+install_bin "$(find_tool ip "${IP:-}")" /bin/ip
+install_bin "$(find_tool wg "${WG:-}")" /bin/wg
+install_bin "$wgtool" /bin/wgtool
+install_bin "$wgwatch" /bin/wgwatch
+install_modules "$kver"
+copy_file "$roundtrip" /roundtrip.sh
+copy_file "$init" /init
+chmod 755 "$root/init" "$root/roundtrip.sh"
+echo "$kver" > "$root/kernel-version"
+
+(cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) > "$work/image.cpio" ||
+	die "cpio failed"
+gzip -1 -n -c "$work/image.cpio" > "$output" || die "cannot write $output"
