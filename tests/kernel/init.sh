@@ -10,7 +10,7 @@ export PATH
 
 # Bounds, generous because TCG is slow: the round trip in seconds, each
 # wgwatch event in tenths of a second.
-ROUNDTRIP_TIMEOUT=120
+ROUNDTRIP_TIMEOUT=200
 WATCH_WAIT=100
 
 power_off()
@@ -61,15 +61,14 @@ done < /modules/order
 echo "WICE-KERNEL: modules loaded: $(tr '\n' ' ' < /modules/order)"
 
 # roundtrip.sh prints "roundtrip: PASS" and exits 0 when all went well;
-# demand both.  Its output goes to the console as it comes, so a hang still
-# shows how far it got.
+# demand both.  Its output goes to a file, not through tee: when timeout
+# kills the script, a command it started would keep the pipe open and tee
+# would wait for that command instead.
 echo "WICE-KERNEL: round trip"
-{
-	WG_MODE=kernel WGTOOL=/bin/wgtool WG=/bin/wg \
-		timeout "$ROUNDTRIP_TIMEOUT" sh /roundtrip.sh
-	echo $? > /tmp/roundtrip.status
-} 2>&1 | tee /tmp/roundtrip.out
-status=$(cat /tmp/roundtrip.status)
+WG_MODE=kernel WGTOOL=/bin/wgtool WG=/bin/wg \
+	timeout "$ROUNDTRIP_TIMEOUT" sh /roundtrip.sh > /tmp/roundtrip.out 2>&1
+status=$?
+cat /tmp/roundtrip.out
 case $status in
 0) ;;
 124 | 143) fail "roundtrip.sh timed out after $ROUNDTRIP_TIMEOUT s" ;;
@@ -78,13 +77,14 @@ esac
 grep -q "^roundtrip: PASS" /tmp/roundtrip.out ||
 	fail "roundtrip.sh exited 0 but did not print 'roundtrip: PASS'"
 
-# wait_for TEXT PID: until TEXT is in wgwatch's output, for at most
-# WATCH_WAIT tenths of a second, and only while wgwatch lives.
+# wait_for LINE PID: until wgwatch has printed LINE, for at most WATCH_WAIT
+# tenths of a second, and only while wgwatch lives.
 wait_for()
 {
 	i=0
-	while ! grep -q "$1" /tmp/watch.out; do
-		kill -0 "$2" 2>/dev/null || return 1
+	while ! grep -qx "$1" /tmp/watch.out; do
+		# It may have printed LINE just before it died.
+		kill -0 "$2" 2>/dev/null || { grep -qx "$1" /tmp/watch.out; return; }
 		i=$((i + 1))
 		[ "$i" -le "$WATCH_WAIT" ] || return 1
 		sleep 0.1
@@ -98,18 +98,20 @@ watch_failed()
 	fail "$@"
 }
 
+# wgwatch prints "ready" once it listens and has reported what exists.
 echo "WICE-KERNEL: watch"
 /bin/wgwatch > /tmp/watch.out &
 watch_pid=$!
-# wgwatch has no ready signal; let it subscribe before the link appears.
-sleep 1
-kill -0 "$watch_pid" 2>/dev/null || watch_failed "wgwatch exited at start"
+wait_for ready "$watch_pid" || watch_failed "wgwatch did not print 'ready'"
 ip link add wgk1 type wireguard || watch_failed "ip link add wgk1 type wireguard"
 wait_for "added wgk1 kernel" "$watch_pid" || watch_failed "wgwatch did not report 'added wgk1 kernel'"
 ip link del wgk1 || watch_failed "ip link del wgk1"
 wait_for "removed wgk1" "$watch_pid" || watch_failed "wgwatch did not report 'removed wgk1'"
 kill "$watch_pid"
+wait "$watch_pid"
+status=$?
 cat /tmp/watch.out
+[ "$status" -eq 0 ] || fail "wgwatch exited with status $status on SIGTERM"
 
 echo "WICE-KERNEL-RESULT: PASS"
 power_off

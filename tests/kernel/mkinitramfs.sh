@@ -161,6 +161,9 @@ root=$work/root
 
 mkdir -p "$root" "$root/proc" "$root/sys" "$root/dev" "$root/run" "$root/tmp" ||
 	die "cannot create the image tree"
+# wg and wice look for userspace devices' sockets in /var/run/wireguard.
+mkdir -p "$root/var" || die "cannot create /var"
+ln -s ../run "$root/var/run" || die "cannot link /var/run"
 install_busybox
 # busybox has an ip applet of its own that knows no "type wireguard".
 for dir in bin sbin usr/bin usr/sbin; do
