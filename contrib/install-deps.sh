@@ -5,8 +5,8 @@ set -eu
 PACKAGES="
 	autoconf automake libtool pkg-config make gcc clang
 	libglib2.0-dev libnice-dev libsodium-dev libmnl-dev libcurl4-openssl-dev
-	libjson-glib-dev libnftables-dev libsystemd-dev libcriterion-dev linux-libc-dev
-	iproute2 nftables wireguard-tools wireguard-go iputils-ping procps psmisc socat
+	libjson-glib-dev libsoup-3.0-dev libnftables-dev libsystemd-dev libcriterion-dev linux-libc-dev
+	iproute2 nftables conntrack wireguard-tools wireguard-go iputils-ping procps psmisc socat jq curl
 	coturn
 	qemu-system-x86 linux-image-amd64 busybox-static kmod cpio
 	valgrind mandoc

@@ -11,6 +11,9 @@ struct wice_cmd {
 
 int cmd_version(int argc, char **argv);
 int cmd_interfaces(int argc, char **argv);
+int cmd_daemon(int argc, char **argv);
+int cmd_show(int argc, char **argv);
+int cmd_signal_server(int argc, char **argv);
 
 /* True when argv holds -h or --help. */
 bool cmd_wants_help(int argc, char **argv);

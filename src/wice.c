@@ -9,7 +9,10 @@
 #include "wg-key.h"
 
 static const struct wice_cmd commands[] = {
+	{ "daemon", cmd_daemon, "Run the daemon that connects WireGuard peers" },
+	{ "show", cmd_show, "Show the daemon's interfaces and peers" },
 	{ "interfaces", cmd_interfaces, "List the WireGuard interfaces wice can see and their backend" },
+	{ "signal-server", cmd_signal_server, "Run the signal server (and STUN) that daemons behind NATs use" },
 	{ "version", cmd_version, "Print the version" },
 };
 

@@ -1,0 +1,361 @@
+/* The nftables fast path (see nft-proxy.h for what the rules do).
+ *
+ * Commands are nft's own text syntax run through libnftables: the rules are
+ * few and fixed, they read in `nft list` exactly as written here, and the
+ * only variable parts (table name, addresses, ports, peer handle) are
+ * validated or formatted by us, so nothing from outside can change their
+ * meaning.  The peer table in memory is what lets an update delete exactly
+ * the elements it installed before, in the same transaction as the adds. */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <linux/netlink.h>
+#include <nftables/libnftables.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "nft-proxy.h"
+
+#define TABLE_NAME_MAX 64
+/* A name no daemon uses, for the dry run of nft_proxy_available(). */
+#define PROBE_TABLE "wice_probe"
+
+struct nft_peer {
+	char handle[NFT_PROXY_MAX_HANDLE + 1];
+	char remote[INET6_ADDRSTRLEN];
+	bool ipv6;
+	uint16_t remote_port, wg_port, ice_port;
+};
+
+struct nft_proxy {
+	struct nft_ctx *nft;
+	char *table;
+	GHashTable *peers; /* handle -> struct nft_peer */
+};
+
+/* ---- the table ------------------------------------------------------------ */
+
+/* The fixed part.  "add; delete; add" in one transaction removes a table a
+ * killed run left behind, whether or not there is one.
+ *
+ * Ingress checks the map key first (one hash lookup for all the UDP traffic
+ * that is not ours), then that the packet is for this host (a router must
+ * not rewrite the flows it forwards), then what it is.  A WireGuard header
+ * (type 1-4, three zero bytes) always goes to WireGuard: bytes 4-7 of its
+ * messages are a random session index, which is the STUN cookie once in
+ * 2^32 sessions.  Anything else goes to WireGuard unless it carries the
+ * cookie.  A packet the first rule rewrote no longer matches the second,
+ * whose lookup then has WireGuard's port in the key. */
+#define WG_HEADERS "{ 0x01000000, 0x02000000, 0x03000000, 0x04000000 }"
+#define STUN_COOKIE "0x2112a442"
+#define INGRESS_RULE(ip, map, what)                                                               \
+	"		meta l4proto udp " ip " saddr . udp sport . udp dport @" map " fib daddr type local " what \
+	" udp dport set " ip " saddr . udp sport . udp dport map @" map " notrack\n"
+
+static char *table_definition(const char *t)
+{
+	return g_strdup_printf(
+		"add table inet %1$s\n"
+		"delete table inet %1$s\n"
+		"table inet %1$s {\n"
+		"	map out4 { typeof ip daddr . udp dport . udp sport : udp sport; }\n"
+		"	map out6 { typeof ip6 daddr . udp dport . udp sport : udp sport; }\n"
+		"	map in4 { typeof ip saddr . udp sport . udp dport : udp dport; }\n"
+		"	map in6 { typeof ip6 saddr . udp sport . udp dport : udp dport; }\n"
+		"	chain egress {\n"
+		"		type filter hook output priority raw; policy accept;\n"
+		"		meta l4proto udp udp sport set ip daddr . udp dport . udp sport map @out4 notrack\n"
+		"		meta l4proto udp udp sport set ip6 daddr . udp dport . udp sport map @out6 notrack\n"
+		"	}\n"
+		"	chain ingress {\n"
+		"		type filter hook prerouting priority raw; policy accept;\n"
+		INGRESS_RULE("ip", "in4", "@th,64,32 " WG_HEADERS)
+		INGRESS_RULE("ip", "in4", "@th,96,32 != " STUN_COOKIE)
+		INGRESS_RULE("ip6", "in6", "@th,64,32 " WG_HEADERS)
+		INGRESS_RULE("ip6", "in6", "@th,96,32 != " STUN_COOKIE)
+		"	}\n"
+		"}\n",
+		t);
+}
+
+static bool valid_table_name(const char *name)
+{
+	size_t len = strlen(name);
+
+	if (len == 0 || len > TABLE_NAME_MAX || !g_ascii_isalpha(name[0]))
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!g_ascii_isalnum(name[i]) && name[i] != '_')
+			return false;
+	return true;
+}
+
+/* Handles end up inside a quoted nft comment: no quotes, no spaces. */
+static bool valid_handle(const char *handle)
+{
+	size_t len = strlen(handle);
+
+	if (len == 0 || len > NFT_PROXY_MAX_HANDLE)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!g_ascii_isalnum(handle[i]) && !strchr("_-.:+/=", handle[i]))
+			return false;
+	return true;
+}
+
+/* libnftables exits the process when it cannot open its netlink socket
+ * (a kernel without nfnetlink): find out first. */
+static bool netfilter_netlink_works(void)
+{
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
+
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
+static struct nft_ctx *ctx_new(void)
+{
+	struct nft_ctx *nft;
+
+	if (!netfilter_netlink_works())
+		return NULL;
+	nft = nft_ctx_new(NFT_CTX_DEFAULT);
+	if (!nft)
+		return NULL;
+	/* Keep libnftables off our stdout and stderr: errors go into GErrors. */
+	if (nft_ctx_buffer_output(nft) < 0 || nft_ctx_buffer_error(nft) < 0) {
+		nft_ctx_free(nft);
+		return NULL;
+	}
+	return nft;
+}
+
+/* Runs @cmds as one transaction; on failure the error names the first
+ * line of nft's message (the rest repeats the command with carets). */
+static bool run(struct nft_ctx *nft, const char *cmds, GError **error)
+{
+	int r = nft_run_cmd_from_buffer(nft, cmds);
+	g_autofree char *msg = g_strdup(nft_ctx_get_error_buffer(nft));
+
+	nft_ctx_get_output_buffer(nft); /* drop whatever was printed */
+	if (r == 0)
+		return true;
+	if (msg)
+		msg[strcspn(msg, "\n")] = '\0';
+	g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "nftables: %s", msg && *msg ? msg : "command failed");
+	return false;
+}
+
+bool nft_proxy_available(void)
+{
+	struct nft_ctx *nft = ctx_new();
+	g_autofree char *def = table_definition(PROBE_TABLE);
+	bool ok;
+
+	if (!nft)
+		return false;
+	/* A dry run still goes to the kernel, which checks privilege and
+	 * that it knows every expression; then the transaction is aborted. */
+	nft_ctx_set_dry_run(nft, true);
+	ok = run(nft, def, NULL);
+	nft_ctx_free(nft);
+	return ok;
+}
+
+struct nft_proxy *nft_proxy_new(const char *table, GError **error)
+{
+	g_autoptr(nft_proxy) p = g_new0(struct nft_proxy, 1);
+	g_autofree char *def = NULL;
+
+	if (!valid_table_name(table)) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+			    "invalid nftables table name '%s' (letters, digits, '_'; at most %d)", table,
+			    TABLE_NAME_MAX);
+		return NULL;
+	}
+	p->peers = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, g_free);
+	p->nft = ctx_new();
+	if (!p->nft) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "nftables: cannot create a context");
+		return NULL;
+	}
+	def = table_definition(table);
+	if (!run(p->nft, def, error))
+		return NULL;
+	p->table = g_strdup(table);
+	return g_steal_pointer(&p);
+}
+
+void nft_proxy_free(struct nft_proxy *p)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree char *cmd = NULL;
+
+	if (!p)
+		return;
+	if (p->table) {
+		cmd = g_strdup_printf("delete table inet %s\n", p->table);
+		if (!run(p->nft, cmd, &error))
+			g_warning("cannot remove nftables table %s: %s", p->table, error->message);
+	}
+	if (p->nft)
+		nft_ctx_free(p->nft);
+	if (p->peers)
+		g_hash_table_destroy(p->peers);
+	g_free(p->table);
+	g_free(p);
+}
+
+/* ---- peers ------------------------------------------------------------------ */
+
+static bool peer_from_args(struct nft_peer *peer, const char *handle, uint16_t wg_port, uint16_t ice_port,
+			   GInetSocketAddress *remote, GError **error)
+{
+	GInetAddress *addr = g_inet_socket_address_get_address(remote);
+	g_autofree char *text = g_inet_address_to_string(addr);
+
+	if (!valid_handle(handle)) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "invalid peer handle '%s'", handle);
+		return false;
+	}
+	if (!wg_port || !ice_port || !g_inet_socket_address_get_port(remote) || strlen(text) >= sizeof(peer->remote)) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+			    "peer '%s': a port is 0 or the address is bad", handle);
+		return false;
+	}
+	memset(peer, 0, sizeof(*peer));
+	g_strlcpy(peer->handle, handle, sizeof(peer->handle));
+	g_strlcpy(peer->remote, text, sizeof(peer->remote));
+	peer->ipv6 = g_inet_address_get_family(addr) == G_SOCKET_FAMILY_IPV6;
+	peer->remote_port = g_inet_socket_address_get_port(remote);
+	peer->wg_port = wg_port;
+	peer->ice_port = ice_port;
+	return true;
+}
+
+static bool same_egress_key(const struct nft_peer *a, const struct nft_peer *b)
+{
+	return a->ipv6 == b->ipv6 && !strcmp(a->remote, b->remote) && a->remote_port == b->remote_port &&
+	       a->wg_port == b->wg_port;
+}
+
+static bool same_ingress_key(const struct nft_peer *a, const struct nft_peer *b)
+{
+	return a->ipv6 == b->ipv6 && !strcmp(a->remote, b->remote) && a->remote_port == b->remote_port &&
+	       a->ice_port == b->ice_port;
+}
+
+/* Two peers on one map key would steal each other's packets. */
+static const struct nft_peer *find_clash(struct nft_proxy *p, const struct nft_peer *peer)
+{
+	GHashTableIter iter;
+	gpointer value;
+
+	g_hash_table_iter_init(&iter, p->peers);
+	while (g_hash_table_iter_next(&iter, NULL, &value)) {
+		const struct nft_peer *other = value;
+
+		if (strcmp(other->handle, peer->handle) &&
+		    (same_egress_key(other, peer) || same_ingress_key(other, peer)))
+			return other;
+	}
+	return NULL;
+}
+
+static void append_delete(GString *cmds, const char *table, const struct nft_peer *peer)
+{
+	const char *v = peer->ipv6 ? "6" : "4";
+
+	g_string_append_printf(cmds, "delete element inet %s out%s { %s . %u . %u }\n", table, v, peer->remote,
+			       peer->remote_port, peer->wg_port);
+	g_string_append_printf(cmds, "delete element inet %s in%s { %s . %u . %u }\n", table, v, peer->remote,
+			       peer->remote_port, peer->ice_port);
+}
+
+static void append_add(GString *cmds, const char *table, const struct nft_peer *peer)
+{
+	const char *v = peer->ipv6 ? "6" : "4";
+
+	g_string_append_printf(cmds, "add element inet %s out%s { %s . %u . %u comment \"%s\" : %u }\n", table, v,
+			       peer->remote, peer->remote_port, peer->wg_port, peer->handle, peer->ice_port);
+	g_string_append_printf(cmds, "add element inet %s in%s { %s . %u . %u comment \"%s\" : %u }\n", table, v,
+			       peer->remote, peer->remote_port, peer->ice_port, peer->handle, peer->wg_port);
+}
+
+bool nft_proxy_set_peer(struct nft_proxy *p, const char *handle, uint16_t wg_port, uint16_t ice_port,
+			GInetSocketAddress *remote, GError **error)
+{
+	struct nft_peer next, *old;
+	const struct nft_peer *clash;
+	g_autoptr(GString) cmds = g_string_new(NULL);
+
+	if (!peer_from_args(&next, handle, wg_port, ice_port, remote, error))
+		return false;
+	old = g_hash_table_lookup(p->peers, handle);
+	if (!old && g_hash_table_size(p->peers) >= NFT_PROXY_MAX_PEERS) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_NO_SPACE, "more than %u peers", NFT_PROXY_MAX_PEERS);
+		return false;
+	}
+	clash = find_clash(p, &next);
+	if (clash) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_EXISTS, "peer '%s' has the same flow as peer '%s'", handle,
+			    clash->handle);
+		return false;
+	}
+	/* Deletes and adds are one transaction: the kernel switches at once. */
+	if (old)
+		append_delete(cmds, p->table, old);
+	append_add(cmds, p->table, &next);
+	if (!run(p->nft, cmds->str, error))
+		return false;
+	if (old) {
+		*old = next;
+	} else {
+		old = g_new(struct nft_peer, 1);
+		*old = next;
+		g_hash_table_insert(p->peers, old->handle, old);
+	}
+	return true;
+}
+
+bool nft_proxy_remove_peer(struct nft_proxy *p, const char *handle, GError **error)
+{
+	struct nft_peer *old = g_hash_table_lookup(p->peers, handle);
+	g_autoptr(GString) cmds = g_string_new(NULL);
+
+	if (!old)
+		return true;
+	append_delete(cmds, p->table, old);
+	if (!run(p->nft, cmds->str, error))
+		return false;
+	g_hash_table_remove(p->peers, handle);
+	return true;
+}
+
+unsigned nft_proxy_n_peers(const struct nft_proxy *p)
+{
+	return g_hash_table_size(p->peers);
+}
+
+bool nft_proxy_table_exists(struct nft_proxy *p)
+{
+	g_autofree char *cmd = g_strdup_printf("list table inet %s\n", p->table);
+
+	return run(p->nft, cmd, NULL);
+}
+
+bool nft_proxy_restore(struct nft_proxy *p, GError **error)
+{
+	g_autofree char *def = table_definition(p->table);
+	g_autoptr(GString) cmds = g_string_new(def);
+	GHashTableIter iter;
+	gpointer value;
+
+	g_hash_table_iter_init(&iter, p->peers);
+	while (g_hash_table_iter_next(&iter, NULL, &value))
+		append_add(cmds, p->table, value);
+	return run(p->nft, cmds->str, error);
+}

@@ -1,0 +1,244 @@
+/* The user proxy (see user-proxy.h): a loopback UDP socket spliced onto a
+ * libnice component.
+ *
+ * The receive buffers are per thread, not per proxy: a proxy needs room for
+ * a whole batch of maximum-size datagrams (WireGuard's MTU may be jumbo), a
+ * daemon may have many peers, and all proxies of a thread take turns in one
+ * main loop, so one set of buffers serves them all. */
+#include "config.h"
+
+#include <errno.h>
+#include <glib-unix.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "user-proxy.h"
+
+#define UDP_MAX_PAYLOAD 65535
+/* Batches per wakeup before other sources get their turn. */
+#define MAX_BATCHES_PER_WAKEUP 8
+/* Room for bursts while the main loop is busy elsewhere (the kernel caps
+ * it at net.core.rmem_max). */
+#define SOCKET_BUFFER (1 << 20)
+
+struct user_proxy {
+	NiceAgent *agent;
+	guint stream, component;
+	int fd;
+	GSource *source;
+	union wg_sockaddr local; /* our socket: WireGuard's endpoint */
+	union wg_sockaddr wg;    /* WireGuard's listen address */
+	unsigned batch;
+	struct user_proxy_stats stats;
+};
+
+struct batch_buffers {
+	struct mmsghdr hdr[USER_PROXY_MAX_BATCH];
+	struct iovec iov[USER_PROXY_MAX_BATCH];
+	union wg_sockaddr from[USER_PROXY_MAX_BATCH];
+	GOutputVector vec[USER_PROXY_MAX_BATCH];
+	NiceOutputMessage out[USER_PROXY_MAX_BATCH];
+	uint8_t data[USER_PROXY_MAX_BATCH][UDP_MAX_PAYLOAD];
+};
+
+static GPrivate thread_buffers = G_PRIVATE_INIT(g_free);
+
+static struct batch_buffers *get_buffers(void)
+{
+	struct batch_buffers *b = g_private_get(&thread_buffers);
+
+	if (!b) {
+		b = g_new(struct batch_buffers, 1);
+		g_private_set(&thread_buffers, b);
+	}
+	return b;
+}
+
+/* ---- WireGuard -> peer ------------------------------------------------------- */
+
+static bool from_wireguard(const struct user_proxy *p, const struct mmsghdr *h)
+{
+	const union wg_sockaddr *from = h->msg_hdr.msg_name;
+
+	if (h->msg_hdr.msg_flags & MSG_TRUNC || h->msg_hdr.msg_namelen < wg_sockaddr_len(&p->wg))
+		return false;
+	if (p->wg.sa.sa_family == AF_INET)
+		return from->sa.sa_family == AF_INET && from->in.sin_port == p->wg.in.sin_port &&
+		       from->in.sin_addr.s_addr == p->wg.in.sin_addr.s_addr;
+	return from->sa.sa_family == AF_INET6 && from->in6.sin6_port == p->wg.in6.sin6_port &&
+	       IN6_ARE_ADDR_EQUAL(&from->in6.sin6_addr, &p->wg.in6.sin6_addr);
+}
+
+static int receive_batch(struct user_proxy *p, struct batch_buffers *b)
+{
+	for (unsigned i = 0; i < p->batch; i++) {
+		b->iov[i] = (struct iovec){ .iov_base = b->data[i], .iov_len = UDP_MAX_PAYLOAD };
+		b->hdr[i].msg_hdr = (struct msghdr){
+			.msg_name = &b->from[i],
+			.msg_namelen = sizeof(b->from[i]),
+			.msg_iov = &b->iov[i],
+			.msg_iovlen = 1,
+		};
+	}
+	return recvmmsg(p->fd, b->hdr, p->batch, MSG_DONTWAIT, NULL);
+}
+
+/* Hands the datagrams from WireGuard to libnice in one call. */
+static void send_batch(struct user_proxy *p, struct batch_buffers *b, unsigned n)
+{
+	unsigned n_out = 0, bytes = 0;
+	gint sent;
+
+	for (unsigned i = 0; i < n; i++) {
+		if (!from_wireguard(p, &b->hdr[i])) {
+			p->stats.drop_foreign++;
+			continue;
+		}
+		b->vec[n_out] = (GOutputVector){ .buffer = b->data[i], .size = b->hdr[i].msg_len };
+		b->out[n_out] = (NiceOutputMessage){ .buffers = &b->vec[n_out], .n_buffers = 1 };
+		n_out++;
+	}
+	if (!n_out)
+		return;
+	sent = nice_agent_send_messages_nonblocking(p->agent, p->stream, p->component, b->out, n_out, NULL, NULL);
+	if (sent < 0)
+		sent = 0;
+	for (gint i = 0; i < sent; i++)
+		bytes += b->vec[i].size;
+	p->stats.to_peer_packets += (unsigned)sent;
+	p->stats.to_peer_bytes += bytes;
+	p->stats.drop_to_peer += n_out - (unsigned)sent;
+}
+
+static gboolean on_readable(gint fd, GIOCondition condition, gpointer data)
+{
+	struct user_proxy *p = data;
+	struct batch_buffers *b = get_buffers();
+
+	for (unsigned round = 0; round < MAX_BATCHES_PER_WAKEUP; round++) {
+		int n = receive_batch(p, b);
+
+		if (n <= 0)
+			break; /* EAGAIN: drained; a UDP error was consumed by the read */
+		send_batch(p, b, (unsigned)n);
+		if ((unsigned)n < p->batch)
+			break;
+	}
+	return G_SOURCE_CONTINUE;
+}
+
+/* ---- peer -> WireGuard ------------------------------------------------------- */
+
+void user_proxy_deliver(struct user_proxy *p, const uint8_t *buf, size_t len)
+{
+	if (sendto(p->fd, buf, len, MSG_DONTWAIT, &p->wg.sa, wg_sockaddr_len(&p->wg)) < 0) {
+		p->stats.drop_to_wg++;
+		return;
+	}
+	p->stats.to_wg_packets++;
+	p->stats.to_wg_bytes += len;
+}
+
+/* ---- life cycle ---------------------------------------------------------------- */
+
+static void loopback(union wg_sockaddr *sa, int family, uint16_t port)
+{
+	memset(sa, 0, sizeof(*sa));
+	if (family == AF_INET6) {
+		sa->in6.sin6_family = AF_INET6;
+		sa->in6.sin6_addr = in6addr_loopback;
+		sa->in6.sin6_port = htons(port);
+	} else {
+		sa->in.sin_family = AF_INET;
+		sa->in.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		sa->in.sin_port = htons(port);
+	}
+}
+
+static int open_socket(struct user_proxy *p, int family)
+{
+	socklen_t len = sizeof(p->local);
+	int size = SOCKET_BUFFER;
+
+	p->fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (p->fd < 0)
+		return -errno;
+	/* Best effort: a smaller buffer only means earlier drops. */
+	(void)setsockopt(p->fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+	(void)setsockopt(p->fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+	loopback(&p->local, family, 0);
+	if (bind(p->fd, &p->local.sa, wg_sockaddr_len(&p->local)) < 0 ||
+	    getsockname(p->fd, &p->local.sa, &len) < 0)
+		return -errno;
+	return 0;
+}
+
+struct user_proxy *user_proxy_new_full(NiceAgent *agent, guint stream, guint component, uint16_t wg_port,
+				       int family, GError **error)
+{
+	g_autoptr(user_proxy) p = g_new0(struct user_proxy, 1);
+	GMainContext *context = NULL;
+	int r;
+
+	g_return_val_if_fail(family == AF_INET || family == AF_INET6, NULL);
+	p->fd = -1;
+	p->agent = g_object_ref(agent);
+	p->stream = stream;
+	p->component = component;
+	p->batch = USER_PROXY_MAX_BATCH;
+	loopback(&p->wg, family, wg_port);
+	r = open_socket(p, family);
+	if (r < 0) {
+		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(-r), "user proxy: cannot bind a %s socket: %s",
+			    family == AF_INET6 ? "::1" : "127.0.0.1", g_strerror(-r));
+		return NULL;
+	}
+	/* The agent's context: deliver() is called from there too, so both
+	 * directions stay in one thread. */
+	g_object_get(agent, "main-context", &context, NULL);
+	p->source = g_unix_fd_source_new(p->fd, G_IO_IN);
+	g_source_set_callback(p->source, G_SOURCE_FUNC(on_readable), p, NULL);
+	g_source_attach(p->source, context);
+	return g_steal_pointer(&p);
+}
+
+struct user_proxy *user_proxy_new(NiceAgent *agent, guint stream, guint component, uint16_t wg_port,
+				  GError **error)
+{
+	return user_proxy_new_full(agent, stream, component, wg_port, AF_INET, error);
+}
+
+void user_proxy_get_endpoint(const struct user_proxy *p, union wg_sockaddr *ret)
+{
+	*ret = p->local;
+}
+
+void user_proxy_set_wg_port(struct user_proxy *p, uint16_t wg_port)
+{
+	loopback(&p->wg, p->wg.sa.sa_family, wg_port);
+}
+
+void user_proxy_set_batch(struct user_proxy *p, unsigned batch)
+{
+	p->batch = CLAMP(batch, 1, USER_PROXY_MAX_BATCH);
+}
+
+void user_proxy_get_stats(const struct user_proxy *p, struct user_proxy_stats *ret)
+{
+	*ret = p->stats;
+}
+
+void user_proxy_free(struct user_proxy *p)
+{
+	if (!p)
+		return;
+	if (p->source) {
+		g_source_destroy(p->source);
+		g_source_unref(p->source);
+	}
+	if (p->fd >= 0)
+		close(p->fd);
+	g_clear_object(&p->agent);
+	g_free(p);
+}

@@ -1,0 +1,179 @@
+/* One managed WireGuard interface: its identity (the interface's own key),
+ * its peers, and a periodic sync with the device.
+ *
+ * WireGuard tells nobody when peers are added or removed, so the interface
+ * re-reads the device once a second: that picks up `wg set` changes and
+ * gives the handshake and transfer counters that show a dead path. */
+#include "config.h"
+
+#include <string.h>
+
+#include "peer.h"
+#include "wg.h"
+
+#define SYNC_INTERVAL_MS 1000
+
+static guint key_hash(gconstpointer key)
+{
+	return g_bytes_hash(key);
+}
+
+static gboolean key_equal(gconstpointer a, gconstpointer b)
+{
+	return g_bytes_equal(a, b);
+}
+
+struct wice_peer *iface_find_peer(struct wice_iface *iface, const uint8_t public_key[32])
+{
+	g_autoptr(GBytes) key = g_bytes_new(public_key, 32);
+
+	return g_hash_table_lookup(iface->peers, key);
+}
+
+static struct sig_pair *lookup_pair(void *userdata, const uint8_t peer_public[SIG_KEY_LEN])
+{
+	struct wice_peer *peer = iface_find_peer(userdata, peer_public);
+
+	return peer ? &peer->pair : NULL;
+}
+
+void iface_receive_envelope(struct wice_iface *iface, const uint8_t *data, size_t len)
+{
+	struct sig_msg msg;
+	struct sig_pair *pair = NULL;
+	struct wice_peer *peer;
+	int r;
+
+	if (!iface->have_identity)
+		return;
+	r = sig_envelope_open_msg(&iface->identity, lookup_pair, iface, data, len, &msg, &pair);
+	if (r < 0) {
+		if (r != -ENXIO && r != -EALREADY)
+			g_debug("%s: dropped signaling message: %s", iface->name, g_strerror(-r));
+		return;
+	}
+	peer = iface_find_peer(iface, pair->peer_public);
+	if (peer)
+		peer_receive(peer, &msg, r == 1);
+	sig_msg_wipe(&msg);
+}
+
+static void remove_all_peers(struct wice_iface *iface)
+{
+	g_hash_table_remove_all(iface->peers);
+}
+
+/* The interface's key changed (or appeared): every pair key changes. */
+static void set_identity(struct wice_iface *iface, const struct wg_device *dev)
+{
+	if (iface->have_identity && memcmp(iface->identity.private_key, dev->private_key, 32) == 0)
+		return;
+	remove_all_peers(iface);
+	sig_identity_wipe(&iface->identity);
+	iface->have_identity = !wg_key_is_zero(dev->private_key) &&
+			       sig_identity_init(&iface->identity, dev->private_key) == 0;
+	if (iface->have_identity)
+		g_message("%s: managing interface (listen port %u)", iface->name, dev->listen_port);
+}
+
+static void sync_peers(struct wice_iface *iface, const struct wg_device *dev)
+{
+	GHashTableIter it;
+	gpointer key, value;
+
+	for (size_t i = 0; i < dev->n_peers; i++) {
+		const struct wg_peer *wgp = &dev->peers[i];
+		struct wice_peer *peer = iface_find_peer(iface, wgp->public_key);
+
+		if (!peer) {
+			peer = peer_new(iface, wgp->public_key);
+			if (!peer)
+				continue;
+			g_hash_table_insert(iface->peers, g_bytes_new(wgp->public_key, 32), peer);
+			peer_update_wg(peer, wgp);
+			peer_start(peer);
+		} else {
+			peer_update_wg(peer, wgp);
+		}
+	}
+	g_hash_table_iter_init(&it, iface->peers);
+	while (g_hash_table_iter_next(&it, &key, &value))
+		if (!wg_device_find_peer(dev, g_bytes_get_data(key, NULL))) {
+			g_message("%s/%s: peer removed from WireGuard", iface->name, ((struct wice_peer *)value)->name);
+			((struct wice_peer *)value)->endpoint_changed = false; /* nothing to restore */
+			g_hash_table_iter_remove(&it);
+		}
+}
+
+int iface_sync(struct wice_iface *iface)
+{
+	struct wg_device *dev = NULL;
+	int r = wg_get(iface->name, &dev);
+
+	if (r < 0)
+		return r;
+	iface->listen_port = dev->listen_port;
+	set_identity(iface, dev);
+	if (iface->have_identity)
+		sync_peers(iface, dev);
+	wg_device_free(dev);
+	return 0;
+}
+
+static gboolean on_sync_timer(gpointer data)
+{
+	struct wice_iface *iface = data;
+	int r = iface_sync(iface);
+
+	if (r < 0 && r != -ENODEV)
+		g_debug("%s: cannot read device: %s", iface->name, g_strerror(-r));
+	return G_SOURCE_CONTINUE;
+}
+
+void iface_on_network_changed(struct wice_iface *iface)
+{
+	GHashTableIter it;
+	gpointer value;
+
+	g_hash_table_iter_init(&it, iface->peers);
+	while (g_hash_table_iter_next(&it, NULL, &value))
+		peer_on_network_changed(value);
+}
+
+struct wice_iface *iface_new(struct wice_daemon *d, const char *name)
+{
+	struct wice_iface *iface = g_new0(struct wice_iface, 1);
+
+	iface->daemon = d;
+	g_strlcpy(iface->name, name, sizeof(iface->name));
+	iface->peers = g_hash_table_new_full(key_hash, key_equal, (GDestroyNotify)g_bytes_unref,
+					     (GDestroyNotify)peer_free);
+	iface_sync(iface);
+	iface->sync_timer = g_timeout_source_new(SYNC_INTERVAL_MS);
+	g_source_set_callback(iface->sync_timer, on_sync_timer, iface, NULL);
+	g_source_attach(iface->sync_timer, NULL);
+	return iface;
+}
+
+void iface_free(struct wice_iface *iface)
+{
+	if (!iface)
+		return;
+	if (iface->sync_timer) {
+		g_source_destroy(iface->sync_timer);
+		g_source_unref(iface->sync_timer);
+	}
+	g_hash_table_destroy(iface->peers);
+	sig_identity_wipe(&iface->identity);
+	g_free(iface);
+}
+
+void iface_forget_device(struct wice_iface *iface)
+{
+	GHashTableIter it;
+	gpointer value;
+
+	g_hash_table_iter_init(&it, iface->peers);
+	while (g_hash_table_iter_next(&it, NULL, &value))
+		((struct wice_peer *)value)->endpoint_changed = false;
+}

@@ -1,0 +1,220 @@
+/* The peer's ICE agent: creation with the daemon's STUN/TURN servers and
+ * local addresses, and libnice's signals turned into peer events.
+ *
+ * libnice gathers on every local address unless told otherwise; we add the
+ * addresses ourselves so that no candidate ever sits on a WireGuard
+ * interface (that would route the tunnel through itself). */
+#include "config.h"
+
+#include <ifaddrs.h>
+#include <string.h>
+
+#include "peer-internal.h"
+#include "turn-credentials.h"
+
+static void on_new_candidate(NiceAgent *agent, NiceCandidate *c, gpointer data)
+{
+	struct wice_peer *peer = data;
+
+	if (peer->n_local < PEER_MAX_LOCAL_CANDIDATES)
+		peer->local[peer->n_local++] = nice_candidate_copy(c);
+	peer_send_candidate(peer, c);
+}
+
+static void on_gathering_done(NiceAgent *agent, guint stream, gpointer data)
+{
+	struct wice_peer *peer = data;
+
+	peer->gathering_done = true;
+	g_debug("%s/%s: gathered %zu candidates", peer->iface->name, peer->name, peer->n_local);
+	peer_send_state(peer, !peer->have_remote_credentials);
+}
+
+static void on_component_state(NiceAgent *agent, guint stream, guint component, guint state, gpointer data)
+{
+	struct wice_peer *peer = data;
+
+	g_debug("%s/%s: component %s", peer->iface->name, peer->name, nice_component_state_to_string(state));
+	if (state == NICE_COMPONENT_STATE_FAILED)
+		peer_schedule_restart(peer, peer->state == PEER_CONNECTED ? "consent lost" : "checks failed");
+	else if ((state == NICE_COMPONENT_STATE_CONNECTED || state == NICE_COMPONENT_STATE_READY) &&
+		 peer->selected.valid)
+		peer_on_connected(peer);
+}
+
+static void on_selected_pair(NiceAgent *agent, guint stream, guint component, NiceCandidate *local,
+			     NiceCandidate *remote, gpointer data)
+{
+	peer_path_on_selected_pair(data, local, remote);
+}
+
+static void on_receive(NiceAgent *agent, guint stream, guint component, guint len, gchar *buf, gpointer data)
+{
+	peer_path_deliver(data, (const uint8_t *)buf, len);
+}
+
+/* Adds every usable local address: up, not loopback, not a WireGuard or
+ * excluded interface, no IPv6 link-local (needs scope ids end to end). */
+static void add_local_addresses(struct wice_peer *peer)
+{
+	struct wice_daemon *d = peer->iface->daemon;
+	struct ifaddrs *list = NULL;
+
+	if (getifaddrs(&list) < 0)
+		return;
+	for (struct ifaddrs *ifa = list; ifa; ifa = ifa->ifa_next) {
+		NiceAddress addr;
+
+		if (!ifa->ifa_addr || !(ifa->ifa_flags & IFF_UP) || (ifa->ifa_flags & IFF_LOOPBACK))
+			continue;
+		if (ifa->ifa_addr->sa_family != AF_INET && ifa->ifa_addr->sa_family != AF_INET6)
+			continue;
+		if (daemon_is_excluded_netif(d, ifa->ifa_name))
+			continue;
+		nice_address_init(&addr);
+		nice_address_set_from_sockaddr(&addr, ifa->ifa_addr);
+		if (ifa->ifa_addr->sa_family == AF_INET6 && IN6_IS_ADDR_LINKLOCAL(&addr.s.ip6.sin6_addr))
+			continue;
+		nice_agent_add_local_address(peer->agent, &addr);
+	}
+	freeifaddrs(list);
+}
+
+static NiceRelayType relay_type(const struct wice_ice_server *s)
+{
+	if (s->scheme == WICE_ICE_TURNS)
+		return NICE_RELAY_TYPE_TURN_TLS;
+	return s->transport == WICE_ICE_TRANSPORT_TCP ? NICE_RELAY_TYPE_TURN_TCP : NICE_RELAY_TYPE_TURN_UDP;
+}
+
+static void configure_servers(struct wice_peer *peer)
+{
+	struct wice_daemon *d = peer->iface->daemon;
+	const struct wice_config *cfg = d->config;
+	g_autofree char *user = NULL, *pass = NULL;
+
+	turn_credentials(cfg, &user, &pass);
+	for (size_t i = 0; i < d->n_ice; i++) {
+		const struct wice_ice_resolved *s = &d->ice[i];
+
+		if (s->server.scheme == WICE_ICE_STUN) {
+			if (cfg->candidate_types & WICE_CAND_SRFLX)
+				g_object_set(peer->agent, "stun-server", s->address, "stun-server-port",
+					     (guint)s->server.port, NULL);
+		} else if (cfg->candidate_types & WICE_CAND_RELAY) {
+			nice_agent_set_relay_info(peer->agent, peer->stream, 1, s->address, s->server.port,
+						  user ? user : "", pass ? pass : "", relay_type(&s->server));
+		}
+	}
+	if (pass)
+		explicit_bzero(pass, strlen(pass));
+}
+
+static void connect_signals(struct wice_peer *peer)
+{
+	g_signal_connect(peer->agent, "new-candidate-full", G_CALLBACK(on_new_candidate), peer);
+	g_signal_connect(peer->agent, "candidate-gathering-done", G_CALLBACK(on_gathering_done), peer);
+	g_signal_connect(peer->agent, "component-state-changed", G_CALLBACK(on_component_state), peer);
+	g_signal_connect(peer->agent, "new-selected-pair-full", G_CALLBACK(on_selected_pair), peer);
+}
+
+/* Creates the agent.  With @ufrag/@pwd (non-NULL) the session keeps the
+ * credentials it already announced: the remote side restarted, not us. */
+bool peer_ice_create(struct wice_peer *peer, const char *ufrag, const char *pwd)
+{
+	const struct wice_config *cfg = peer->iface->daemon->config;
+	NiceAgentOption opts = NICE_AGENT_OPTION_ICE_TRICKLE | NICE_AGENT_OPTION_CONSENT_FRESHNESS;
+	bool host_only = cfg->candidate_types == WICE_CAND_HOST;
+
+	peer->agent = nice_agent_new_full(g_main_context_get_thread_default(), NICE_COMPATIBILITY_RFC5245, opts);
+	g_object_set(peer->agent, "controlling-mode", peer->controlling, "ice-tcp", FALSE, "upnp", FALSE,
+		     "force-relay", cfg->candidate_types == WICE_CAND_RELAY, NULL);
+	peer->stream = nice_agent_add_stream(peer->agent, 1);
+	if (!peer->stream)
+		return false;
+	nice_agent_set_stream_name(peer->agent, peer->stream, "application");
+	if (cfg->port_min)
+		nice_agent_set_port_range(peer->agent, peer->stream, 1, cfg->port_min, cfg->port_max);
+	add_local_addresses(peer);
+	if (!host_only)
+		configure_servers(peer);
+	if (ufrag && pwd)
+		nice_agent_set_local_credentials(peer->agent, peer->stream, ufrag, pwd);
+	connect_signals(peer);
+	nice_agent_attach_recv(peer->agent, peer->stream, 1, g_main_context_get_thread_default(), on_receive, peer);
+	peer->gathering_done = false;
+	return nice_agent_gather_candidates(peer->agent, peer->stream);
+}
+
+void peer_clear_candidates(struct wice_peer *peer)
+{
+	for (size_t i = 0; i < peer->n_pending; i++)
+		nice_candidate_free(peer->pending[i]);
+	peer->n_pending = 0;
+	for (size_t i = 0; i < peer->n_local; i++)
+		nice_candidate_free(peer->local[i]);
+	peer->n_local = 0;
+}
+
+void peer_ice_destroy(struct wice_peer *peer)
+{
+	if (!peer->agent)
+		return;
+	nice_agent_attach_recv(peer->agent, peer->stream, 1, g_main_context_get_thread_default(), NULL, NULL);
+	g_signal_handlers_disconnect_by_data(peer->agent, peer);
+	/* Closing releases TURN allocations; libnice finishes asynchronously. */
+	nice_agent_close_async(peer->agent, NULL, NULL);
+	g_clear_object(&peer->agent);
+	peer->stream = 0;
+	peer_clear_candidates(peer);
+	peer->have_remote_credentials = false;
+	peer->remote_gathering_done = false;
+	peer->selected.valid = false;
+}
+
+void peer_ice_set_remote_credentials(struct wice_peer *peer, const char *ufrag, const char *pwd)
+{
+	if (!peer->agent || peer->have_remote_credentials)
+		return;
+	if (!nice_agent_set_remote_credentials(peer->agent, peer->stream, ufrag, pwd))
+		return;
+	peer->have_remote_credentials = true;
+	for (size_t i = 0; i < peer->n_pending; i++) {
+		GSList one = { .data = peer->pending[i], .next = NULL };
+
+		nice_agent_set_remote_candidates(peer->agent, peer->stream, 1, &one);
+		nice_candidate_free(peer->pending[i]);
+	}
+	peer->n_pending = 0;
+	if (peer->remote_gathering_done)
+		nice_agent_peer_candidate_gathering_done(peer->agent, peer->stream);
+	if (peer->state == PEER_GATHERING)
+		peer_set_state(peer, PEER_CONNECTING, "remote credentials received");
+}
+
+/* Takes ownership of @c. */
+void peer_ice_add_remote_candidate(struct wice_peer *peer, NiceCandidate *c)
+{
+	GSList one = { .data = c, .next = NULL };
+
+	if (!peer->agent) {
+		nice_candidate_free(c);
+		return;
+	}
+	if (!peer->have_remote_credentials) {
+		if (peer->n_pending < PEER_MAX_PENDING_CANDIDATES)
+			peer->pending[peer->n_pending++] = c;
+		else
+			nice_candidate_free(c);
+		return;
+	}
+	nice_agent_set_remote_candidates(peer->agent, peer->stream, 1, &one);
+	nice_candidate_free(c);
+}
+
+void peer_ice_remote_gathering_done(struct wice_peer *peer)
+{
+	peer->remote_gathering_done = true;
+	if (peer->agent && peer->have_remote_credentials)
+		nice_agent_peer_candidate_gathering_done(peer->agent, peer->stream);
+}

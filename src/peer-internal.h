@@ -1,0 +1,34 @@
+/* Functions shared by the files that make up a peer (peer.c, peer-ice.c,
+ * peer-signal.c, peer-path.c); not for use elsewhere. */
+#pragma once
+
+#include "peer.h"
+
+/* peer.c */
+void peer_set_state(struct wice_peer *peer, enum peer_state state, const char *reason);
+void peer_schedule_restart(struct wice_peer *peer, const char *reason);
+void peer_on_connected(struct wice_peer *peer);
+void peer_close(struct wice_peer *peer, const char *reason);
+
+/* peer-ice.c: the agent of the current session. */
+bool peer_ice_create(struct wice_peer *peer, const char *ufrag, const char *pwd);
+void peer_ice_destroy(struct wice_peer *peer);
+void peer_ice_set_remote_credentials(struct wice_peer *peer, const char *ufrag, const char *pwd);
+void peer_ice_add_remote_candidate(struct wice_peer *peer, NiceCandidate *c);
+void peer_ice_remote_gathering_done(struct wice_peer *peer);
+void peer_clear_candidates(struct wice_peer *peer);
+
+/* peer-signal.c */
+void peer_send_state(struct wice_peer *peer, bool please_answer);
+void peer_send_candidate(struct wice_peer *peer, const NiceCandidate *c);
+void peer_send_goodbye(struct wice_peer *peer);
+void peer_start_resending(struct wice_peer *peer);
+void peer_stop_resending(struct wice_peer *peer);
+
+/* peer-path.c */
+void peer_path_on_selected_pair(struct wice_peer *peer, NiceCandidate *local, NiceCandidate *remote);
+void peer_path_deliver(struct wice_peer *peer, const uint8_t *buf, size_t len);
+/* Drops the proxy or nftables rules of the current agent. */
+void peer_path_release(struct wice_peer *peer);
+/* Puts WireGuard's endpoint back to what it was before wice touched it. */
+void peer_path_restore_endpoint(struct wice_peer *peer);

@@ -1,0 +1,188 @@
+/* The peer's data path: once ICE selects a pair, make WireGuard's packets
+ * for this peer flow over it.
+ *
+ * Host, server- and peer-reflexive pairs use the nftables fast path when
+ * nftables works here (WireGuard's endpoint is the remote candidate and
+ * the kernel rewrites ports); relay pairs, and every pair when the proxy
+ * mode is "user", go through the in-process proxy (WireGuard's endpoint is
+ * a loopback socket of ours).  A new pair replaces the path in place: the
+ * new path is set up before WireGuard is pointed at it. */
+#include "config.h"
+
+#include <string.h>
+
+#include "nft-proxy.h"
+#include "peer-internal.h"
+#include "user-proxy.h"
+#include "wg.h"
+
+static void record_pair(struct peer_pair_info *info, const NiceCandidate *local, const NiceCandidate *remote)
+{
+	info->valid = true;
+	info->local_type = local->type;
+	info->remote_type = remote->type;
+	nice_address_to_string(&local->addr, info->local_addr);
+	nice_address_to_string(&remote->addr, info->remote_addr);
+	info->local_port = (uint16_t)nice_address_get_port(&local->addr);
+	info->remote_port = (uint16_t)nice_address_get_port(&remote->addr);
+}
+
+static enum peer_proxy_kind choose_proxy(struct wice_peer *peer, const NiceCandidate *local,
+					 const NiceCandidate *remote)
+{
+	struct wice_daemon *d = peer->iface->daemon;
+
+	if (local->type == NICE_CANDIDATE_TYPE_RELAYED || remote->type == NICE_CANDIDATE_TYPE_RELAYED)
+		return PEER_PROXY_USER;
+	if (d->config->proxy_mode == WICE_PROXY_USER || !d->nft)
+		return PEER_PROXY_USER;
+	return PEER_PROXY_NFT;
+}
+
+static char *nft_handle(const struct wice_peer *peer)
+{
+	return g_strdup_printf("p%u_%02x%02x%02x%02x%02x%02x", if_nametoindex(peer->iface->name), peer->public_key[0],
+			       peer->public_key[1], peer->public_key[2], peer->public_key[3], peer->public_key[4],
+			       peer->public_key[5]);
+}
+
+static bool set_endpoint(struct wice_peer *peer, const union wg_sockaddr *ep)
+{
+	int r;
+
+	if (peer->endpoint_changed && memcmp(&peer->endpoint_set, ep, sizeof(*ep)) == 0)
+		return true;
+	r = wg_set_peer_endpoint(peer->iface->name, peer->public_key, ep);
+	if (r < 0) {
+		g_warning("%s/%s: cannot set WireGuard endpoint: %s", peer->iface->name, peer->name, g_strerror(-r));
+		return false;
+	}
+	peer->endpoint_set = *ep;
+	peer->endpoint_changed = true;
+	return true;
+}
+
+static bool use_nft(struct wice_peer *peer, const NiceCandidate *local, const NiceCandidate *remote)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GSocketAddress) sa = NULL;
+	g_autofree char *handle = nft_handle(peer);
+	union wg_sockaddr ep = { 0 };
+
+	nice_address_copy_to_sockaddr(&remote->addr, &ep.sa);
+	sa = g_socket_address_new_from_native(&ep, wg_sockaddr_len(&ep));
+	if (!nft_proxy_set_peer(peer->iface->daemon->nft, handle, peer->iface->listen_port,
+				(uint16_t)nice_address_get_port(&local->base_addr), G_INET_SOCKET_ADDRESS(sa), &error)) {
+		g_warning("%s/%s: nftables: %s; using the user proxy", peer->iface->name, peer->name, error->message);
+		return false;
+	}
+	return set_endpoint(peer, &ep);
+}
+
+static bool use_user_proxy(struct wice_peer *peer)
+{
+	g_autoptr(GError) error = NULL;
+	union wg_sockaddr ep;
+
+	if (!peer->user_proxy) {
+		peer->user_proxy = user_proxy_new(peer->agent, peer->stream, 1, peer->iface->listen_port, &error);
+		if (!peer->user_proxy) {
+			g_warning("%s/%s: user proxy: %s", peer->iface->name, peer->name, error->message);
+			return false;
+		}
+	}
+	user_proxy_get_endpoint(peer->user_proxy, &ep);
+	return set_endpoint(peer, &ep);
+}
+
+static void drop_nft_rules(struct wice_peer *peer)
+{
+	g_autofree char *handle = nft_handle(peer);
+
+	if (peer->iface->daemon->nft)
+		nft_proxy_remove_peer(peer->iface->daemon->nft, handle, NULL);
+}
+
+void peer_path_on_selected_pair(struct wice_peer *peer, NiceCandidate *local, NiceCandidate *remote)
+{
+	enum peer_proxy_kind kind = choose_proxy(peer, local, remote);
+	enum peer_proxy_kind old = peer->proxy;
+	bool ok;
+
+	record_pair(&peer->selected, local, remote);
+	g_message("%s/%s: selected pair %s %s:%u -> %s %s:%u, proxy %s", peer->iface->name, peer->name,
+		  peer_candidate_type_name(local->type), peer->selected.local_addr, peer->selected.local_port,
+		  peer_candidate_type_name(remote->type), peer->selected.remote_addr, peer->selected.remote_port,
+		  peer_proxy_name(kind));
+	ok = kind == PEER_PROXY_NFT ? use_nft(peer, local, remote) : false;
+	if (!ok) {
+		kind = PEER_PROXY_USER;
+		ok = use_user_proxy(peer);
+	}
+	if (!ok) {
+		peer_schedule_restart(peer, "cannot set up the data path");
+		return;
+	}
+	peer->proxy = kind;
+	if (old == PEER_PROXY_NFT && kind != PEER_PROXY_NFT)
+		drop_nft_rules(peer);
+	if (old == PEER_PROXY_USER && kind != PEER_PROXY_USER)
+		g_clear_pointer(&peer->user_proxy, user_proxy_free);
+	peer_on_connected(peer);
+}
+
+void peer_path_deliver(struct wice_peer *peer, const uint8_t *buf, size_t len)
+{
+	if (peer->user_proxy)
+		user_proxy_deliver(peer->user_proxy, buf, len);
+}
+
+void peer_path_release(struct wice_peer *peer)
+{
+	if (peer->proxy == PEER_PROXY_NFT)
+		drop_nft_rules(peer);
+	g_clear_pointer(&peer->user_proxy, user_proxy_free);
+	peer->proxy = PEER_PROXY_NONE;
+	peer->selected.valid = false;
+}
+
+/* An endpoint cannot be cleared in WireGuard; a peer that had none gets
+ * removed and added back with everything but the endpoint. */
+static int readd_without_endpoint(struct wice_peer *peer)
+{
+	struct wg_device *dev = NULL;
+	struct wg_peer *wgp, copy;
+	int r = wg_get(peer->iface->name, &dev);
+
+	if (r < 0)
+		return r;
+	wgp = wg_device_find_peer(dev, peer->public_key);
+	if (!wgp) {
+		wg_device_free(dev);
+		return 0;
+	}
+	copy = *wgp;
+	memset(&copy.endpoint, 0, sizeof(copy.endpoint));
+	copy.set = WG_PEER_SET_KEEPALIVE | (wg_key_is_zero(copy.preshared_key) ? 0 : WG_PEER_SET_PRESHARED_KEY);
+	r = wg_remove_peer(peer->iface->name, peer->public_key);
+	if (r == 0)
+		r = wg_put_peer(peer->iface->name, &copy);
+	wg_device_free(dev);
+	return r;
+}
+
+void peer_path_restore_endpoint(struct wice_peer *peer)
+{
+	int r;
+
+	if (!peer->endpoint_changed)
+		return;
+	if (wg_sockaddr_len(&peer->original_endpoint))
+		r = wg_set_peer_endpoint(peer->iface->name, peer->public_key, &peer->original_endpoint);
+	else
+		r = readd_without_endpoint(peer);
+	if (r < 0 && r != -ENODEV && r != -ENOENT)
+		g_warning("%s/%s: cannot restore WireGuard endpoint: %s", peer->iface->name, peer->name,
+			  g_strerror(-r));
+	peer->endpoint_changed = false;
+}

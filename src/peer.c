@@ -1,0 +1,202 @@
+/* A peer's life: start, state changes, restarts with backoff, WireGuard's
+ * view of the path, and a clean end. */
+#include "config.h"
+
+#include <string.h>
+
+#include <sodium.h>
+
+#include "peer-internal.h"
+
+#define RESTART_FIRST_MS 1000
+#define RESTART_MAX_MS 30000
+/* Checks that neither succeed nor fail (no remote candidates ever came)
+ * are given up after this long. */
+#define CONNECT_TIMEOUT_US (30 * G_USEC_PER_SEC)
+/* WireGuard retries a handshake every 5 s while it has data to send; three
+ * minutes without one while sending means the path is gone. */
+#define HANDSHAKE_STALE_SEC 180
+
+const char *peer_state_name(enum peer_state state)
+{
+	static const char *const names[] = { "idle", "gathering", "connecting", "connected", "failed", "closed" };
+
+	return state < G_N_ELEMENTS(names) ? names[state] : "?";
+}
+
+const char *peer_proxy_name(enum peer_proxy_kind kind)
+{
+	return kind == PEER_PROXY_NFT ? "nft" : kind == PEER_PROXY_USER ? "user" : NULL;
+}
+
+const char *peer_candidate_type_name(NiceCandidateType type)
+{
+	static const char *const names[] = { "host", "srflx", "prflx", "relay" };
+
+	return type < G_N_ELEMENTS(names) ? names[type] : "?";
+}
+
+void peer_set_state(struct wice_peer *peer, enum peer_state state, const char *reason)
+{
+	if (peer->state == state)
+		return;
+	g_message("%s/%s: %s -> %s (%s)", peer->iface->name, peer->name, peer_state_name(peer->state),
+		  peer_state_name(state), reason);
+	peer->state = state;
+	g_free(peer->state_reason);
+	peer->state_reason = g_strdup(reason);
+	if (state == PEER_CONNECTING || state == PEER_GATHERING)
+		peer->connecting_since_us = g_get_monotonic_time();
+}
+
+struct wice_peer *peer_new(struct wice_iface *iface, const uint8_t public_key[32])
+{
+	struct wice_peer *peer = g_new0(struct wice_peer, 1);
+	char b64[WG_KEY_B64_LEN];
+
+	peer->iface = iface;
+	memcpy(peer->public_key, public_key, 32);
+	wg_key_to_base64(b64, public_key);
+	g_strlcpy(peer->name, b64, sizeof(peer->name));
+	peer->controlling = memcmp(iface->identity.public_key, public_key, 32) < 0;
+	if (sig_pair_init(&peer->pair, &iface->identity, public_key) < 0) {
+		g_warning("%s/%s: unusable public key", iface->name, peer->name);
+		g_free(peer);
+		return NULL;
+	}
+	sig_relay_send_id(&peer->pair, peer->relay_send_id);
+	sig_relay_receive_id(&peer->pair, peer->sub.id, peer->sub.secret);
+	daemon_subscribe(iface->daemon, &peer->sub);
+	return peer;
+}
+
+static void stop_restart_timer(struct wice_peer *peer)
+{
+	if (!peer->restart_timer)
+		return;
+	g_source_destroy(peer->restart_timer);
+	g_clear_pointer(&peer->restart_timer, g_source_unref);
+}
+
+/* Starts a new session of our own: new credentials, new agent. */
+void peer_start(struct wice_peer *peer)
+{
+	stop_restart_timer(peer);
+	sig_session_start(&peer->session, (uint64_t)(g_get_real_time() / 1000));
+	peer_set_state(peer, PEER_GATHERING, "starting ICE");
+	if (!peer_ice_create(peer, NULL, NULL)) {
+		peer_schedule_restart(peer, "cannot create ICE agent");
+		return;
+	}
+	peer_send_state(peer, true);
+	peer_start_resending(peer);
+}
+
+void peer_restart(struct wice_peer *peer, const char *reason)
+{
+	g_message("%s/%s: restarting ICE: %s", peer->iface->name, peer->name, reason);
+	peer->restarts++;
+	peer_stop_resending(peer);
+	peer_path_release(peer);
+	peer_ice_destroy(peer);
+	peer->remote_session = 0;
+	peer_start(peer);
+}
+
+static gboolean on_restart_timer(gpointer data)
+{
+	struct wice_peer *peer = data;
+
+	g_clear_pointer(&peer->restart_timer, g_source_unref);
+	peer_restart(peer, peer->state_reason ? peer->state_reason : "retry");
+	return G_SOURCE_REMOVE;
+}
+
+/* Exponential backoff with jitter, capped: a peer that is down must not
+ * cost more than a message every half minute. */
+static unsigned restart_delay_ms(unsigned failures)
+{
+	unsigned delay = RESTART_FIRST_MS << MIN(failures, 5u);
+
+	delay = MIN(delay, RESTART_MAX_MS);
+	return delay / 2 + (unsigned)g_random_int_range(0, (gint32)(delay / 2 + 1));
+}
+
+void peer_schedule_restart(struct wice_peer *peer, const char *reason)
+{
+	unsigned delay;
+
+	if (peer->restart_timer || peer->state == PEER_CLOSED)
+		return;
+	delay = restart_delay_ms(peer->failures++);
+	peer_set_state(peer, PEER_FAILED, reason);
+	peer_stop_resending(peer);
+	peer->restart_timer = g_timeout_source_new(delay);
+	g_source_set_callback(peer->restart_timer, on_restart_timer, peer, NULL);
+	g_source_attach(peer->restart_timer, NULL);
+}
+
+void peer_on_connected(struct wice_peer *peer)
+{
+	if (peer->state == PEER_CONNECTED)
+		return;
+	peer->failures = 0;
+	peer_stop_resending(peer);
+	peer_set_state(peer, PEER_CONNECTED, "pair selected");
+}
+
+void peer_close(struct wice_peer *peer, const char *reason)
+{
+	stop_restart_timer(peer);
+	peer_stop_resending(peer);
+	peer_path_release(peer);
+	peer_ice_destroy(peer);
+	peer->remote_session = 0;
+	peer_set_state(peer, PEER_CLOSED, reason);
+}
+
+void peer_update_wg(struct wice_peer *peer, const struct wg_peer *wgp)
+{
+	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
+	bool sending = wgp->tx_bytes > peer->tx_bytes;
+	bool receiving = wgp->rx_bytes > peer->rx_bytes;
+
+	peer->wg_endpoint = wgp->endpoint;
+	peer->last_handshake = wgp->last_handshake_sec;
+	peer->rx_bytes = wgp->rx_bytes;
+	peer->tx_bytes = wgp->tx_bytes;
+	if (!peer->endpoint_changed)
+		peer->original_endpoint = wgp->endpoint;
+	if (peer->state == PEER_CONNECTED && sending && !receiving && peer->last_handshake &&
+	    now - peer->last_handshake > HANDSHAKE_STALE_SEC)
+		peer_restart(peer, "WireGuard handshake stale");
+	else if ((peer->state == PEER_CONNECTING || peer->state == PEER_GATHERING) &&
+		 peer->have_remote_credentials &&
+		 g_get_monotonic_time() - peer->connecting_since_us > CONNECT_TIMEOUT_US)
+		peer_schedule_restart(peer, "checks timed out");
+}
+
+void peer_on_network_changed(struct wice_peer *peer)
+{
+	/* New addresses mean new candidates; a connected pair whose local
+	 * address is gone fails consent and restarts by itself. */
+	if (peer->state != PEER_CONNECTED && peer->state != PEER_CLOSED)
+		peer_restart(peer, "local addresses changed");
+}
+
+void peer_free(struct wice_peer *peer)
+{
+	if (!peer)
+		return;
+	peer_send_goodbye(peer);
+	stop_restart_timer(peer);
+	peer_stop_resending(peer);
+	peer_path_release(peer);
+	peer_path_restore_endpoint(peer);
+	peer_ice_destroy(peer);
+	daemon_unsubscribe(peer->iface->daemon, peer->sub.id);
+	sig_pair_wipe(&peer->pair);
+	sodium_memzero(&peer->sub, sizeof(peer->sub));
+	g_free(peer->state_reason);
+	g_free(peer);
+}

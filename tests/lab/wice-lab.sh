@@ -1,0 +1,111 @@
+# shellcheck shell=bash
+# wice-lab.sh: wice on top of lab.sh, for the NAT scenarios and the demo.
+#
+#   wl_setup_internet            internet with a server host "srv" running
+#                                `wice signal-server` (HTTP 8080) and coturn
+#                                (STUN/TURN 3478, REST secret "labsecret")
+#   wl_host NAME SEGMENT N       host on SEGMENT with wireguard-go "wN" and
+#                                tunnel address 10.99.0.N/24
+#   wl_pair A B                  make the two hosts' WireGuard peers of each
+#                                other (keys and allowed IPs, NO endpoint)
+#   wl_daemon NAME CONF-TEXT     start `wice daemon -f -v` on host NAME
+#   wl_show NAME                 `wice show --json` of host NAME's daemon
+#   wl_wait_ping A B SECS        wait until A pings B through the tunnel
+#   wl_pair_types NAME           "LOCAL-TYPE REMOTE-TYPE PROXY" of the peer
+# shellcheck source=tests/lab/lab.sh
+. "${top_srcdir:-.}/tests/lab/lab.sh"
+
+WICE=${top_builddir:-.}/wice
+WL_SRV_PORT=8080
+WL_TURN_SECRET=labsecret
+
+# wl_require: skip unless root and every tool the scenarios need is here.
+wl_require() {
+	lab_skip_unless_root
+	lab_require wireguard-go wg nft jq socat turnserver ping
+	[ -x "$WICE" ] || lab_fail "$WICE is not built"
+}
+
+wl_setup_internet() {
+	lab_internet
+	lab_attach srv inet
+	local ip
+	ip=$(lab_ip srv)
+	lab_bg srv signal-server "$WICE" signal-server --listen "$ip:$WL_SRV_PORT"
+	lab_bg srv coturn turnserver -n --listening-ip="$ip" --relay-ip="$ip" --listening-port=3478 \
+		--min-port=49152 --max-port=65535 --realm=wice.lab --use-auth-secret \
+		--static-auth-secret="$WL_TURN_SECRET" --no-tls --no-dtls --no-cli --log-file=stdout \
+		--simple-log --allowed-peer-ip=198.18.0.0-198.18.0.255
+	lab_wait_for 10 lab_listening srv tcp "$WL_SRV_PORT" || lab_fail "signal server did not start"
+	lab_wait_for 10 lab_listening srv udp 3478 || lab_fail "coturn did not start"
+}
+
+# wl_conf_servers [TURN-TRANSPORT]: a wice.conf using the internet's servers.
+wl_conf_servers() {
+	local ip transport=${1:-udp}
+	ip=$(lab_ip srv)
+	cat <<-EOF
+		[signaling]
+		urls = http://$ip:$WL_SRV_PORT
+		[ice]
+		urls = stun:$ip:3478, turn:$ip:3478?transport=$transport
+		turn-secret = $WL_TURN_SECRET
+	EOF
+}
+
+wl_host() {
+	local name=$1 seg=$2 n=$3
+	lab_attach "$name" "$seg"
+	lab_wg "$name" "w$n" "10.99.0.$n/24" 51820
+	lab__set "wl.$name.wg" "w$n"
+	lab__set "wl.$name.tunnel" "10.99.0.$n"
+}
+
+wl_pair() {
+	local a b
+	a=$(lab__get "wl.$1.wg")
+	b=$(lab__get "wl.$2.wg")
+	lab_wg_peer "$a" "$b"
+	lab_wg_peer "$b" "$a"
+}
+
+wl_daemon() {
+	local name=$1 conf=$LAB_DIR/$1.conf
+	printf '%s\n' "$2" >"$conf"
+	lab__set "wl.$name.started_us" "$(lab__now_us)"
+	lab_bg "$name" "wice-$name" "$WICE" daemon -f -v -c "$conf" -s "$LAB_DIR/$name.sock"
+	lab_wait_for 10 test -S "$LAB_DIR/$name.sock" || lab_fail "daemon on $name did not start"
+}
+
+wl_show() {
+	lab_exec "$1" "$WICE" show --json -s "$LAB_DIR/$1.sock"
+}
+
+# wl_wait_ping A B SECS: ping B's tunnel address from A until it answers;
+# prints the time since A's daemon started.
+wl_wait_ping() {
+	local target start
+	target=$(lab__get "wl.$2.tunnel")
+	lab_wait_for "$3" lab_ping "$1" "$target" || return 1
+	start=$(lab__get "wl.$1.started_us")
+	echo "first ping $1 -> $2 after $((($(lab__now_us) - start) / 1000)) ms"
+}
+
+wl_pair_types() {
+	wl_show "$1" | jq -r '.interfaces[0].peers[0] |
+		"\(.selected_pair.local.type // "none") \(.selected_pair.remote.type // "none") \(.proxy // "none")"'
+}
+
+# wl_expect_path NAME PATTERN: the peer's "LOCAL REMOTE PROXY" matches the
+# extended regular expression PATTERN.
+wl_expect_path() {
+	local got
+	got=$(wl_pair_types "$1")
+	echo "$1: selected pair and proxy: $got"
+	[[ $got =~ ^$2$ ]] || lab_fail "$1: expected pair /$2/, got '$got'"
+}
+
+# wl_stop_daemon NAME: SIGTERM and wait.
+wl_stop_daemon() {
+	lab_stop "wice-$1"
+}
