@@ -58,13 +58,13 @@ static const struct option options[] = {
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: wice signal-server [--listen ADDR:PORT]... [--stun-port PORT] [limits]\n"
+		"Usage: wice signal-server [--listen ADDR:PORT]... [--stun-port PORT] [caps]\n"
 		"\n"
 		"  --listen ADDR:PORT        literal address to serve HTTP on, repeatable\n"
 		"                            (default: 0.0.0.0:8080 and [::]:8080)\n"
 		"  --stun-port PORT          also answer STUN on UDP PORT at each listen address\n"
 		"\n"
-		"Limits (sizes take a k, M or G suffix):\n"
+		"Caps (sizes take a k, M or G suffix):\n"
 		"  --max-message BYTES       one message (default 4k)\n"
 		"  --max-queue N             messages kept per mailbox, oldest dropped (64)\n"
 		"  --max-age SECONDS         how long a message is kept (120)\n"
@@ -206,16 +206,17 @@ static bool parse_listen(const char *s, GPtrArray *out)
 	g_autoptr(GSocketConnectable) parsed = NULL;
 	g_autoptr(GSocketAddress) addr = NULL;
 	g_autoptr(GError) err = NULL;
-	const char *host;
 
 	parsed = g_network_address_parse(s, SIGNAL_SERVER_DEFAULT_PORT, &err);
-	host = parsed ? g_network_address_get_hostname(G_NETWORK_ADDRESS(parsed)) : NULL;
-	if (host)
-		addr = g_inet_socket_address_new_from_string(host,
-							     g_network_address_get_port(G_NETWORK_ADDRESS(parsed)));
+	if (parsed) {
+		GNetworkAddress *na = G_NETWORK_ADDRESS(parsed);
+
+		addr = g_inet_socket_address_new_from_string(g_network_address_get_hostname(na),
+							     g_network_address_get_port(na));
+	}
 	if (!addr) {
-		fprintf(stderr, "wice signal-server: bad --listen '%s': want a literal ADDR:PORT, [IPV6]:PORT\n",
-			s);
+		fprintf(stderr, "wice signal-server: bad --listen '%s': want ADDR:PORT or [ADDR]:PORT "
+				"with a literal address\n", s);
 		return false;
 	}
 	g_ptr_array_add(out, g_steal_pointer(&addr));
@@ -224,8 +225,11 @@ static bool parse_listen(const char *s, GPtrArray *out)
 
 static void add_default_listen(struct signal_server_config *cfg)
 {
-	g_ptr_array_add(cfg->listen, g_inet_socket_address_new_from_string("0.0.0.0", SIGNAL_SERVER_DEFAULT_PORT));
-	g_ptr_array_add(cfg->listen, g_inet_socket_address_new_from_string("::", SIGNAL_SERVER_DEFAULT_PORT));
+	static const char *const any[] = { "0.0.0.0", "::" };
+
+	for (size_t i = 0; i < G_N_ELEMENTS(any); i++)
+		g_ptr_array_add(cfg->listen,
+				g_inet_socket_address_new_from_string(any[i], SIGNAL_SERVER_DEFAULT_PORT));
 	cfg->listen_default = true;
 }
 
@@ -247,7 +251,7 @@ static bool parse_args(int argc, char **argv, struct signal_server_config *cfg)
 		return false;
 	}
 	if (cfg->limits.max_bytes < cfg->limits.max_message) {
-		fprintf(stderr, "wice signal-server: --max-store must hold at least one --max-message\n");
+		fprintf(stderr, "wice signal-server: --max-store is below --max-message\n");
 		return false;
 	}
 	if (cfg->listen->len == 0)

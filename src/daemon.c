@@ -33,8 +33,19 @@ static void on_backend_receive(struct sig_backend *b, const uint8_t *data, size_
 
 static void on_backend_state(struct sig_backend *b, bool up, const char *reason, void *userdata)
 {
+	struct wice_daemon *d = userdata;
+	GHashTableIter it;
+	gpointer value;
+
 	g_message("signaling %s: %s%s%s", sig_backend_url(b), up ? "up" : "down", reason ? ": " : "",
 		  reason ? reason : "");
+	if (!up)
+		return;
+	/* What peers sent while no backend could carry it is lost: say it
+	 * again now rather than at the next resend. */
+	g_hash_table_iter_init(&it, d->ifaces);
+	while (g_hash_table_iter_next(&it, NULL, &value))
+		iface_on_signaling_up(value);
 }
 
 void daemon_publish(struct wice_daemon *d, const uint8_t relay_id[RELAY_ID_LEN], const uint8_t *data, size_t len)
@@ -111,11 +122,17 @@ static void on_network_changed(GNetworkMonitor *monitor, gboolean available, gpo
 		iface_on_network_changed(value);
 }
 
+static bool backend_excludes(const char *ifname, void *userdata)
+{
+	return daemon_is_excluded_netif(userdata, ifname);
+}
+
 static bool start_backends(struct wice_daemon *d, GError **error)
 {
 	struct sig_backend_callbacks cb = {
 		.receive = on_backend_receive,
 		.state_changed = on_backend_state,
+		.exclude_interface = backend_excludes,
 		.userdata = d,
 	};
 

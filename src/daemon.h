@@ -69,6 +69,7 @@ void iface_forget_device(struct wice_iface *iface);
 int iface_sync(struct wice_iface *iface);
 void iface_receive_envelope(struct wice_iface *iface, const uint8_t *data, size_t len);
 void iface_on_network_changed(struct wice_iface *iface);
+void iface_on_signaling_up(struct wice_iface *iface);
 struct wice_peer *iface_find_peer(struct wice_iface *iface, const uint8_t public_key[32]);
 
 /* daemon.c */

@@ -177,3 +177,13 @@ void iface_forget_device(struct wice_iface *iface)
 	while (g_hash_table_iter_next(&it, NULL, &value))
 		((struct wice_peer *)value)->endpoint_changed = false;
 }
+
+void iface_on_signaling_up(struct wice_iface *iface)
+{
+	GHashTableIter it;
+	gpointer value;
+
+	g_hash_table_iter_init(&it, iface->peers);
+	while (g_hash_table_iter_next(&it, NULL, &value))
+		peer_on_signaling_up(value);
+}

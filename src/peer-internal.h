@@ -28,6 +28,9 @@ void peer_stop_resending(struct wice_peer *peer);
 /* peer-path.c */
 void peer_path_on_selected_pair(struct wice_peer *peer, NiceCandidate *local, NiceCandidate *remote);
 void peer_path_deliver(struct wice_peer *peer, const uint8_t *buf, size_t len);
+bool peer_has_session(const struct wice_peer *peer);
+void peer_path_arm_kick(struct wice_peer *peer);
+void peer_path_stop_kick(struct wice_peer *peer);
 /* Drops the proxy or nftables rules of the current agent. */
 void peer_path_release(struct wice_peer *peer);
 /* Puts WireGuard's endpoint back to what it was before wice touched it. */

@@ -16,6 +16,14 @@
 #include "user-proxy.h"
 #include "wg.h"
 
+#define KICK_KEEPALIVE_SEC 25
+/* WireGuard rekeys every 2 minutes while in use: older means no session. */
+#define KICK_HANDSHAKE_AGE_SEC 180
+#define KICK_MAX 5
+#define KICK_CHECK_MS 250
+
+static int restore_keepalive(struct wice_peer *peer, uint16_t keepalive);
+
 static void record_pair(struct peer_pair_info *info, const NiceCandidate *local, const NiceCandidate *remote)
 {
 	info->valid = true;
@@ -46,13 +54,69 @@ static char *nft_handle(const struct wice_peer *peer)
 			       peer->public_key[5]);
 }
 
+/* Re-adds the peer with endpoint @ep.  A WireGuard peer that tried to
+ * handshake before it had an endpoint waits out REKEY_TIMEOUT (5 s) before
+ * trying again; a fresh peer starts at once.  Setting a keepalive makes
+ * WireGuard send one (and so handshake) immediately; the operator's value
+ * is put back right after. */
+static int readd_with_endpoint(struct wice_peer *peer, const union wg_sockaddr *ep)
+{
+	struct wg_device *dev = NULL;
+	struct wg_peer *wgp, copy;
+	uint16_t keepalive;
+	int r = wg_get(peer->iface->name, &dev);
+
+	if (r < 0)
+		return r;
+	wgp = wg_device_find_peer(dev, peer->public_key);
+	if (!wgp) {
+		wg_device_free(dev);
+		return -ENOENT;
+	}
+	copy = *wgp;
+	keepalive = copy.persistent_keepalive;
+	copy.endpoint = *ep;
+	copy.persistent_keepalive = keepalive ? keepalive : KICK_KEEPALIVE_SEC;
+	copy.set = WG_PEER_SET_ENDPOINT | WG_PEER_SET_KEEPALIVE |
+		   (wg_key_is_zero(copy.preshared_key) ? 0 : WG_PEER_SET_PRESHARED_KEY);
+	r = wg_remove_peer(peer->iface->name, peer->public_key);
+	if (r == 0)
+		r = wg_put_peer(peer->iface->name, &copy);
+	if (r == 0 && !keepalive)
+		r = restore_keepalive(peer, 0);
+	wg_device_free(dev);
+	return r;
+}
+
+static int restore_keepalive(struct wice_peer *peer, uint16_t keepalive)
+{
+	struct wg_peer change = { .persistent_keepalive = keepalive,
+				  .set = WG_PEER_UPDATE_ONLY | WG_PEER_SET_KEEPALIVE };
+	struct wg_device changes = { .peers = &change, .n_peers = 1 };
+
+	memcpy(change.public_key, peer->public_key, 32);
+	return wg_set(peer->iface->name, &changes);
+}
+
+/* Without a recent handshake there is no session to lose, so the
+ * controlling side re-adds the peer to handshake at once (see
+ * readd_with_endpoint).  Only one side does: WireGuard keeps one handshake
+ * per peer, and two crossing initiations leave both sides waiting as
+ * responders until the 5 s retry. */
 static bool set_endpoint(struct wice_peer *peer, const union wg_sockaddr *ep)
 {
 	int r;
 
 	if (peer->endpoint_changed && memcmp(&peer->endpoint_set, ep, sizeof(*ep)) == 0)
 		return true;
-	r = wg_set_peer_endpoint(peer->iface->name, peer->public_key, ep);
+	if (peer->controlling && !peer_has_session(peer)) {
+		r = readd_with_endpoint(peer, ep);
+		peer->kicks = 0;
+		if (r == 0)
+			peer_path_arm_kick(peer);
+	} else {
+		r = wg_set_peer_endpoint(peer->iface->name, peer->public_key, ep);
+	}
 	if (r < 0) {
 		g_warning("%s/%s: cannot set WireGuard endpoint: %s", peer->iface->name, peer->name, g_strerror(-r));
 		return false;
@@ -60,6 +124,60 @@ static bool set_endpoint(struct wice_peer *peer, const union wg_sockaddr *ep)
 	peer->endpoint_set = *ep;
 	peer->endpoint_changed = true;
 	return true;
+}
+
+bool peer_has_session(const struct wice_peer *peer)
+{
+	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
+
+	return peer->last_handshake && now - peer->last_handshake <= KICK_HANDSHAKE_AGE_SEC;
+}
+
+static int read_handshake(struct wice_peer *peer, int64_t *ret_sec)
+{
+	struct wg_device *dev = NULL;
+	struct wg_peer *wgp;
+	int r = wg_get(peer->iface->name, &dev);
+
+	if (r < 0)
+		return r;
+	wgp = wg_device_find_peer(dev, peer->public_key);
+	*ret_sec = wgp ? wgp->last_handshake_sec : 0;
+	wg_device_free(dev);
+	return wgp ? 0 : -ENOENT;
+}
+
+/* The first initiation can arrive before the other side has its path in
+ * place; check soon and try again rather than wait for WireGuard's 5 s. */
+static gboolean on_kick_timer(gpointer data)
+{
+	struct wice_peer *peer = data;
+	int64_t handshake = 0;
+
+	g_clear_pointer(&peer->kick_timer, g_source_unref);
+	if (read_handshake(peer, &handshake) < 0 || handshake || peer->kicks >= KICK_MAX)
+		return G_SOURCE_REMOVE;
+	g_debug("%s/%s: no handshake yet, kicking WireGuard again", peer->iface->name, peer->name);
+	if (readd_with_endpoint(peer, &peer->endpoint_set) == 0)
+		peer_path_arm_kick(peer);
+	return G_SOURCE_REMOVE;
+}
+
+void peer_path_arm_kick(struct wice_peer *peer)
+{
+	peer_path_stop_kick(peer);
+	peer->kicks++;
+	peer->kick_timer = g_timeout_source_new(KICK_CHECK_MS << (peer->kicks - 1));
+	g_source_set_callback(peer->kick_timer, on_kick_timer, peer, NULL);
+	g_source_attach(peer->kick_timer, NULL);
+}
+
+void peer_path_stop_kick(struct wice_peer *peer)
+{
+	if (!peer->kick_timer)
+		return;
+	g_source_destroy(peer->kick_timer);
+	g_clear_pointer(&peer->kick_timer, g_source_unref);
 }
 
 static bool use_nft(struct wice_peer *peer, const NiceCandidate *local, const NiceCandidate *remote)
@@ -139,6 +257,7 @@ void peer_path_deliver(struct wice_peer *peer, const uint8_t *buf, size_t len)
 
 void peer_path_release(struct wice_peer *peer)
 {
+	peer_path_stop_kick(peer);
 	if (peer->proxy == PEER_PROXY_NFT)
 		drop_nft_rules(peer);
 	g_clear_pointer(&peer->user_proxy, user_proxy_free);

@@ -184,6 +184,12 @@ void peer_on_network_changed(struct wice_peer *peer)
 		peer_restart(peer, "local addresses changed");
 }
 
+void peer_on_signaling_up(struct wice_peer *peer)
+{
+	if (peer->agent && (peer->state == PEER_GATHERING || peer->state == PEER_CONNECTING))
+		peer_send_state(peer, !peer->have_remote_credentials);
+}
+
 void peer_free(struct wice_peer *peer)
 {
 	if (!peer)

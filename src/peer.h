@@ -84,6 +84,8 @@ struct wice_peer {
 	union wg_sockaddr endpoint_set;      /* what we last gave WireGuard */
 	union wg_sockaddr original_endpoint; /* what it had before us */
 	bool endpoint_changed;
+	GSource *kick_timer; /* checks that WireGuard handshook */
+	unsigned kicks;
 
 	/* WireGuard facts from the last sync */
 	union wg_sockaddr wg_endpoint;
@@ -103,6 +105,7 @@ void peer_receive(struct wice_peer *peer, const struct sig_msg *msg, bool new_se
 /* Called by the interface sync with the peer's WireGuard counters. */
 void peer_update_wg(struct wice_peer *peer, const struct wg_peer *wgp);
 void peer_on_network_changed(struct wice_peer *peer);
+void peer_on_signaling_up(struct wice_peer *peer);
 const char *peer_state_name(enum peer_state state);
 const char *peer_proxy_name(enum peer_proxy_kind kind);
 const char *peer_candidate_type_name(NiceCandidateType type);

@@ -1,0 +1,62 @@
+/* What the signaling backends share with backend.c, which owns the common
+ * part of every backend (URL, callbacks, up state) and dispatches the
+ * public calls of sig-backend.h through a small table of operations.  Not
+ * for users of the backends: they include sig-backend.h only. */
+#pragma once
+
+#include "sig-backend.h"
+
+struct sig_backend_ops {
+	size_t size; /* of the implementation's struct, which starts with sig_backend */
+	/* Takes the parsed URL (scheme already matched) and starts.  On
+	 * failure frees what it made; backend.c frees the struct itself. */
+	bool (*init)(struct sig_backend *b, GUri *uri, GError **error);
+	/* Stops every source and request; backend.c frees the struct. */
+	void (*fini)(struct sig_backend *b);
+	int (*publish)(struct sig_backend *b, const uint8_t id[RELAY_ID_LEN], const uint8_t *data,
+		       size_t len);
+	int (*subscribe)(struct sig_backend *b, const struct sig_subscription *sub);
+	void (*unsubscribe)(struct sig_backend *b, const uint8_t id[RELAY_ID_LEN]);
+};
+
+struct sig_backend {
+	const struct sig_backend_ops *ops;
+	char *url;
+	struct sig_backend_callbacks cb;
+	GMainContext *context; /* thread-default when created */
+	bool up;
+	bool reported; /* state_changed ran at least once */
+};
+
+extern const struct sig_backend_ops sig_backend_mcast_ops;
+extern const struct sig_backend_ops sig_backend_http_ops;
+
+/* Records the state and tells the user when it changed (or on the first
+ * report).  Must not run inside a libcurl callback: the user may call
+ * back into the backend. */
+void sig_backend_set_state(struct sig_backend *b, bool up, const char *reason);
+void sig_backend_deliver(struct sig_backend *b, const uint8_t *data, size_t len);
+bool sig_backend_excludes(struct sig_backend *b, const char *ifname);
+
+/* A one-shot timer that stays allocated: armed and disarmed by setting its
+ * ready time, so a backend keeps one GSource per purpose instead of
+ * juggling source ids.  The callback runs with the timer disarmed. */
+GSource *sig_timer_new(struct sig_backend *b, GSourceFunc fn, gpointer data);
+void sig_timer_arm(GSource *timer, int64_t delay_us);
+void sig_timer_disarm(GSource *timer);
+bool sig_timer_armed(GSource *timer);
+/* Destroys and unrefs; accepts NULL. */
+void sig_source_free(GSource *source);
+
+/* Exponential backoff with jitter: the n-th consecutive failure waits a
+ * random time between half and all of min(base * 2^n, cap), so that many
+ * clients that lost the same server do not come back in step. */
+struct sig_backoff {
+	unsigned failures;
+};
+
+int64_t sig_backoff_next(struct sig_backoff *bo, int64_t base_us, int64_t cap_us);
+static inline void sig_backoff_reset(struct sig_backoff *bo)
+{
+	bo->failures = 0;
+}

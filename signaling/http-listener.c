@@ -1,0 +1,333 @@
+/* TCP accept loop and connection caps of the signal server; see
+ * http-listener.h for why it exists. */
+#include "config.h"
+
+#define G_LOG_DOMAIN "wice-server"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <sodium.h>
+
+#include "http-listener.h"
+
+#define LISTEN_BACKLOG 4096
+/* Connections taken per wake-up: fair to the rest of the main loop. */
+#define ACCEPT_BATCH 64
+
+/* IPv4 addresses are kept as ::ffff:a.b.c.d, IPv6 ones cut to their /64
+ * (one host usually holds a whole /64).  The hash is keyed: clients pick
+ * their IPv6 prefixes. */
+struct addr_key {
+	uint8_t addr[16];
+	guint hash;
+};
+
+struct addr_entry {
+	struct addr_key key; /* first: the table's key points here */
+	unsigned conns;
+};
+
+/* Shared with every connection's record, which libsoup may keep after the
+ * listener is gone. */
+struct conn_table {
+	grefcount refs;
+	GHashTable *by_addr; /* struct addr_key -> struct addr_entry */
+	uint8_t hash_key[crypto_shorthash_KEYBYTES];
+	size_t total;
+};
+
+/* Hangs on the remote address object handed to libsoup, which libsoup
+ * drops when the connection is gone: that is our "closed" event.  A
+ * stolen connection's record moves to its new owner. */
+struct http_conn {
+	struct conn_table *table;
+	struct addr_entry *entry;
+	GSocket *socket;
+};
+
+struct listen_socket {
+	struct http_listener *owner;
+	GSocket *socket;
+	GSource *source;
+};
+
+struct http_listener {
+	SoupServer *soup;
+	struct http_listener_limits limits;
+	struct conn_table *conns;
+	GPtrArray *sockets; /* struct listen_socket */
+	int spare_fd;	    /* given up to turn connections away at EMFILE */
+};
+
+static GQuark conn_quark(void)
+{
+	return g_quark_from_static_string("wice-http-conn");
+}
+
+static guint addr_hash(gconstpointer key)
+{
+	return ((const struct addr_key *)key)->hash;
+}
+
+static gboolean addr_equal(gconstpointer a, gconstpointer b)
+{
+	return memcmp(((const struct addr_key *)a)->addr, ((const struct addr_key *)b)->addr, 16) == 0;
+}
+
+static struct conn_table *conn_table_new(void)
+{
+	struct conn_table *t = g_new0(struct conn_table, 1);
+
+	g_ref_count_init(&t->refs);
+	t->by_addr = g_hash_table_new_full(addr_hash, addr_equal, NULL, g_free);
+	randombytes_buf(t->hash_key, sizeof(t->hash_key));
+	return t;
+}
+
+static void conn_table_unref(struct conn_table *t)
+{
+	if (!t || !g_ref_count_dec(&t->refs))
+		return;
+	g_hash_table_destroy(t->by_addr);
+	g_free(t);
+}
+
+static bool addr_key_from(const struct conn_table *t, GSocketAddress *sa, struct addr_key *key)
+{
+	uint8_t h[crypto_shorthash_BYTES];
+	const guint8 *bytes;
+	GInetAddress *ia;
+
+	if (!G_IS_INET_SOCKET_ADDRESS(sa))
+		return false;
+	ia = g_inet_socket_address_get_address(G_INET_SOCKET_ADDRESS(sa));
+	bytes = g_inet_address_to_bytes(ia);
+	memset(key, 0, sizeof(*key));
+	if (g_inet_address_get_family(ia) == G_SOCKET_FAMILY_IPV4) {
+		key->addr[10] = key->addr[11] = 0xff;
+		memcpy(key->addr + 12, bytes, 4);
+	} else {
+		memcpy(key->addr, bytes, 16);
+		if (!IN6_IS_ADDR_V4MAPPED((const struct in6_addr *)key->addr))
+			memset(key->addr + 8, 0, 8);
+	}
+	crypto_shorthash(h, key->addr, sizeof(key->addr), t->hash_key);
+	memcpy(&key->hash, h, sizeof(key->hash));
+	return true;
+}
+
+static void http_conn_free(gpointer data)
+{
+	struct http_conn *rec = data;
+	struct conn_table *t = rec->table;
+
+	t->total--;
+	if (--rec->entry->conns == 0)
+		g_hash_table_remove(t->by_addr, &rec->entry->key);
+	g_object_unref(rec->socket);
+	conn_table_unref(t);
+	g_free(rec);
+}
+
+/* Counts a connection against its address.  Returns 0 and the record, or
+ * -ENFILE / -EUSERS when the total or the per-address cap is reached. */
+static int conn_admit(struct http_listener *hl, GSocket *sock, GSocketAddress *remote,
+		      struct http_conn **ret_rec)
+{
+	struct conn_table *t = hl->conns;
+	struct http_conn *rec;
+	struct addr_entry *entry;
+	struct addr_key key;
+
+	if (t->total >= hl->limits.max_connections)
+		return -ENFILE;
+	if (!addr_key_from(t, remote, &key))
+		return -EAFNOSUPPORT;
+	entry = g_hash_table_lookup(t->by_addr, &key);
+	if (entry && entry->conns >= hl->limits.max_per_addr)
+		return -EUSERS;
+	if (!entry) {
+		entry = g_new0(struct addr_entry, 1);
+		entry->key = key;
+		g_hash_table_add(t->by_addr, &entry->key);
+	}
+	entry->conns++;
+	t->total++;
+	rec = g_new0(struct http_conn, 1);
+	rec->table = t;
+	rec->entry = entry;
+	rec->socket = g_object_ref(sock);
+	g_ref_count_inc(&t->refs);
+	*ret_rec = rec;
+	return 0;
+}
+
+static void hand_over(struct http_listener *hl, GSocket *sock)
+{
+	g_autoptr(GSocketAddress) remote = g_socket_get_remote_address(sock, NULL);
+	g_autoptr(GSocketAddress) local = g_socket_get_local_address(sock, NULL);
+	g_autoptr(GSocketConnection) conn = NULL;
+	struct http_conn *rec;
+	int r;
+
+	if (!remote || !local)
+		return; /* already gone */
+	r = conn_admit(hl, sock, remote, &rec);
+	if (r < 0) {
+		/* Answering would cost what the cap protects: just close. */
+		g_debug("refusing a connection: %s", r == -EUSERS ? "too many from this address" :
+								 "too many connections");
+		return;
+	}
+	g_object_set_qdata_full(G_OBJECT(remote), conn_quark(), rec, http_conn_free);
+	/* A stalled request, or a subscriber that stops reading, is dropped
+	 * after this long.  A stream waiting for messages has no I/O pending
+	 * and is not affected. */
+	g_socket_set_timeout(sock, hl->limits.idle_timeout);
+	/* Frames are small and must not wait for an ACK. */
+	g_socket_set_option(sock, IPPROTO_TCP, TCP_NODELAY, 1, NULL);
+	conn = g_socket_connection_factory_create_connection(sock);
+	soup_server_accept_iostream(hl->soup, G_IO_STREAM(conn), local, remote, NULL);
+}
+
+/* Out of descriptors: give up the spare one to accept and close a waiting
+ * connection, so the backlog drains instead of the loop spinning on it. */
+static void turn_one_away(struct http_listener *hl, int listen_fd)
+{
+	int fd;
+
+	if (hl->spare_fd < 0)
+		return;
+	close(hl->spare_fd);
+	fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	if (fd >= 0)
+		close(fd);
+	hl->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	g_message("out of file descriptors: turning connections away");
+}
+
+static gboolean on_incoming(GSocket *socket, GIOCondition cond, gpointer data)
+{
+	struct listen_socket *l = data;
+	int listen_fd = g_socket_get_fd(l->socket);
+
+	for (int i = 0; i < ACCEPT_BATCH; i++) {
+		g_autoptr(GSocket) sock = NULL;
+		int fd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (fd < 0) {
+			int err = errno;
+
+			if (err == EMFILE || err == ENFILE)
+				turn_one_away(l->owner, listen_fd);
+			if (err != EINTR && err != ECONNABORTED)
+				break;
+			continue;
+		}
+		sock = g_socket_new_from_fd(fd, NULL);
+		if (!sock) {
+			close(fd);
+			continue;
+		}
+		hand_over(l->owner, sock);
+	}
+	return G_SOURCE_CONTINUE;
+}
+
+static void listen_socket_free(gpointer data)
+{
+	struct listen_socket *l = data;
+
+	g_source_destroy(l->source);
+	g_source_unref(l->source);
+	g_object_unref(l->socket);
+	g_free(l);
+}
+
+struct http_listener *http_listener_new(SoupServer *soup, const struct http_listener_limits *limits)
+{
+	struct http_listener *hl = g_new0(struct http_listener, 1);
+
+	hl->soup = g_object_ref(soup);
+	hl->limits = *limits;
+	hl->conns = conn_table_new();
+	hl->sockets = g_ptr_array_new_with_free_func(listen_socket_free);
+	hl->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	return hl;
+}
+
+void http_listener_free(struct http_listener *hl)
+{
+	if (!hl)
+		return;
+	g_ptr_array_unref(hl->sockets);
+	if (hl->spare_fd >= 0)
+		close(hl->spare_fd);
+	conn_table_unref(hl->conns);
+	g_object_unref(hl->soup);
+	g_free(hl);
+}
+
+static GSocket *listen_tcp(GInetSocketAddress *addr, GError **error)
+{
+	GSocketFamily family = g_socket_address_get_family(G_SOCKET_ADDRESS(addr));
+	g_autoptr(GSocket) sock = NULL;
+
+	sock = g_socket_new(family, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, error);
+	if (!sock)
+		return NULL;
+	/* IPv6 sockets serve IPv6 only, so [::] and 0.0.0.0 can share a port. */
+	if (family == G_SOCKET_FAMILY_IPV6 &&
+	    !g_socket_set_option(sock, IPPROTO_IPV6, IPV6_V6ONLY, 1, error))
+		return NULL;
+	g_socket_set_listen_backlog(sock, LISTEN_BACKLOG);
+	if (!g_socket_bind(sock, G_SOCKET_ADDRESS(addr), TRUE, error) || !g_socket_listen(sock, error))
+		return NULL;
+	return g_steal_pointer(&sock);
+}
+
+GSocketAddress *http_listener_add(struct http_listener *hl, GInetSocketAddress *addr, GError **error)
+{
+	struct listen_socket *l;
+	GSocket *sock;
+
+	sock = listen_tcp(addr, error);
+	if (!sock)
+		return NULL;
+	l = g_new0(struct listen_socket, 1);
+	l->owner = hl;
+	l->socket = sock;
+	l->source = g_socket_create_source(sock, G_IO_IN, NULL);
+	g_source_set_callback(l->source, G_SOURCE_FUNC(on_incoming), l, NULL);
+	g_source_attach(l->source, NULL);
+	g_ptr_array_add(hl->sockets, l);
+	return g_socket_get_local_address(sock, error);
+}
+
+struct http_conn *http_listener_take(SoupServerMessage *msg)
+{
+	GSocketAddress *remote = soup_server_message_get_remote_address(msg);
+
+	return remote ? g_object_steal_qdata(G_OBJECT(remote), conn_quark()) : NULL;
+}
+
+GSocket *http_conn_socket(const struct http_conn *conn)
+{
+	return conn->socket;
+}
+
+void http_conn_release(struct http_conn *conn)
+{
+	if (conn)
+		http_conn_free(conn);
+}
+
+size_t http_listener_n_connections(const struct http_listener *hl)
+{
+	return hl->conns->total;
+}

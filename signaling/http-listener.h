@@ -1,0 +1,41 @@
+/* Accepts the signal server's TCP connections and hands them to libsoup
+ * with soup_server_accept_iostream(), after the connection caps.
+ *
+ * Why not soup_server_listen(): libsoup 3.2 (Debian 12) leaks the GSocket
+ * of every connection its listener accepts, and the file descriptor of every
+ * keep-alive connection that its client closes while idle (both fixed in
+ * libsoup 3.3).  Connections handed over this way are closed by libsoup
+ * after one response, which avoids both.  Accepting ourselves also lets the
+ * per-address and total caps refuse a connection before it costs anything,
+ * and gives every connection an idle timeout. */
+#pragma once
+
+#include <stdbool.h>
+#include <libsoup/soup.h>
+
+struct http_listener_limits {
+	unsigned max_connections; /* all clients together */
+	unsigned max_per_addr;	  /* per IPv4 address or IPv6 /64 */
+	unsigned idle_timeout;	  /* seconds a connection may stall */
+};
+
+struct http_listener;
+
+struct http_listener *http_listener_new(SoupServer *soup, const struct http_listener_limits *limits);
+void http_listener_free(struct http_listener *hl);
+
+/* Listens on addr (a literal address; port 0 picks one).  Returns the
+ * address actually bound, or NULL. */
+GSocketAddress *http_listener_add(struct http_listener *hl, GInetSocketAddress *addr, GError **error);
+
+/* A connection's place under the caps. */
+struct http_conn;
+
+/* Takes the connection msg came in on out of libsoup's accounting, for a
+ * caller about to steal it (soup_server_message_steal_connection()): the
+ * connection then counts until http_conn_release().  NULL if not ours. */
+struct http_conn *http_listener_take(SoupServerMessage *msg);
+GSocket *http_conn_socket(const struct http_conn *conn);
+void http_conn_release(struct http_conn *conn);
+
+size_t http_listener_n_connections(const struct http_listener *hl);
