@@ -119,8 +119,12 @@ JsonNode *status_build(struct wice_daemon *d)
 	json_builder_add_boolean_value(b, TRUE);
 	json_builder_set_member_name(b, "interfaces");
 	json_builder_begin_array(b);
-	for (GList *l = names; l; l = l->next)
-		add_iface(b, g_hash_table_lookup(d->ifaces, l->data));
+	for (GList *l = names; l; l = l->next) {
+		struct wice_iface *iface = g_hash_table_lookup(d->ifaces, l->data);
+
+		iface_sync(iface); /* fresh counters, not a second old */
+		add_iface(b, iface);
+	}
 	json_builder_end_array(b);
 	add_backends(b, d);
 	json_builder_end_object(b);
