@@ -8,8 +8,9 @@ PACKAGES="
 	libjson-glib-dev libsoup-3.0-dev libnftables-dev libsystemd-dev libcriterion-dev linux-libc-dev
 	iproute2 nftables conntrack wireguard-tools wireguard-go iputils-ping procps psmisc socat jq curl
 	coturn
+	nebula iperf3 fping
 	qemu-system-x86 linux-image-amd64 busybox-static kmod cpio
-	valgrind mandoc
+	valgrind mandoc systemd
 "
 missing=
 for p in $PACKAGES; do

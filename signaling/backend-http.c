@@ -4,15 +4,16 @@
  * thread of ours and no blocking call (name resolution runs in curl's
  * asynchronous resolver).
  *
- * Publishing POSTs each envelope to its mailbox from a capped queue; a
- * failed post is retried after a backoff, in order.  Each subscription
- * fetches a challenge, signs it with the mailbox's secret key and holds a
- * GET stream of frames.  The stream is resumed after a reconnect from the
- * last sequence number seen, which only means something to the server
- * instance that issued it: a restarted server (new instance id) starts
- * counting again and sends everything it holds, so nothing posted after the
- * restart is lost, and within one instance nothing is delivered twice.
- * docs/SIGNAL-SERVER.md describes the server side.
+ * Publishing POSTs each envelope to its mailbox from a capped queue; when
+ * several wait, one POST /v1/batch carries them (a request costs the server
+ * several times what a message does).  A failed post is retried after a
+ * backoff, in order.  Each subscription fetches a challenge, signs it with
+ * the mailbox's secret key and holds a GET stream of frames.  The stream is
+ * resumed after a reconnect from the last sequence number seen, which only
+ * means something to the server instance that issued it: a restarted server
+ * (new instance id) starts counting again and sends everything it holds, so
+ * nothing posted after the restart is lost, and within one instance nothing
+ * is delivered twice.  docs/SIGNAL-SERVER.md describes the server side.
  *
  * libcurl must not be called from its own callbacks, and users of the
  * backend may call it from theirs: so curl callbacks only record, and
@@ -35,7 +36,10 @@
 /* The server keeps a message this long by default; one that waited longer
  * here describes ICE state that has moved on. */
 #define POST_MAX_AGE (120 * G_USEC_PER_SEC)
-#define POSTS_IN_FLIGHT 4
+#define POSTS_IN_FLIGHT 4 /* requests, each one envelope or a batch */
+/* A batch stays within what every server takes (64 KiB). */
+#define POST_BATCH_MAX 32
+#define POST_BATCH_BYTES (64 * 1024)
 #define BACKOFF_BASE (500 * MS)
 #define BACKOFF_CAP (30 * G_USEC_PER_SEC)
 #define CONNECT_TIMEOUT_MS 10000L
@@ -48,8 +52,9 @@
  * larger is a broken stream. */
 #define FRAME_BODY_MAX (1u << 20)
 #define SMALL_BODY_MAX 256 /* a challenge, or the text of an error */
+#define BATCH_REPLY_MAX (POST_BATCH_MAX * 48) /* a line per envelope */
 
-enum req_kind { REQ_PROBE, REQ_POST, REQ_CHALLENGE, REQ_STREAM };
+enum req_kind { REQ_PROBE, REQ_POST, REQ_BATCH, REQ_CHALLENGE, REQ_STREAM };
 
 struct http_backend;
 
@@ -62,7 +67,7 @@ struct http_req {
 	long status;	  /* once the headers are in */
 	char instance[RELAY_INSTANCE_STR_LEN];
 	char errbuf[CURL_ERROR_SIZE];
-	void *owner; /* struct http_sub or struct http_post */
+	void *owner; /* struct http_sub, http_post or http_batch */
 };
 
 struct http_sub {
@@ -84,9 +89,18 @@ struct http_sub {
 struct http_post {
 	uint64_t serial;
 	int64_t queued;
+	uint8_t id[RELAY_ID_LEN];
 	char id_str[RELAY_ID_STR_LEN];
 	GBytes *data;
+	struct http_req *req; /* NULL while in a batch */
+	GList link;
+};
+
+/* One POST /v1/batch in flight: its posts stay in be->sending. */
+struct http_batch {
 	struct http_req *req;
+	GPtrArray *posts; /* struct http_post, in order */
+	GByteArray *body;
 	GList link;
 };
 
@@ -107,7 +121,11 @@ struct http_backend {
 	GHashTable *subs;  /* id -> struct http_sub */
 	GQueue waiting;	   /* struct http_post, by serial */
 	GQueue sending;	   /* struct http_post */
+	GQueue batches;	   /* struct http_batch */
+	unsigned post_reqs; /* posts and batches in flight */
+	bool no_batch;	    /* the server has no /v1/batch: one by one */
 	GSource *post_retry;
+	GSource *post_soon; /* gathers what is published in one go */
 	struct sig_backoff post_backoff;
 	uint64_t next_serial;
 	struct http_req *probe;
@@ -322,8 +340,9 @@ static size_t on_body(char *data, size_t size, size_t n, void *userdata)
 	size_t len = size * n;
 
 	if (req->kind != REQ_STREAM || req->status != 200) {
-		g_byte_array_append(req->body, (const guint8 *)data,
-				    MIN(len, SMALL_BODY_MAX - MIN(req->body->len, SMALL_BODY_MAX)));
+		size_t cap = req->kind == REQ_BATCH ? BATCH_REPLY_MAX : SMALL_BODY_MAX;
+
+		g_byte_array_append(req->body, (const guint8 *)data, MIN(len, cap - MIN(req->body->len, cap)));
 		return len;
 	}
 	sig_timer_arm(((struct http_sub *)req->owner)->idle, STREAM_IDLE);
@@ -550,32 +569,86 @@ static void post_expire(struct http_backend *be)
 	}
 }
 
+static void post_take(struct http_backend *be, struct http_post *post)
+{
+	g_queue_unlink(&be->waiting, &post->link);
+	g_queue_push_tail_link(&be->sending, &post->link);
+}
+
 static void post_start(struct http_backend *be, struct http_post *post)
 {
 	g_autofree char *url = g_strdup_printf("%s/v1/mailboxes/%s", be->base_url, post->id_str);
 	gsize len;
 	const void *data = g_bytes_get_data(post->data, &len);
 
+	post_take(be, post);
 	post->req = req_new(be, REQ_POST, post, url);
 	curl_easy_setopt(post->req->easy, CURLOPT_POSTFIELDS, data);
 	curl_easy_setopt(post->req->easy, CURLOPT_POSTFIELDSIZE, (long)len);
 	req_add_header(post->req, "Content-Type", "application/octet-stream");
 	/* No "Expect: 100-continue" round trip for a body this small. */
 	post->req->headers = curl_slist_append(post->req->headers, "Expect:");
+	be->post_reqs++;
 	req_send(post->req);
+}
+
+static void batch_free(struct http_batch *batch)
+{
+	g_ptr_array_unref(batch->posts);
+	g_byte_array_unref(batch->body);
+	g_free(batch);
+}
+
+/* The oldest waiting posts, as many as one batch holds. */
+static void batch_fill(struct http_backend *be, struct http_batch *batch)
+{
+	struct http_post *post;
+
+	while (batch->posts->len < POST_BATCH_MAX && (post = g_queue_peek_head(&be->waiting))) {
+		gsize len;
+		const guint8 *data = g_bytes_get_data(post->data, &len);
+		uint8_t head[RELAY_BATCH_HEADER_LEN];
+
+		if (batch->body->len + sizeof(head) + len > POST_BATCH_BYTES && batch->posts->len > 0)
+			break;
+		relay_batch_header(head, post->id, len);
+		g_byte_array_append(batch->body, head, sizeof(head));
+		g_byte_array_append(batch->body, data, len);
+		g_ptr_array_add(batch->posts, post);
+		post_take(be, post);
+	}
+}
+
+static void batch_start(struct http_backend *be)
+{
+	g_autofree char *url = g_strdup_printf("%s/v1/batch", be->base_url);
+	struct http_batch *batch = g_new0(struct http_batch, 1);
+
+	batch->posts = g_ptr_array_new();
+	batch->body = g_byte_array_new();
+	batch->link.data = batch;
+	batch_fill(be, batch);
+	g_debug("http: %u messages in one batch", batch->posts->len);
+	g_queue_push_tail_link(&be->batches, &batch->link);
+	batch->req = req_new(be, REQ_BATCH, batch, url);
+	curl_easy_setopt(batch->req->easy, CURLOPT_POSTFIELDS, batch->body->data);
+	curl_easy_setopt(batch->req->easy, CURLOPT_POSTFIELDSIZE, (long)batch->body->len);
+	req_add_header(batch->req, "Content-Type", RELAY_BATCH_CONTENT_TYPE);
+	batch->req->headers = curl_slist_append(batch->req->headers, "Expect:");
+	be->post_reqs++;
+	req_send(batch->req);
 }
 
 static void post_kick(struct http_backend *be)
 {
-	struct http_post *post;
-
 	if (sig_timer_armed(be->post_retry))
 		return;
 	post_expire(be);
-	while (be->sending.length < POSTS_IN_FLIGHT && (post = g_queue_peek_head(&be->waiting))) {
-		g_queue_unlink(&be->waiting, &post->link);
-		g_queue_push_tail_link(&be->sending, &post->link);
-		post_start(be, post);
+	while (be->post_reqs < POSTS_IN_FLIGHT && be->waiting.length > 0) {
+		if (be->waiting.length > 1 && !be->no_batch)
+			batch_start(be);
+		else
+			post_start(be, g_queue_peek_head(&be->waiting));
 	}
 }
 
@@ -585,17 +658,16 @@ static bool post_retriable(long status)
 	return status == 0 || status == 408 || status == 429 || status >= 500;
 }
 
-static void post_done(struct http_backend *be, struct http_post *post, struct http_req *req, CURLcode result)
+/* What the server said about one post (status 0: no answer): done,
+ * refused for good, or queued again after a backoff. */
+static void post_settle(struct http_backend *be, struct http_post *post, long status, const char *error)
 {
 	g_queue_unlink(&be->sending, &post->link);
 	post->req = NULL;
-	req_note_answer(req, result);
-	if (result == CURLE_OK && req->status >= 200 && req->status < 300) {
+	if (status >= 200 && status < 300) {
 		sig_backoff_reset(&be->post_backoff);
 		post_free(post);
-	} else if (result == CURLE_OK && !post_retriable(req->status)) {
-		g_autofree char *error = req_error(req, result);
-
+	} else if (!post_retriable(status)) {
 		g_warning("%s: the server refused a message: %s", be->base.url, error);
 		post_free(post);
 	} else {
@@ -605,7 +677,64 @@ static void post_done(struct http_backend *be, struct http_post *post, struct ht
 	}
 }
 
-static gboolean on_post_retry(gpointer data)
+static void post_done(struct http_backend *be, struct http_post *post, struct http_req *req, CURLcode result)
+{
+	long status = result == CURLE_OK ? req->status : 0;
+	g_autofree char *error = status >= 200 && status < 300 ? NULL : req_error(req, result);
+
+	be->post_reqs--;
+	req_note_answer(req, result);
+	post_settle(be, post, status, error);
+}
+
+/* Each post gets the line of the answer in its place: "202 SEQ" or
+ * "STATUS REASON"; a missing line counts as no answer. */
+static void batch_settle(struct http_backend *be, struct http_batch *batch, const GByteArray *answer)
+{
+	g_autofree char *text = g_strndup((const char *)answer->data, answer->len);
+	g_auto(GStrv) lines = g_strsplit(text, "\n", POST_BATCH_MAX + 1);
+	bool more = true;
+
+	for (guint i = 0; i < batch->posts->len; i++) {
+		const char *line = more && lines[i] ? lines[i] : "";
+		g_autofree char *error = g_strdup_printf("HTTP %s", line);
+
+		more = *line != '\0';
+		post_settle(be, g_ptr_array_index(batch->posts, i), g_ascii_strtoll(line, NULL, 10), error);
+	}
+}
+
+static void batch_done(struct http_backend *be, struct http_batch *batch, struct http_req *req, CURLcode result)
+{
+	be->post_reqs--;
+	g_queue_unlink(&be->batches, &batch->link);
+	req_note_answer(req, result);
+	if (result == CURLE_OK && req->status >= 400 && !post_retriable(req->status)) {
+		/* An older server (404, or 413 for a body over its message
+		 * cap), or a proxy that passes only the paths it knows: one post
+		 * per request from now on, which gets each its own verdict. */
+		if (!be->no_batch)
+			g_message("%s: the server takes no batches; posting one by one", be->base.url);
+		be->no_batch = true;
+		for (guint i = 0; i < batch->posts->len; i++) {
+			struct http_post *post = g_ptr_array_index(batch->posts, i);
+
+			g_queue_unlink(&be->sending, &post->link);
+			post_requeue(be, post);
+		}
+	} else if (result == CURLE_OK && req->status == 200) {
+		batch_settle(be, batch, req->body);
+	} else {
+		g_autofree char *error = req_error(req, result);
+
+		for (guint i = 0; i < batch->posts->len; i++)
+			post_settle(be, g_ptr_array_index(batch->posts, i), result == CURLE_OK ? req->status : 0,
+				    error);
+	}
+	batch_free(batch);
+}
+
+static gboolean on_post_timer(gpointer data)
 {
 	post_kick(data);
 	return G_SOURCE_CONTINUE;
@@ -623,11 +752,16 @@ static int http_publish(struct sig_backend *b, const uint8_t id[RELAY_ID_LEN], c
 	post = g_new0(struct http_post, 1);
 	post->serial = be->next_serial++;
 	post->queued = g_get_monotonic_time();
+	memcpy(post->id, id, RELAY_ID_LEN);
 	relay_b64_encode(post->id_str, sizeof(post->id_str), id, RELAY_ID_LEN);
 	post->data = g_bytes_new(data, len);
 	post->link.data = post;
 	g_queue_push_tail_link(&be->waiting, &post->link);
-	post_kick(be);
+	/* Not at once: what the caller publishes before returning to the
+	 * loop (offers to many peers, a burst of candidates) goes in one
+	 * batch. */
+	if (!sig_timer_armed(be->post_soon))
+		sig_timer_arm(be->post_soon, 0);
 	return 0;
 }
 
@@ -671,6 +805,9 @@ static void req_done(struct http_req *req, CURLcode result)
 		break;
 	case REQ_POST:
 		post_done(be, req->owner, req, result);
+		break;
+	case REQ_BATCH:
+		batch_done(be, req->owner, req, result);
 		break;
 	case REQ_CHALLENGE:
 		((struct http_sub *)req->owner)->req = NULL;
@@ -829,16 +966,21 @@ static bool curl_ready(GError **error)
 static void http_fini(struct sig_backend *b)
 {
 	struct http_backend *be = http(b);
-	struct http_post *post;
 	GBytes *env;
+	GList *l;
 
 	/* Transfers first: removing them makes curl drop its socket watches. */
 	if (be->subs)
 		g_hash_table_destroy(be->subs);
-	while ((post = g_queue_pop_head(&be->waiting)))
-		post_free(post);
-	while ((post = g_queue_pop_head(&be->sending)))
-		post_free(post);
+	while ((l = g_queue_pop_head_link(&be->batches))) {
+		req_free(((struct http_batch *)l->data)->req);
+		batch_free(l->data);
+	}
+	/* The links live inside the posts: pop links, not data. */
+	while ((l = g_queue_pop_head_link(&be->waiting)))
+		post_free(l->data);
+	while ((l = g_queue_pop_head_link(&be->sending)))
+		post_free(l->data);
 	if (be->probe)
 		req_free(be->probe);
 	if (be->multi)
@@ -849,6 +991,7 @@ static void http_fini(struct sig_backend *b)
 	sig_source_free(be->curl_timer);
 	sig_source_free(be->state_timer);
 	sig_source_free(be->post_retry);
+	sig_source_free(be->post_soon);
 	sig_source_free(be->probe_retry);
 	while ((env = g_queue_pop_head(&be->inbox)))
 		g_bytes_unref(env);
@@ -873,11 +1016,13 @@ static bool http_init(struct sig_backend *b, GUri *uri, GError **error)
 	be->watches = g_hash_table_new_full(NULL, NULL, (GDestroyNotify)sig_source_free, NULL);
 	be->curl_timer = sig_timer_new(b, on_curl_timeout, be);
 	be->state_timer = sig_timer_new(b, on_state_timer, be);
-	be->post_retry = sig_timer_new(b, on_post_retry, be);
+	be->post_retry = sig_timer_new(b, on_post_timer, be);
+	be->post_soon = sig_timer_new(b, on_post_timer, be);
 	be->probe_retry = sig_timer_new(b, on_probe_retry, be);
 	be->subs = g_hash_table_new_full(id_hash, id_equal, NULL, sub_free);
 	g_queue_init(&be->waiting);
 	g_queue_init(&be->sending);
+	g_queue_init(&be->batches);
 	g_queue_init(&be->inbox);
 	probe_start(be);
 	return true;

@@ -4,10 +4,12 @@
  * Why not soup_server_listen(): libsoup 3.2 (Debian 12) leaks the GSocket
  * of every connection its listener accepts, and the file descriptor of every
  * keep-alive connection that its client closes while idle (both fixed in
- * libsoup 3.3).  Connections handed over this way are closed by libsoup
- * after one response, which avoids both.  Accepting ourselves also lets the
- * per-address and total caps refuse a connection before it costs anything,
- * and gives every connection an idle timeout. */
+ * libsoup 3.3).  libsoup keeps a connection alive only while the server has
+ * a listener of its own, so connections handed over this way are closed
+ * after one response, which avoids both.  Clients with several messages
+ * send them in one batch request instead.  Accepting ourselves also lets
+ * the per-address and total caps refuse a connection before it costs
+ * anything, and gives every connection an idle timeout. */
 #pragma once
 
 #include <stdbool.h>

@@ -98,3 +98,28 @@ ssize_t relay_frame_parse(const uint8_t *buf, size_t len, size_t max_body, uint6
 	*ret_body_len = body_len;
 	return RELAY_FRAME_HEADER_LEN + body_len;
 }
+
+void relay_batch_header(uint8_t out[RELAY_BATCH_HEADER_LEN], const uint8_t id[RELAY_ID_LEN],
+			uint32_t body_len)
+{
+	memcpy(out, id, RELAY_ID_LEN);
+	put_be(out + RELAY_ID_LEN, body_len, 4);
+}
+
+ssize_t relay_batch_parse(const uint8_t *buf, size_t len, size_t max_body, const uint8_t **ret_id,
+			  const uint8_t **ret_body, size_t *ret_body_len)
+{
+	size_t body_len;
+
+	if (len < RELAY_BATCH_HEADER_LEN)
+		return 0;
+	body_len = get_be(buf + RELAY_ID_LEN, 4);
+	if (body_len > max_body)
+		return -EMSGSIZE;
+	if (len - RELAY_BATCH_HEADER_LEN < body_len)
+		return 0;
+	*ret_id = buf;
+	*ret_body = buf + RELAY_BATCH_HEADER_LEN;
+	*ret_body_len = body_len;
+	return RELAY_BATCH_HEADER_LEN + body_len;
+}

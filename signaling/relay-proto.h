@@ -1,8 +1,9 @@
 /* The wire pieces of the signal server protocol that both ends need:
  * mailbox ids in URLs (base64url), the subscription proof (the bytes a
- * subscriber signs) and the framing of the subscription stream.  Pure C over
- * (buf, len), no GLib, so the daemon's HTTP client can share it with
- * `wice signal-server`.  docs/SIGNAL-SERVER.md describes every byte. */
+ * subscriber signs), the framing of the subscription stream and of batch
+ * posts.  Pure C over (buf, len), no GLib, so the daemon's HTTP client can
+ * share it with `wice signal-server`.  docs/SIGNAL-SERVER.md describes
+ * every byte. */
 #pragma once
 
 #include <stdbool.h>
@@ -33,11 +34,16 @@
  * empty keepalive); clients skip control frames. */
 #define RELAY_FRAME_HEADER_LEN 12
 
+/* Batch entry (POST /v1/batch): mailbox id (32 raw bytes) and body length
+ * (u32, big-endian), then the body; entries follow each other. */
+#define RELAY_BATCH_HEADER_LEN (RELAY_ID_LEN + 4)
+
 #define RELAY_HEADER_INSTANCE "Wice-Instance"
 #define RELAY_HEADER_CHALLENGE "Wice-Challenge"
 #define RELAY_HEADER_SIGNATURE "Wice-Signature"
 #define RELAY_HEADER_AFTER "Wice-After"
 #define RELAY_STREAM_CONTENT_TYPE "application/x-wice-stream"
+#define RELAY_BATCH_CONTENT_TYPE "application/x-wice-batch"
 
 /* Encodes in_len bytes as base64url without padding; out_size must hold the
  * encoding and its NUL (the *_STR_LEN constants above). */
@@ -58,4 +64,11 @@ void relay_frame_header(uint8_t out[RELAY_FRAME_HEADER_LEN], uint64_t seq, uint3
 /* Parses the frame at the start of buf.  Returns the bytes it spans, 0 when
  * buf holds only part of it, -EMSGSIZE when its body exceeds max_body. */
 ssize_t relay_frame_parse(const uint8_t *buf, size_t len, size_t max_body, uint64_t *ret_seq,
+			  const uint8_t **ret_body, size_t *ret_body_len);
+
+void relay_batch_header(uint8_t out[RELAY_BATCH_HEADER_LEN], const uint8_t id[RELAY_ID_LEN],
+			uint32_t body_len);
+/* Parses the batch entry at the start of buf, like relay_frame_parse();
+ * *ret_id points into buf. */
+ssize_t relay_batch_parse(const uint8_t *buf, size_t len, size_t max_body, const uint8_t **ret_id,
 			  const uint8_t **ret_body, size_t *ret_body_len);

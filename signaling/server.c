@@ -1,5 +1,5 @@
-/* `wice signal-server` on libsoup: routing, proofs, subscription streams
- * and the per-client caps.  See server.h and docs/SIGNAL-SERVER.md.
+/* `wice signal-server` on libsoup: routing, proofs, batches, subscription
+ * streams and the per-client caps.  See server.h and docs/SIGNAL-SERVER.md.
  *
  * Everything runs in the one GLib main loop; there is no per-connection
  * thread or timer.  A post costs O(subscribers of that mailbox); expiry is
@@ -23,6 +23,10 @@
 
 #define MAILBOX_PATH "/v1/mailboxes/"
 #define CHALLENGE_PATH "/v1/challenge"
+#define BATCH_PATH "/v1/batch"
+/* A batch body is held in memory like a message: this keeps it within
+ * what a connection's request headers may already cost (64 KiB). */
+#define BATCH_MAX (64u << 10)
 /* Redeemed challenges are remembered for one ttl; this bounds that memory
  * (about 20 MiB) whatever the subscription rate. */
 #define MAX_REDEEMED_CHALLENGES (1u << 18)
@@ -55,6 +59,7 @@ struct signal_server {
 	GSource *reaper;
 	GBytes *keepalive_frame;
 	size_t max_pending;
+	size_t max_batch; /* bytes of a batch body */
 	char instance[RELAY_INSTANCE_STR_LEN];
 };
 
@@ -270,39 +275,146 @@ static void handle_challenge(struct signal_server *srv, SoupServerMessage *msg)
 	reply_text(srv, msg, SOUP_STATUS_OK, NULL, text);
 }
 
-static void reply_post_error(struct signal_server *srv, SoupServerMessage *msg, int r)
+/* Why the store refused a message, as HTTP says it. */
+static const char *post_refusal(int r, guint *ret_status)
 {
-	if (r == -ENODATA)
-		reply_error(srv, msg, SOUP_STATUS_BAD_REQUEST, "empty message");
-	else if (r == -EMSGSIZE)
-		reply_error(srv, msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE, "message too large");
-	else
-		reply_error(srv, msg, SOUP_STATUS_SERVICE_UNAVAILABLE, "too many mailboxes");
+	if (r == -ENODATA) {
+		*ret_status = SOUP_STATUS_BAD_REQUEST;
+		return "empty message";
+	}
+	if (r == -EMSGSIZE) {
+		*ret_status = SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE;
+		return "message too large";
+	}
+	*ret_status = SOUP_STATUS_SERVICE_UNAVAILABLE;
+	return "too many mailboxes";
+}
+
+/* The expiry timer sleeps while the store is empty. */
+static void expiry_wake(struct signal_server *srv, int64_t now)
+{
+	if (g_source_get_ready_time(srv->expiry) == -1)
+		expiry_arm(srv, mailbox_store_expire(srv->store, now));
+}
+
+static GBytes *request_body(SoupServerMessage *msg, const uint8_t **ret_data, size_t *ret_len)
+{
+	GBytes *body = soup_message_body_flatten(soup_server_message_get_request_body(msg));
+	gsize len = 0;
+
+	/* libsoup has no bytes at all for an empty body. */
+	*ret_data = body ? g_bytes_get_data(body, &len) : NULL;
+	*ret_len = len;
+	return body;
 }
 
 static void handle_post(struct signal_server *srv, SoupServerMessage *msg,
 			const uint8_t id[RELAY_ID_LEN])
 {
-	g_autoptr(GBytes) body = soup_message_body_flatten(soup_server_message_get_request_body(msg));
+	const uint8_t *data;
+	size_t len;
+	g_autoptr(GBytes) body = request_body(msg, &data, &len);
 	int64_t now = g_get_monotonic_time();
-	const void *data = NULL;
 	char text[24];
 	uint64_t seq;
-	gsize len = 0;
+	guint status;
 	int r;
-
-	if (body) /* libsoup has no bytes at all for an empty body */
-		data = g_bytes_get_data(body, &len);
 
 	r = mailbox_store_post(srv->store, id, data, len, now, &seq);
 	if (r < 0) {
-		reply_post_error(srv, msg, r);
+		const char *reason = post_refusal(r, &status);
+
+		reply_error(srv, msg, status, reason);
 		return;
 	}
-	if (g_source_get_ready_time(srv->expiry) == -1)
-		expiry_arm(srv, mailbox_store_expire(srv->store, now));
+	expiry_wake(srv, now);
 	g_snprintf(text, sizeof(text), "%" G_GUINT64_FORMAT, seq);
 	reply_text(srv, msg, SOUP_STATUS_ACCEPTED, NULL, text);
+}
+
+/* Checks every entry before any is stored: a malformed batch is refused
+ * whole, so that its sender knows none of it was posted.  Returns the
+ * number of entries, or 0 and the refusal. */
+static size_t batch_check(struct signal_server *srv, const uint8_t *data, size_t len,
+			  guint *ret_status, const char **ret_reason)
+{
+	size_t n = 0, off = 0;
+
+	*ret_status = SOUP_STATUS_BAD_REQUEST;
+	*ret_reason = "empty batch";
+	while (off < len) {
+		const uint8_t *id, *body;
+		size_t body_len;
+		ssize_t r = relay_batch_parse(data + off, len - off, srv->cfg.limits.max_message, &id,
+					      &body, &body_len);
+
+		if (r == 0) {
+			*ret_reason = "truncated batch";
+			return 0;
+		}
+		if (r < 0 || body_len == 0) {
+			*ret_reason = post_refusal(r < 0 ? (int)r : -ENODATA, ret_status);
+			return 0;
+		}
+		off += r;
+		n++;
+	}
+	return n;
+}
+
+/* One line per entry, in order: "202 SEQ" or "STATUS REASON". */
+static char *batch_post(struct signal_server *srv, const uint8_t *data, size_t len, size_t n,
+			size_t *ret_len)
+{
+	GString *out = g_string_sized_new(n * 12);
+	int64_t now = g_get_monotonic_time();
+	size_t off = 0;
+
+	while (off < len) {
+		const uint8_t *id, *body;
+		size_t body_len;
+		uint64_t seq;
+		guint status;
+		int r;
+
+		off += relay_batch_parse(data + off, len - off, srv->cfg.limits.max_message, &id, &body,
+					 &body_len);
+		r = mailbox_store_post(srv->store, id, body, body_len, now, &seq);
+		if (r == 0) {
+			g_string_append_printf(out, "202 %" G_GUINT64_FORMAT "\n", seq);
+		} else {
+			const char *reason = post_refusal(r, &status);
+
+			g_string_append_printf(out, "%u %s\n", status, reason);
+		}
+	}
+	expiry_wake(srv, now);
+	*ret_len = out->len;
+	return g_string_free(out, FALSE);
+}
+
+static void handle_batch(struct signal_server *srv, SoupServerMessage *msg)
+{
+	const uint8_t *data;
+	size_t len, n, text_len;
+	g_autoptr(GBytes) body = request_body(msg, &data, &len);
+	const char *reason;
+	guint status;
+	char *text;
+
+	if (soup_server_message_get_method(msg) != SOUP_METHOD_POST) {
+		reply_method(srv, msg, "POST");
+		return;
+	}
+	n = batch_check(srv, data, len, &status, &reason);
+	if (n == 0) {
+		reply_error(srv, msg, status, reason);
+		return;
+	}
+	text = batch_post(srv, data, len, n, &text_len);
+	soup_server_message_set_status(msg, SOUP_STATUS_OK, NULL);
+	soup_server_message_set_response(msg, "text/plain", SOUP_MEMORY_TAKE, text, text_len);
+	set_common_headers(srv, msg);
 }
 
 static bool proof_from_headers(SoupServerMessage *msg, uint8_t challenge[RELAY_CHALLENGE_LEN],
@@ -392,6 +504,8 @@ static void on_request(SoupServer *soup, SoupServerMessage *msg, const char *pat
 
 	if (g_str_has_prefix(path, MAILBOX_PATH))
 		handle_mailbox(srv, msg, path + strlen(MAILBOX_PATH), query);
+	else if (strcmp(path, BATCH_PATH) == 0)
+		handle_batch(srv, msg);
 	else if (strcmp(path, CHALLENGE_PATH) != 0)
 		reply_error(srv, msg, SOUP_STATUS_NOT_FOUND, "not found");
 	else if (soup_server_message_get_method(msg) != SOUP_METHOD_GET)
@@ -422,6 +536,13 @@ static guint body_refusal(SoupMessageHeaders *h, bool post, goffset cap, const c
 	return SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE;
 }
 
+static const char *allowed_methods(const char *path)
+{
+	if (strcmp(path, CHALLENGE_PATH) == 0)
+		return "GET";
+	return strcmp(path, BATCH_PATH) == 0 ? "POST" : "GET, POST";
+}
+
 /* Runs once the headers are in, before libsoup reads the body: only a body
  * of an accepted size is kept in memory; any other is read and dropped. */
 static void on_request_headers(SoupServer *soup, SoupServerMessage *msg, const char *path,
@@ -429,16 +550,18 @@ static void on_request_headers(SoupServer *soup, SoupServerMessage *msg, const c
 {
 	struct signal_server *srv = data;
 	const char *method = soup_server_message_get_method(msg);
-	bool post = method == SOUP_METHOD_POST;
+	bool post = method == SOUP_METHOD_POST, batch = strcmp(path, BATCH_PATH) == 0;
 	const char *reason = NULL;
+	goffset cap = 0;
 	guint status;
 
 	if (!post && method != SOUP_METHOD_GET) {
-		reply_method(srv, msg, strcmp(path, CHALLENGE_PATH) == 0 ? "GET" : "GET, POST");
+		reply_method(srv, msg, allowed_methods(path));
 		return;
 	}
-	status = body_refusal(soup_server_message_get_request_headers(msg), post,
-			      post ? (goffset)srv->cfg.limits.max_message : 0, &reason);
+	if (post)
+		cap = batch ? srv->max_batch : srv->cfg.limits.max_message;
+	status = body_refusal(soup_server_message_get_request_headers(msg), post, cap, &reason);
 	if (status)
 		reply_error(srv, msg, status, reason);
 	else
@@ -560,6 +683,7 @@ struct signal_server *signal_server_new(const struct signal_server_config *cfg, 
 	make_instance(srv->instance);
 	/* Room for a full replay twice over before a stream counts as stuck. */
 	srv->max_pending = 2 * cfg->limits.max_queue * frame_max;
+	srv->max_batch = MAX(BATCH_MAX, cfg->limits.max_message + RELAY_BATCH_HEADER_LEN);
 	srv->keepalive_frame = g_bytes_new_take(g_malloc0(RELAY_FRAME_HEADER_LEN),
 						RELAY_FRAME_HEADER_LEN);
 	srv->store = mailbox_store_new(&cfg->limits);

@@ -1,10 +1,11 @@
 /* `wice signal-server`: the HTTP relay through which wice daemons behind
  * NATs exchange their (end-to-end encrypted) ICE messages, on libsoup.
  *
- * Anyone may post to a mailbox; reading one needs a signature by the
- * mailbox's secret key over a fresh server challenge.  Subscribers get a
- * chunked stream of frames.  Every resource a client can make us hold has a
- * cap.  docs/SIGNAL-SERVER.md is the protocol reference; mailbox.c holds
+ * Anyone may post to a mailbox, one message per request or a batch of them
+ * to several mailboxes; reading one needs a signature by the mailbox's
+ * secret key over a fresh server challenge.  Subscribers get a stream of
+ * frames that runs until the connection closes.  Every resource a client
+ * can make us hold has a cap.  docs/SIGNAL-SERVER.md is the protocol reference; mailbox.c holds
  * the store, challenge.c the proofs, stun-responder.c the optional STUN. */
 #pragma once
 

@@ -1,4 +1,4 @@
-/* `wice daemon [-c FILE] [-s SOCKET] [-f] [-v] [INTERFACE...]` */
+/* `wice daemon [-c FILE] [-s SOCKET] [-f] [-v|-q] [INTERFACE...]` */
 #include "config.h"
 
 #include <errno.h>
@@ -22,7 +22,10 @@ int cmd_daemon(int argc, char **argv)
 		{ "socket", 's', 0, G_OPTION_ARG_FILENAME, &socket_path, "Control socket (default $WICE_SOCKET or "
 		  WICE_DEFAULT_SOCKET ")", "PATH" },
 		{ "foreground", 'f', 0, G_OPTION_ARG_NONE, &foreground, "Stay in the foreground, log to stderr", NULL },
-		{ "verbose", 'v', G_OPTION_FLAG_NO_ARG, G_OPTION_ARG_CALLBACK, log_more_verbose, "More log output (twice: debug)", NULL },
+		{ "verbose", 'v', G_OPTION_FLAG_NO_ARG, G_OPTION_ARG_CALLBACK, log_more_verbose,
+		  "More log output (twice: debug, three times: libraries' debug too)", NULL },
+		{ "quiet", 'q', G_OPTION_FLAG_NO_ARG, G_OPTION_ARG_CALLBACK, log_quiet, "Log only warnings and errors",
+		  NULL },
 		{ G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, &ifaces, NULL, "[INTERFACE...]" },
 		{ 0 }
 	};
@@ -34,10 +37,12 @@ int cmd_daemon(int argc, char **argv)
 
 	(void)verbose;
 	g_option_context_add_main_entries(ctx, entries, NULL);
+	g_set_prgname("wice daemon");
 	if (!g_option_context_parse(ctx, &argc, &argv, &error)) {
 		fprintf(stderr, "wice daemon: %s\n", error->message);
 		return 1;
 	}
+	g_set_prgname("wice"); /* the journal's SYSLOG_IDENTIFIER */
 	if (!config_path)
 		config_path = g_strdup(WICE_CONFIG_DEFAULT_PATH);
 	if (!socket_path)

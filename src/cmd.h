@@ -1,6 +1,7 @@
 /* The wice subcommands, one file each, dispatched from the table in wice.c. */
 #pragma once
 
+#include <glib.h>
 #include <stdbool.h>
 
 struct wice_cmd {
@@ -13,7 +14,25 @@ int cmd_version(int argc, char **argv);
 int cmd_interfaces(int argc, char **argv);
 int cmd_daemon(int argc, char **argv);
 int cmd_show(int argc, char **argv);
+int cmd_monitor(int argc, char **argv);
+int cmd_add(int argc, char **argv);
+int cmd_delete(int argc, char **argv);
+int cmd_restart(int argc, char **argv);
+int cmd_sync(int argc, char **argv);
+int cmd_reload(int argc, char **argv);
 int cmd_signal_server(int argc, char **argv);
 
 /* True when argv holds -h or --help. */
 bool cmd_wants_help(int argc, char **argv);
+
+/* Options of the commands that talk to the daemon: -s/--socket PATH and
+ * @extra (may be NULL).  @params names the positional arguments, which
+ * must number @min_args to @max_args and are left in @argv (argv[1]...).
+ * On errors prints "wice NAME: ..." and returns false; --help prints the
+ * usage and exits. */
+bool cmd_parse_client(const char *name, const char *params, const char *summary, GOptionEntry *extra,
+		      int min_args, int max_args, int *argc, char ***argv, char **ret_socket);
+/* Sends {"command":@command} (with "interface" and "peer" when given) and
+ * reports an error reply as "wice NAME: ..."; 0 or 1 for exit(). */
+int cmd_simple_request(const char *name, const char *socket, const char *command, const char *ifname,
+		       const char *peer);

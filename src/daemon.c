@@ -13,7 +13,10 @@
 #include "control.h"
 #include "daemon.h"
 #include "nft-proxy.h"
+#include "log.h"
 #include "peer.h"
+#include "resolve.h"
+#include "sd-notify.h"
 #include "wg-watch.h"
 #include "wg.h"
 
@@ -34,11 +37,15 @@ static void on_backend_receive(struct sig_backend *b, const uint8_t *data, size_
 static void on_backend_state(struct sig_backend *b, bool up, const char *reason, void *userdata)
 {
 	struct wice_daemon *d = userdata;
+	struct wice_event ev = {
+		.type = up ? WICE_EVENT_BACKEND_UP : WICE_EVENT_BACKEND_DOWN,
+		.url = sig_backend_url(b),
+		.reason = reason,
+	};
 	GHashTableIter it;
 	gpointer value;
 
-	g_message("signaling %s: %s%s%s", sig_backend_url(b), up ? "up" : "down", reason ? ": " : "",
-		  reason ? reason : "");
+	daemon_emit(d, &ev);
 	if (!up)
 		return;
 	/* What peers sent while no backend could carry it is lost: say it
@@ -73,24 +80,62 @@ bool daemon_is_excluded_netif(struct wice_daemon *d, const char *netif)
 
 static bool daemon_manages(struct wice_daemon *d, const char *ifname)
 {
+	if (g_hash_table_contains(d->operator_removed, ifname))
+		return false;
+	if (g_hash_table_contains(d->operator_added, ifname))
+		return true;
 	if (d->only_ifaces && d->only_ifaces[0])
 		return g_strv_contains((const char *const *)d->only_ifaces, ifname);
 	return wice_config_manages(d->config, ifname);
 }
 
-bool daemon_add_iface(struct wice_daemon *d, const char *ifname)
+struct wice_iface *daemon_find_iface(struct wice_daemon *d, const char *ifname)
 {
+	return g_hash_table_lookup(d->ifaces, ifname);
+}
+
+static void add_iface(struct wice_daemon *d, const char *ifname)
+{
+	struct wice_event ev = { .type = WICE_EVENT_INTERFACE_ADDED, .interface = ifname };
+
 	if (g_hash_table_contains(d->ifaces, ifname))
-		return true;
-	if (!g_hash_table_contains(d->wg_names, ifname))
-		return false;
+		return;
+	daemon_emit(d, &ev);
 	g_hash_table_insert(d->ifaces, g_strdup(ifname), iface_new(d, ifname));
+}
+
+static void remove_iface(struct wice_daemon *d, const char *ifname, const char *reason)
+{
+	g_autofree char *name = g_strdup(ifname); /* @ifname may be the table's key */
+	struct wice_event ev = { .type = WICE_EVENT_INTERFACE_REMOVED, .interface = name, .reason = reason };
+
+	if (g_hash_table_remove(d->ifaces, name))
+		daemon_emit(d, &ev);
+}
+
+bool daemon_add_iface_by_operator(struct wice_daemon *d, const char *ifname, GError **error)
+{
+	if (!g_hash_table_contains(d->wg_names, ifname)) {
+		g_set_error(error, CONTROL_ERROR, ENODEV, "'%s' is not a WireGuard interface%s", ifname,
+			    d->watch ? "" : " (still starting: try again)");
+		return false;
+	}
+	g_hash_table_remove(d->operator_removed, ifname);
+	g_hash_table_add(d->operator_added, g_strdup(ifname));
+	add_iface(d, ifname);
 	return true;
 }
 
-bool daemon_remove_iface(struct wice_daemon *d, const char *ifname)
+/* Succeeds for an interface that is not managed, so that hooks may call it
+ * whatever happened before.  An interface that exists stays unmanaged
+ * until `wice add`, also when it is deleted and created again. */
+bool daemon_remove_iface_by_operator(struct wice_daemon *d, const char *ifname, GError **error)
 {
-	return g_hash_table_remove(d->ifaces, ifname);
+	g_hash_table_remove(d->operator_added, ifname);
+	if (g_hash_table_contains(d->wg_names, ifname))
+		g_hash_table_add(d->operator_removed, g_strdup(ifname));
+	remove_iface(d, ifname, "deleted by operator");
+	return true;
 }
 
 static void on_wg_event(const char *ifname, bool added, enum wg_backend_kind kind, void *userdata)
@@ -100,14 +145,13 @@ static void on_wg_event(const char *ifname, bool added, enum wg_backend_kind kin
 	if (added) {
 		g_hash_table_add(d->wg_names, g_strdup(ifname));
 		if (daemon_manages(d, ifname))
-			daemon_add_iface(d, ifname);
+			add_iface(d, ifname);
 		return;
 	}
 	g_hash_table_remove(d->wg_names, ifname);
 	if (g_hash_table_contains(d->ifaces, ifname)) {
-		g_message("%s: interface gone", ifname);
 		iface_forget_device(g_hash_table_lookup(d->ifaces, ifname));
-		daemon_remove_iface(d, ifname);
+		remove_iface(d, ifname, "interface gone");
 	}
 }
 
@@ -127,7 +171,7 @@ static bool backend_excludes(const char *ifname, void *userdata)
 	return daemon_is_excluded_netif(userdata, ifname);
 }
 
-static bool start_backends(struct wice_daemon *d, GError **error)
+static struct sig_backend *new_backend(struct wice_daemon *d, const char *url, GError **error)
 {
 	struct sig_backend_callbacks cb = {
 		.receive = on_backend_receive,
@@ -136,8 +180,13 @@ static bool start_backends(struct wice_daemon *d, GError **error)
 		.userdata = d,
 	};
 
+	return sig_backend_new(url, &cb, error);
+}
+
+static bool start_backends(struct wice_daemon *d, GError **error)
+{
 	for (unsigned i = 0; d->config->signaling_urls[i]; i++) {
-		struct sig_backend *b = sig_backend_new(d->config->signaling_urls[i], &cb, error);
+		struct sig_backend *b = new_backend(d, d->config->signaling_urls[i], error);
 
 		if (!b)
 			return false;
@@ -150,7 +199,7 @@ static void start_nft(struct wice_daemon *d)
 {
 	g_autoptr(GError) error = NULL;
 
-	if (d->config->proxy_mode == WICE_PROXY_USER)
+	if (!wice_config_wants_nft(d->config))
 		return;
 	if (nft_proxy_available())
 		d->nft = nft_proxy_new(d->nft_table, &error);
@@ -173,75 +222,14 @@ static void start_managing(struct wice_daemon *d)
 	d->netmon_handler = g_signal_connect(d->netmon, "network-changed", G_CALLBACK(on_network_changed), d);
 }
 
-/* --- ICE server names ------------------------------------------------------ */
-
-struct resolve_job {
-	struct wice_daemon *d;
-	size_t index;
-};
-
-static void resolved_one(struct wice_daemon *d);
-
-static void on_resolved(GObject *source, GAsyncResult *res, gpointer data)
-{
-	struct resolve_job *job = data;
-	g_autoptr(GError) error = NULL;
-	GList *addrs = g_resolver_lookup_by_name_finish(G_RESOLVER(source), res, &error);
-	struct wice_ice_resolved *r = &job->d->ice[job->index];
-
-	if (addrs) {
-		g_autofree char *text = g_inet_address_to_string(addrs->data);
-
-		g_strlcpy(r->address, text, sizeof(r->address));
-		g_resolver_free_addresses(addrs);
-	} else if (!g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
-		g_warning("cannot resolve ICE server '%s': %s; skipping it", r->server.host, error->message);
-	}
-	if (!g_error_matches(error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-		resolved_one(job->d);
-	g_free(job);
-}
-
-static void resolved_one(struct wice_daemon *d)
-{
-	if (--d->resolving == 0)
-		start_managing(d);
-}
-
-/* Literal addresses need no lookup; names go to GResolver. */
-static void resolve_ice_servers(struct wice_daemon *d)
-{
-	const struct wice_config *cfg = d->config;
-	g_autoptr(GResolver) resolver = g_resolver_get_default();
-
-	d->n_ice = cfg->n_ice_servers;
-	d->ice = g_new0(struct wice_ice_resolved, MAX(d->n_ice, 1));
-	d->resolving = 1;
-	for (size_t i = 0; i < d->n_ice; i++) {
-		g_autoptr(GInetAddress) literal = g_inet_address_new_from_string(cfg->ice_servers[i].host);
-		struct resolve_job *job;
-
-		d->ice[i].server = cfg->ice_servers[i];
-		if (literal) {
-			g_strlcpy(d->ice[i].address, cfg->ice_servers[i].host, sizeof(d->ice[i].address));
-			continue;
-		}
-		job = g_new0(struct resolve_job, 1);
-		job->d = d;
-		job->index = i;
-		d->resolving++;
-		g_resolver_lookup_by_name_async(resolver, cfg->ice_servers[i].host, d->cancel, on_resolved, job);
-	}
-	resolved_one(d);
-}
-
 /* --- life cycle -------------------------------------------------------------- */
 
 static gboolean on_quit_signal(gpointer data)
 {
 	struct wice_daemon *d = data;
+	struct wice_event ev = { .type = WICE_EVENT_SHUTDOWN };
 
-	g_message("shutting down");
+	daemon_emit(d, &ev);
 	g_main_loop_quit(d->loop);
 	return G_SOURCE_CONTINUE;
 }
@@ -262,6 +250,8 @@ static void add_signal(struct wice_daemon *d, unsigned slot, int signum, GSource
 	g_source_attach(d->signal_sources[slot], NULL);
 }
 
+static void on_config_resolved(struct wice_config *cfg, void *data);
+
 struct wice_daemon *daemon_new(struct wice_config *config, const char *config_path, char **only_ifaces,
 			       const char *socket_path, GError **error)
 {
@@ -274,6 +264,8 @@ struct wice_daemon *daemon_new(struct wice_config *config, const char *config_pa
 	d->loop = g_main_loop_new(NULL, FALSE);
 	d->ifaces = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)iface_free);
 	d->wg_names = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	d->operator_added = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	d->operator_removed = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	d->backends = g_ptr_array_new_with_free_func((GDestroyNotify)sig_backend_free);
 	d->cancel = g_cancellable_new();
 	d->nft_table = daemon_nft_table_name(socket_path);
@@ -286,7 +278,7 @@ struct wice_daemon *daemon_new(struct wice_config *config, const char *config_pa
 	add_signal(d, 0, SIGINT, on_quit_signal);
 	add_signal(d, 1, SIGTERM, on_quit_signal);
 	add_signal(d, 2, SIGHUP, on_hup);
-	resolve_ice_servers(d);
+	d->resolving = config_resolve_start(d->config, on_config_resolved, d);
 	return d;
 }
 
@@ -301,7 +293,10 @@ char *daemon_nft_table_name(const char *socket_path)
 
 int daemon_run(struct wice_daemon *d)
 {
+	GSource *watchdog = service_notify_ready();
+
 	g_main_loop_run(d->loop);
+	service_notify_stopping(watchdog);
 	return d->exit_status;
 }
 
@@ -339,15 +334,18 @@ void daemon_free(struct wice_daemon *d)
 		g_object_unref(d->netmon);
 	}
 	wg_watch_free(d->watch);
-	control_free(d->control);
+	g_clear_pointer(&d->control, control_free);
+	config_resolve_cancel(d->resolving);
+	wice_config_free(d->pending_config);
 	g_hash_table_remove_all(d->ifaces);
 	drain_loop(d);
 	g_hash_table_destroy(d->ifaces);
 	g_hash_table_destroy(d->wg_names);
+	g_hash_table_destroy(d->operator_added);
+	g_hash_table_destroy(d->operator_removed);
 	g_ptr_array_free(d->backends, TRUE);
 	nft_proxy_free(d->nft);
 	g_free(d->nft_table);
-	g_free(d->ice);
 	g_object_unref(d->cancel);
 	wice_config_free(d->config);
 	g_free(d->config_path);
@@ -357,16 +355,114 @@ void daemon_free(struct wice_daemon *d)
 	g_free(d);
 }
 
-/* Applies a new configuration file.  Settings that shape ICE sessions apply
- * to sessions started from now on; connected peers stay connected. */
+/* --- configuration ------------------------------------------------------------ */
+
+static struct sig_backend *steal_backend(GPtrArray *backends, const char *url)
+{
+	for (guint i = 0; i < backends->len; i++)
+		if (strcmp(sig_backend_url(g_ptr_array_index(backends, i)), url) == 0)
+			return g_ptr_array_steal_index(backends, i);
+	return NULL;
+}
+
+static void subscribe_peers(struct wice_daemon *d, struct sig_backend *b)
+{
+	GHashTableIter it;
+	gpointer value;
+
+	g_hash_table_iter_init(&it, d->ifaces);
+	while (g_hash_table_iter_next(&it, NULL, &value))
+		iface_subscribe_peers(value, b);
+}
+
+/* Backends whose URL stays keep running with their mailboxes; a new URL
+ * gets a backend that reads every peer's mailbox; the rest are closed. */
+static void update_backends(struct wice_daemon *d)
+{
+	GPtrArray *old = d->backends;
+
+	d->backends = g_ptr_array_new_with_free_func((GDestroyNotify)sig_backend_free);
+	for (unsigned i = 0; d->config->signaling_urls[i]; i++) {
+		const char *url = d->config->signaling_urls[i];
+		g_autoptr(GError) error = NULL;
+		struct sig_backend *b = steal_backend(old, url);
+
+		if (!b && (b = new_backend(d, url, &error)))
+			subscribe_peers(d, b);
+		if (b)
+			g_ptr_array_add(d->backends, b);
+		else
+			g_warning("signaling %s: %s", url, error->message);
+	}
+	g_ptr_array_free(old, TRUE);
+}
+
+/* Interfaces the new configuration names start or stop being managed. */
+static void update_managed(struct wice_daemon *d)
+{
+	g_autoptr(GList) names = g_hash_table_get_keys(d->wg_names);
+
+	for (GList *l = names; l; l = l->next) {
+		bool managed = g_hash_table_contains(d->ifaces, l->data);
+
+		if (daemon_manages(d, l->data) && !managed)
+			add_iface(d, l->data);
+		else if (!daemon_manages(d, l->data) && managed)
+			remove_iface(d, l->data, "not in the configuration any more");
+	}
+}
+
+/* Running sessions keep what they were started with; everything started
+ * from now on reads the new settings through d->config. */
+static void apply_config(struct wice_daemon *d, struct wice_config *cfg)
+{
+	struct wice_event ev = { .type = WICE_EVENT_CONFIG_RELOADED, .path = d->config_path };
+	struct wice_config *old = d->config;
+
+	d->config = cfg;
+	update_backends(d);
+	if (!d->nft)
+		start_nft(d);
+	if (d->watch)
+		update_managed(d);
+	control_update_access(d->control);
+	wice_config_free(old);
+	daemon_emit(d, &ev);
+}
+
+static void on_config_resolved(struct wice_config *cfg, void *data)
+{
+	struct wice_daemon *d = data;
+
+	d->resolving = NULL;
+	if (cfg == d->pending_config) {
+		d->pending_config = NULL;
+		apply_config(d, cfg);
+	}
+	if (!d->watch)
+		start_managing(d);
+}
+
 bool daemon_reload(struct wice_daemon *d, GError **error)
 {
 	struct wice_config *cfg = wice_config_load(d->config_path, error);
 
 	if (!cfg)
 		return false;
-	wice_config_free(d->config);
-	d->config = cfg;
-	g_message("configuration reloaded from %s", d->config_path);
+	/* A reload during a reload: the newest file wins. */
+	config_resolve_cancel(d->resolving);
+	wice_config_free(d->pending_config);
+	d->pending_config = cfg;
+	d->resolving = config_resolve_start(cfg, on_config_resolved, d);
 	return true;
+}
+
+void daemon_emit(struct wice_daemon *d, const struct wice_event *ev)
+{
+	g_autoptr(JsonNode) node = wice_event_to_json(ev, g_get_real_time());
+	g_autofree char *text = wice_event_describe(json_node_get_object(node), false);
+
+	log_event(ev, text);
+	if (d->control)
+		control_broadcast(d->control, node);
 }

@@ -9,22 +9,18 @@
 #include <gio/gio.h>
 #include <net/if.h>
 
+#include "control-proto.h"
 #include "sig-backend.h"
 #include "sig-envelope.h"
 #include "sig-msg.h"
 #include "wg-device.h"
 #include "wice-config.h"
 
+struct config_resolve;
 struct nft_proxy;
 struct wg_watch;
 struct wice_control;
 struct wice_peer;
-
-/* An ICE server with its name resolved to a literal address for libnice. */
-struct wice_ice_resolved {
-	struct wice_ice_server server;
-	char address[64];
-};
 
 struct wice_daemon {
 	struct wice_config *config;
@@ -36,14 +32,17 @@ struct wice_daemon {
 	GPtrArray *backends; /* struct sig_backend * */
 	struct nft_proxy *nft; /* NULL when nftables is unusable */
 	char *nft_table;
-	struct wice_ice_resolved *ice; /* resolved config->ice_servers */
-	size_t n_ice;
+	/* ICE server lookups of config (at start) or of pending_config (a
+	 * reload), which replaces config once they are done */
+	struct config_resolve *resolving;
+	struct wice_config *pending_config;
 	GCancellable *cancel;
 	struct wice_control *control;
 	char *socket_path;
 	GSource *signal_sources[3];
 	GHashTable *wg_names; /* every WireGuard interface here, managed or not */
-	unsigned resolving;   /* ICE server names still being looked up */
+	/* `wice add` and `wice delete` outrank the configuration */
+	GHashTable *operator_added, *operator_removed;
 	GNetworkMonitor *netmon;
 	gulong netmon_handler;
 	int exit_status;
@@ -61,6 +60,11 @@ struct wice_iface {
 
 /* iface.c */
 struct wice_iface *iface_new(struct wice_daemon *d, const char *name);
+/* The settings of this interface (wice_config_iface of the current
+ * configuration): they shape sessions started from now on. */
+const struct wice_iface_settings *iface_settings(const struct wice_iface *iface);
+/* Reads all peers' mailboxes on backend @b too (a backend added by a reload). */
+void iface_subscribe_peers(struct wice_iface *iface, struct sig_backend *b);
 void iface_free(struct wice_iface *iface);
 /* The device is gone: nothing of it can (or needs to) be restored. */
 void iface_forget_device(struct wice_iface *iface);
@@ -84,11 +88,19 @@ int daemon_run(struct wice_daemon *d);
 /* Leaves no trace: goodbyes sent, endpoints restored, nftables table and
  * control socket removed.  Accepts NULL. */
 void daemon_free(struct wice_daemon *d);
+/* Re-reads the configuration file.  An invalid file changes nothing.  New
+ * settings apply to sessions started from now on; connected peers stay
+ * connected. */
 bool daemon_reload(struct wice_daemon *d, GError **error);
 char *daemon_nft_table_name(const char *socket_path);
-/* Start and stop managing an interface at run time. */
-bool daemon_add_iface(struct wice_daemon *d, const char *ifname);
-bool daemon_remove_iface(struct wice_daemon *d, const char *ifname);
+/* `wice add` and `wice delete`: start and stop managing an interface at run
+ * time, whatever the configuration says.  Stopping restores what wice
+ * changed (endpoints, nftables rules). */
+bool daemon_add_iface_by_operator(struct wice_daemon *d, const char *ifname, GError **error);
+bool daemon_remove_iface_by_operator(struct wice_daemon *d, const char *ifname, GError **error);
+struct wice_iface *daemon_find_iface(struct wice_daemon *d, const char *ifname);
+/* Tells monitors (`wice monitor`) and the log about @ev. */
+void daemon_emit(struct wice_daemon *d, const struct wice_event *ev);
 
 /* Interface names libnice must not gather on: all WireGuard interfaces. */
 bool daemon_is_excluded_netif(struct wice_daemon *d, const char *netif);

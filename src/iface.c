@@ -8,6 +8,7 @@
 
 #include <string.h>
 
+#include "source-util.h"
 #include "peer.h"
 #include "wg.h"
 
@@ -58,9 +59,31 @@ void iface_receive_envelope(struct wice_iface *iface, const uint8_t *data, size_
 	sig_msg_wipe(&msg);
 }
 
-static void remove_all_peers(struct wice_iface *iface)
+const struct wice_iface_settings *iface_settings(const struct wice_iface *iface)
 {
-	g_hash_table_remove_all(iface->peers);
+	return wice_config_iface(iface->daemon->config, iface->name);
+}
+
+static void emit_peer_event(struct wice_iface *iface, const uint8_t key[32], enum wice_event_type type,
+			    const char *reason)
+{
+	char b64[WG_KEY_B64_LEN];
+	struct wice_event ev = { .type = type, .interface = iface->name, .peer = b64, .reason = reason };
+
+	wg_key_to_base64(b64, key);
+	daemon_emit(iface->daemon, &ev);
+}
+
+static void remove_all_peers(struct wice_iface *iface, const char *reason)
+{
+	GHashTableIter it;
+	gpointer key;
+
+	g_hash_table_iter_init(&it, iface->peers);
+	while (g_hash_table_iter_next(&it, &key, NULL)) {
+		emit_peer_event(iface, g_bytes_get_data(key, NULL), WICE_EVENT_PEER_REMOVED, reason);
+		g_hash_table_iter_remove(&it);
+	}
 }
 
 /* The interface's key changed (or appeared): every pair key changes. */
@@ -68,7 +91,7 @@ static void set_identity(struct wice_iface *iface, const struct wg_device *dev)
 {
 	if (iface->have_identity && memcmp(iface->identity.private_key, dev->private_key, 32) == 0)
 		return;
-	remove_all_peers(iface);
+	remove_all_peers(iface, "interface key changed");
 	sig_identity_wipe(&iface->identity);
 	iface->have_identity = !wg_key_is_zero(dev->private_key) &&
 			       sig_identity_init(&iface->identity, dev->private_key) == 0;
@@ -89,6 +112,7 @@ static void sync_peers(struct wice_iface *iface, const struct wg_device *dev)
 			peer = peer_new(iface, wgp->public_key);
 			if (!peer)
 				continue;
+			emit_peer_event(iface, wgp->public_key, WICE_EVENT_PEER_ADDED, NULL);
 			g_hash_table_insert(iface->peers, g_bytes_new(wgp->public_key, 32), peer);
 			peer_update_wg(peer, wgp);
 			peer_start(peer);
@@ -99,7 +123,8 @@ static void sync_peers(struct wice_iface *iface, const struct wg_device *dev)
 	g_hash_table_iter_init(&it, iface->peers);
 	while (g_hash_table_iter_next(&it, &key, &value))
 		if (!wg_device_find_peer(dev, g_bytes_get_data(key, NULL))) {
-			g_message("%s/%s: peer removed from WireGuard", iface->name, ((struct wice_peer *)value)->name);
+			emit_peer_event(iface, g_bytes_get_data(key, NULL), WICE_EVENT_PEER_REMOVED,
+					"removed from WireGuard");
 			((struct wice_peer *)value)->endpoint_changed = false; /* nothing to restore */
 			g_hash_table_iter_remove(&it);
 		}
@@ -149,9 +174,7 @@ struct wice_iface *iface_new(struct wice_daemon *d, const char *name)
 	iface->peers = g_hash_table_new_full(key_hash, key_equal, (GDestroyNotify)g_bytes_unref,
 					     (GDestroyNotify)peer_free);
 	iface_sync(iface);
-	iface->sync_timer = g_timeout_source_new(SYNC_INTERVAL_MS);
-	g_source_set_callback(iface->sync_timer, on_sync_timer, iface, NULL);
-	g_source_attach(iface->sync_timer, NULL);
+	iface->sync_timer = source_timeout(SYNC_INTERVAL_MS, on_sync_timer, iface);
 	return iface;
 }
 
@@ -159,10 +182,7 @@ void iface_free(struct wice_iface *iface)
 {
 	if (!iface)
 		return;
-	if (iface->sync_timer) {
-		g_source_destroy(iface->sync_timer);
-		g_source_unref(iface->sync_timer);
-	}
+	source_clear(&iface->sync_timer);
 	g_hash_table_destroy(iface->peers);
 	sig_identity_wipe(&iface->identity);
 	g_free(iface);
@@ -186,4 +206,14 @@ void iface_on_signaling_up(struct wice_iface *iface)
 	g_hash_table_iter_init(&it, iface->peers);
 	while (g_hash_table_iter_next(&it, NULL, &value))
 		peer_on_signaling_up(value);
+}
+
+void iface_subscribe_peers(struct wice_iface *iface, struct sig_backend *b)
+{
+	GHashTableIter it;
+	gpointer value;
+
+	g_hash_table_iter_init(&it, iface->peers);
+	while (g_hash_table_iter_next(&it, NULL, &value))
+		sig_backend_subscribe(b, &((struct wice_peer *)value)->sub);
 }

@@ -6,12 +6,18 @@
 
 #include "log.h"
 
-static int verbosity; /* 0: message and worse, 1: info, 2: debug */
+static int verbosity; /* -1: warnings, 0: message and worse, 1: info, 2: debug */
 static bool to_stderr = true;
 
 gboolean log_more_verbose(const char *option, const char *value, gpointer data, GError **error)
 {
 	verbosity++;
+	return TRUE;
+}
+
+gboolean log_quiet(const char *option, const char *value, gpointer data, GError **error)
+{
+	verbosity = -1;
 	return TRUE;
 }
 
@@ -30,6 +36,8 @@ static bool level_enabled(GLogLevelFlags level, const char *domain)
 		return verbosity >= (!domain || g_str_has_prefix(domain, "wice") ? 2 : 3);
 	if (level & G_LOG_LEVEL_INFO)
 		return verbosity >= 1;
+	if (level & G_LOG_LEVEL_MESSAGE)
+		return verbosity >= 0;
 	return true;
 }
 
@@ -50,4 +58,32 @@ void log_setup(bool foreground)
 	if (verbosity >= 2)
 		g_setenv("G_MESSAGES_DEBUG", "all", TRUE);
 	g_log_set_writer_func(write_log, NULL, NULL);
+}
+
+static void add_field(GLogField *fields, gsize *n, const char *key, const char *value)
+{
+	if (!value)
+		return;
+	fields[*n].key = key;
+	fields[*n].value = value;
+	fields[*n].length = -1;
+	(*n)++;
+}
+
+/* Journal fields let `journalctl WICE_INTERFACE=wg0` or `WICE_EVENT=
+ * peer-state` pick out what matters; on stderr only MESSAGE shows. */
+void log_event(const struct wice_event *ev, const char *message)
+{
+	GLogField fields[10];
+	gsize n = 0;
+
+	add_field(fields, &n, "MESSAGE", message);
+	add_field(fields, &n, "PRIORITY", "5"); /* notice, as g_message() */
+	add_field(fields, &n, "SYSLOG_IDENTIFIER", g_get_prgname() ? g_get_prgname() : "wice");
+	add_field(fields, &n, "WICE_EVENT", wice_event_name(ev->type));
+	add_field(fields, &n, "WICE_INTERFACE", ev->interface);
+	add_field(fields, &n, "WICE_PEER", ev->peer);
+	add_field(fields, &n, "WICE_STATE", ev->state);
+	add_field(fields, &n, "WICE_URL", ev->url);
+	g_log_structured_array(G_LOG_LEVEL_MESSAGE, fields, n);
 }

@@ -87,23 +87,24 @@ static NiceRelayType relay_type(const struct wice_ice_server *s)
 	return s->transport == WICE_ICE_TRANSPORT_TCP ? NICE_RELAY_TYPE_TURN_TCP : NICE_RELAY_TYPE_TURN_UDP;
 }
 
-static void configure_servers(struct wice_peer *peer)
+/* Servers whose names did not resolve have no address and are skipped. */
+static void configure_servers(struct wice_peer *peer, const struct wice_iface_settings *cfg)
 {
-	struct wice_daemon *d = peer->iface->daemon;
-	const struct wice_config *cfg = d->config;
 	g_autofree char *user = NULL, *pass = NULL;
 
 	turn_credentials(cfg, &user, &pass);
-	for (size_t i = 0; i < d->n_ice; i++) {
-		const struct wice_ice_resolved *s = &d->ice[i];
+	for (size_t i = 0; i < cfg->n_ice_servers; i++) {
+		const struct wice_ice_server *s = &cfg->ice_servers[i];
 
-		if (s->server.scheme == WICE_ICE_STUN) {
+		if (!*s->address)
+			continue;
+		if (s->scheme == WICE_ICE_STUN) {
 			if (cfg->candidate_types & WICE_CAND_SRFLX)
-				g_object_set(peer->agent, "stun-server", s->address, "stun-server-port",
-					     (guint)s->server.port, NULL);
+				g_object_set(peer->agent, "stun-server", s->address, "stun-server-port", (guint)s->port,
+					     NULL);
 		} else if (cfg->candidate_types & WICE_CAND_RELAY) {
-			nice_agent_set_relay_info(peer->agent, peer->stream, 1, s->address, s->server.port,
-						  user ? user : "", pass ? pass : "", relay_type(&s->server));
+			nice_agent_set_relay_info(peer->agent, peer->stream, 1, s->address, s->port, user ? user : "",
+						  pass ? pass : "", relay_type(s));
 		}
 	}
 	if (pass)
@@ -122,7 +123,7 @@ static void connect_signals(struct wice_peer *peer)
  * credentials it already announced: the remote side restarted, not us. */
 bool peer_ice_create(struct wice_peer *peer, const char *ufrag, const char *pwd)
 {
-	const struct wice_config *cfg = peer->iface->daemon->config;
+	const struct wice_iface_settings *cfg = iface_settings(peer->iface);
 	NiceAgentOption opts = NICE_AGENT_OPTION_ICE_TRICKLE | NICE_AGENT_OPTION_CONSENT_FRESHNESS;
 	bool host_only = cfg->candidate_types == WICE_CAND_HOST;
 
@@ -137,7 +138,7 @@ bool peer_ice_create(struct wice_peer *peer, const char *ufrag, const char *pwd)
 		nice_agent_set_port_range(peer->agent, peer->stream, 1, cfg->port_min, cfg->port_max);
 	add_local_addresses(peer);
 	if (!host_only)
-		configure_servers(peer);
+		configure_servers(peer, cfg);
 	if (ufrag && pwd)
 		nice_agent_set_local_credentials(peer->agent, peer->stream, ufrag, pwd);
 	connect_signals(peer);
@@ -169,6 +170,7 @@ void peer_ice_destroy(struct wice_peer *peer)
 	peer_clear_candidates(peer);
 	peer->have_remote_credentials = false;
 	peer->remote_gathering_done = false;
+	peer->n_remote = 0;
 	peer->selected.valid = false;
 }
 
@@ -197,10 +199,13 @@ void peer_ice_add_remote_candidate(struct wice_peer *peer, NiceCandidate *c)
 {
 	GSList one = { .data = c, .next = NULL };
 
-	if (!peer->agent) {
+	/* A peer may resend its candidates any number of times, but it cannot
+	 * make us hold more than PEER_MAX_REMOTE_CANDIDATES per session. */
+	if (!peer->agent || peer->n_remote >= PEER_MAX_REMOTE_CANDIDATES) {
 		nice_candidate_free(c);
 		return;
 	}
+	peer->n_remote++;
 	if (!peer->have_remote_credentials) {
 		if (peer->n_pending < PEER_MAX_PENDING_CANDIDATES)
 			peer->pending[peer->n_pending++] = c;

@@ -5,6 +5,8 @@
 #include "peer.h"
 
 /* peer.c */
+/* Fills in the peer's interface and key and hands @ev to daemon_emit(). */
+void peer_emit(struct wice_peer *peer, struct wice_event *ev);
 void peer_set_state(struct wice_peer *peer, enum peer_state state, const char *reason);
 void peer_schedule_restart(struct wice_peer *peer, const char *reason);
 void peer_on_connected(struct wice_peer *peer);

@@ -11,6 +11,7 @@
 
 #include <string.h>
 
+#include "source-util.h"
 #include "nft-proxy.h"
 #include "peer-internal.h"
 #include "user-proxy.h"
@@ -42,7 +43,7 @@ static enum peer_proxy_kind choose_proxy(struct wice_peer *peer, const NiceCandi
 
 	if (local->type == NICE_CANDIDATE_TYPE_RELAYED || remote->type == NICE_CANDIDATE_TYPE_RELAYED)
 		return PEER_PROXY_USER;
-	if (d->config->proxy_mode == WICE_PROXY_USER || !d->nft)
+	if (iface_settings(peer->iface)->proxy_mode == WICE_PROXY_USER || !d->nft)
 		return PEER_PROXY_USER;
 	return PEER_PROXY_NFT;
 }
@@ -54,12 +55,16 @@ static char *nft_handle(const struct wice_peer *peer)
 			       peer->public_key[5]);
 }
 
-/* Re-adds the peer with endpoint @ep.  A WireGuard peer that tried to
- * handshake before it had an endpoint waits out REKEY_TIMEOUT (5 s) before
- * trying again; a fresh peer starts at once.  Setting a keepalive makes
+/* Removes the peer and adds it back with the same keys, allowed IPs and
+ * keepalive, and the endpoint @ep (NULL: none, which is the only way to
+ * clear an endpoint in WireGuard).
+ *
+ * With @kick the new peer handshakes at once: a WireGuard peer that tried
+ * to handshake before it had an endpoint waits out REKEY_TIMEOUT (5 s)
+ * before trying again, a fresh one does not, and setting a keepalive makes
  * WireGuard send one (and so handshake) immediately; the operator's value
  * is put back right after. */
-static int readd_with_endpoint(struct wice_peer *peer, const union wg_sockaddr *ep)
+static int readd_peer(struct wice_peer *peer, const union wg_sockaddr *ep, bool kick)
 {
 	struct wg_device *dev = NULL;
 	struct wg_peer *wgp, copy;
@@ -71,18 +76,22 @@ static int readd_with_endpoint(struct wice_peer *peer, const union wg_sockaddr *
 	wgp = wg_device_find_peer(dev, peer->public_key);
 	if (!wgp) {
 		wg_device_free(dev);
-		return -ENOENT;
+		return ep ? -ENOENT : 0;
 	}
 	copy = *wgp;
 	keepalive = copy.persistent_keepalive;
-	copy.endpoint = *ep;
-	copy.persistent_keepalive = keepalive ? keepalive : KICK_KEEPALIVE_SEC;
-	copy.set = WG_PEER_SET_ENDPOINT | WG_PEER_SET_KEEPALIVE |
-		   (wg_key_is_zero(copy.preshared_key) ? 0 : WG_PEER_SET_PRESHARED_KEY);
+	memset(&copy.endpoint, 0, sizeof(copy.endpoint));
+	copy.set = WG_PEER_SET_KEEPALIVE | (wg_key_is_zero(copy.preshared_key) ? 0 : WG_PEER_SET_PRESHARED_KEY);
+	if (ep) {
+		copy.endpoint = *ep;
+		copy.set |= WG_PEER_SET_ENDPOINT;
+	}
+	if (kick && !keepalive)
+		copy.persistent_keepalive = KICK_KEEPALIVE_SEC;
 	r = wg_remove_peer(peer->iface->name, peer->public_key);
 	if (r == 0)
 		r = wg_put_peer(peer->iface->name, &copy);
-	if (r == 0 && !keepalive)
+	if (r == 0 && kick && !keepalive)
 		r = restore_keepalive(peer, 0);
 	wg_device_free(dev);
 	return r;
@@ -100,7 +109,7 @@ static int restore_keepalive(struct wice_peer *peer, uint16_t keepalive)
 
 /* Without a recent handshake there is no session to lose, so the
  * controlling side re-adds the peer to handshake at once (see
- * readd_with_endpoint).  Only one side does: WireGuard keeps one handshake
+ * readd_peer).  Only one side does: WireGuard keeps one handshake
  * per peer, and two crossing initiations leave both sides waiting as
  * responders until the 5 s retry. */
 static bool set_endpoint(struct wice_peer *peer, const union wg_sockaddr *ep)
@@ -110,7 +119,7 @@ static bool set_endpoint(struct wice_peer *peer, const union wg_sockaddr *ep)
 	if (peer->endpoint_changed && memcmp(&peer->endpoint_set, ep, sizeof(*ep)) == 0)
 		return true;
 	if (peer->controlling && !peer_has_session(peer)) {
-		r = readd_with_endpoint(peer, ep);
+		r = readd_peer(peer, ep, true);
 		peer->kicks = 0;
 		if (r == 0)
 			peer_path_arm_kick(peer);
@@ -158,7 +167,7 @@ static gboolean on_kick_timer(gpointer data)
 	if (read_handshake(peer, &handshake) < 0 || handshake || peer->kicks >= KICK_MAX)
 		return G_SOURCE_REMOVE;
 	g_debug("%s/%s: no handshake yet, kicking WireGuard again", peer->iface->name, peer->name);
-	if (readd_with_endpoint(peer, &peer->endpoint_set) == 0)
+	if (readd_peer(peer, &peer->endpoint_set, true) == 0)
 		peer_path_arm_kick(peer);
 	return G_SOURCE_REMOVE;
 }
@@ -167,17 +176,12 @@ void peer_path_arm_kick(struct wice_peer *peer)
 {
 	peer_path_stop_kick(peer);
 	peer->kicks++;
-	peer->kick_timer = g_timeout_source_new(KICK_CHECK_MS << (peer->kicks - 1));
-	g_source_set_callback(peer->kick_timer, on_kick_timer, peer, NULL);
-	g_source_attach(peer->kick_timer, NULL);
+	peer->kick_timer = source_timeout(KICK_CHECK_MS << (peer->kicks - 1), on_kick_timer, peer);
 }
 
 void peer_path_stop_kick(struct wice_peer *peer)
 {
-	if (!peer->kick_timer)
-		return;
-	g_source_destroy(peer->kick_timer);
-	g_clear_pointer(&peer->kick_timer, g_source_unref);
+	source_clear(&peer->kick_timer);
 }
 
 static bool use_nft(struct wice_peer *peer, const NiceCandidate *local, const NiceCandidate *remote)
@@ -221,6 +225,19 @@ static void drop_nft_rules(struct wice_peer *peer)
 		nft_proxy_remove_peer(peer->iface->daemon->nft, handle, NULL);
 }
 
+static void emit_selected_pair(struct wice_peer *peer)
+{
+	const struct peer_pair_info *p = &peer->selected;
+	struct wice_event ev = {
+		.type = WICE_EVENT_SELECTED_PAIR,
+		.local = { peer_candidate_type_name(p->local_type), p->local_addr, p->local_port },
+		.remote = { peer_candidate_type_name(p->remote_type), p->remote_addr, p->remote_port },
+		.proxy = peer_proxy_name(peer->proxy),
+	};
+
+	peer_emit(peer, &ev);
+}
+
 void peer_path_on_selected_pair(struct wice_peer *peer, NiceCandidate *local, NiceCandidate *remote)
 {
 	enum peer_proxy_kind kind = choose_proxy(peer, local, remote);
@@ -228,10 +245,6 @@ void peer_path_on_selected_pair(struct wice_peer *peer, NiceCandidate *local, Ni
 	bool ok;
 
 	record_pair(&peer->selected, local, remote);
-	g_message("%s/%s: selected pair %s %s:%u -> %s %s:%u, proxy %s", peer->iface->name, peer->name,
-		  peer_candidate_type_name(local->type), peer->selected.local_addr, peer->selected.local_port,
-		  peer_candidate_type_name(remote->type), peer->selected.remote_addr, peer->selected.remote_port,
-		  peer_proxy_name(kind));
 	ok = kind == PEER_PROXY_NFT ? use_nft(peer, local, remote) : false;
 	if (!ok) {
 		kind = PEER_PROXY_USER;
@@ -242,6 +255,7 @@ void peer_path_on_selected_pair(struct wice_peer *peer, NiceCandidate *local, Ni
 		return;
 	}
 	peer->proxy = kind;
+	emit_selected_pair(peer);
 	if (old == PEER_PROXY_NFT && kind != PEER_PROXY_NFT)
 		drop_nft_rules(peer);
 	if (old == PEER_PROXY_USER && kind != PEER_PROXY_USER)
@@ -265,31 +279,6 @@ void peer_path_release(struct wice_peer *peer)
 	peer->selected.valid = false;
 }
 
-/* An endpoint cannot be cleared in WireGuard; a peer that had none gets
- * removed and added back with everything but the endpoint. */
-static int readd_without_endpoint(struct wice_peer *peer)
-{
-	struct wg_device *dev = NULL;
-	struct wg_peer *wgp, copy;
-	int r = wg_get(peer->iface->name, &dev);
-
-	if (r < 0)
-		return r;
-	wgp = wg_device_find_peer(dev, peer->public_key);
-	if (!wgp) {
-		wg_device_free(dev);
-		return 0;
-	}
-	copy = *wgp;
-	memset(&copy.endpoint, 0, sizeof(copy.endpoint));
-	copy.set = WG_PEER_SET_KEEPALIVE | (wg_key_is_zero(copy.preshared_key) ? 0 : WG_PEER_SET_PRESHARED_KEY);
-	r = wg_remove_peer(peer->iface->name, peer->public_key);
-	if (r == 0)
-		r = wg_put_peer(peer->iface->name, &copy);
-	wg_device_free(dev);
-	return r;
-}
-
 void peer_path_restore_endpoint(struct wice_peer *peer)
 {
 	int r;
@@ -299,7 +288,7 @@ void peer_path_restore_endpoint(struct wice_peer *peer)
 	if (wg_sockaddr_len(&peer->original_endpoint))
 		r = wg_set_peer_endpoint(peer->iface->name, peer->public_key, &peer->original_endpoint);
 	else
-		r = readd_without_endpoint(peer);
+		r = readd_peer(peer, NULL, false);
 	if (r < 0 && r != -ENODEV && r != -ENOENT)
 		g_warning("%s/%s: cannot restore WireGuard endpoint: %s", peer->iface->name, peer->name,
 			  g_strerror(-r));

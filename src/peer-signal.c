@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "source-util.h"
 #include "peer-internal.h"
 
 #define RESEND_FIRST_MS 1000
@@ -168,11 +169,8 @@ static gboolean on_resend(gpointer data)
 	}
 	peer_send_state(peer, !peer->have_remote_credentials);
 	peer->resend_interval_ms = MIN(peer->resend_interval_ms * 2, RESEND_MAX_MS);
-	g_source_destroy(peer->resend_timer);
-	g_source_unref(peer->resend_timer);
-	peer->resend_timer = g_timeout_source_new(peer->resend_interval_ms);
-	g_source_set_callback(peer->resend_timer, on_resend, peer, NULL);
-	g_source_attach(peer->resend_timer, NULL);
+	source_clear(&peer->resend_timer);
+	peer->resend_timer = source_timeout(peer->resend_interval_ms, on_resend, peer);
 	return G_SOURCE_REMOVE;
 }
 
@@ -180,17 +178,12 @@ void peer_start_resending(struct wice_peer *peer)
 {
 	peer_stop_resending(peer);
 	peer->resend_interval_ms = RESEND_FIRST_MS;
-	peer->resend_timer = g_timeout_source_new(peer->resend_interval_ms);
-	g_source_set_callback(peer->resend_timer, on_resend, peer, NULL);
-	g_source_attach(peer->resend_timer, NULL);
+	peer->resend_timer = source_timeout(peer->resend_interval_ms, on_resend, peer);
 }
 
 void peer_stop_resending(struct wice_peer *peer)
 {
-	if (!peer->resend_timer)
-		return;
-	g_source_destroy(peer->resend_timer);
-	g_clear_pointer(&peer->resend_timer, g_source_unref);
+	source_clear(&peer->resend_timer);
 }
 
 /* A newer remote session: the peer restarted ICE (or its daemon).  Our

@@ -6,6 +6,7 @@
 
 #include <sodium.h>
 
+#include "source-util.h"
 #include "peer-internal.h"
 
 #define RESTART_FIRST_MS 1000
@@ -36,12 +37,29 @@ const char *peer_candidate_type_name(NiceCandidateType type)
 	return type < G_N_ELEMENTS(names) ? names[type] : "?";
 }
 
+void peer_emit(struct wice_peer *peer, struct wice_event *ev)
+{
+	char key[WG_KEY_B64_LEN];
+
+	wg_key_to_base64(key, peer->public_key);
+	ev->interface = peer->iface->name;
+	ev->peer = key;
+	daemon_emit(peer->iface->daemon, ev);
+}
+
 void peer_set_state(struct wice_peer *peer, enum peer_state state, const char *reason)
 {
+	struct wice_event ev = {
+		.type = WICE_EVENT_PEER_STATE,
+		.old_state = peer_state_name(peer->state),
+		.state = peer_state_name(state),
+		.reason = reason,
+	};
+
 	if (peer->state == state)
 		return;
-	g_message("%s/%s: %s -> %s (%s)", peer->iface->name, peer->name, peer_state_name(peer->state),
-		  peer_state_name(state), reason);
+	peer_emit(peer, &ev);
+	peer->state_since = g_get_real_time() / G_USEC_PER_SEC;
 	peer->state = state;
 	g_free(peer->state_reason);
 	peer->state_reason = g_strdup(reason);
@@ -59,6 +77,7 @@ struct wice_peer *peer_new(struct wice_iface *iface, const uint8_t public_key[32
 	wg_key_to_base64(b64, public_key);
 	g_strlcpy(peer->name, b64, sizeof(peer->name));
 	peer->controlling = memcmp(iface->identity.public_key, public_key, 32) < 0;
+	peer->state_since = g_get_real_time() / G_USEC_PER_SEC;
 	if (sig_pair_init(&peer->pair, &iface->identity, public_key) < 0) {
 		g_warning("%s/%s: unusable public key", iface->name, peer->name);
 		g_free(peer);
@@ -72,10 +91,7 @@ struct wice_peer *peer_new(struct wice_iface *iface, const uint8_t public_key[32
 
 static void stop_restart_timer(struct wice_peer *peer)
 {
-	if (!peer->restart_timer)
-		return;
-	g_source_destroy(peer->restart_timer);
-	g_clear_pointer(&peer->restart_timer, g_source_unref);
+	source_clear(&peer->restart_timer);
 }
 
 /* Starts a new session of our own: new credentials, new agent. */
@@ -92,15 +108,25 @@ void peer_start(struct wice_peer *peer)
 	peer_start_resending(peer);
 }
 
+/* The state change carries the reason for the restart; peer_start() then
+ * finds the peer gathering already. */
 void peer_restart(struct wice_peer *peer, const char *reason)
 {
-	g_message("%s/%s: restarting ICE: %s", peer->iface->name, peer->name, reason);
+	g_autofree char *why = g_strdup_printf("restarting ICE: %s", reason);
+
 	peer->restarts++;
 	peer_stop_resending(peer);
 	peer_path_release(peer);
 	peer_ice_destroy(peer);
 	peer->remote_session = 0;
+	peer_set_state(peer, PEER_GATHERING, why);
 	peer_start(peer);
+}
+
+void peer_restart_now(struct wice_peer *peer)
+{
+	peer->failures = 0;
+	peer_restart(peer, "requested by operator");
 }
 
 static gboolean on_restart_timer(gpointer data)
@@ -131,9 +157,7 @@ void peer_schedule_restart(struct wice_peer *peer, const char *reason)
 	delay = restart_delay_ms(peer->failures++);
 	peer_set_state(peer, PEER_FAILED, reason);
 	peer_stop_resending(peer);
-	peer->restart_timer = g_timeout_source_new(delay);
-	g_source_set_callback(peer->restart_timer, on_restart_timer, peer, NULL);
-	g_source_attach(peer->restart_timer, NULL);
+	peer->restart_timer = source_timeout(delay, on_restart_timer, peer);
 }
 
 void peer_on_connected(struct wice_peer *peer)

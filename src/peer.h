@@ -32,6 +32,8 @@ enum peer_proxy_kind {
 
 /* Remote candidates that came before the session's credentials. */
 #define PEER_MAX_PENDING_CANDIDATES 64
+/* Remote candidates accepted per session (resends included). */
+#define PEER_MAX_REMOTE_CANDIDATES 256
 /* Local candidates we keep to resend when messages are lost. */
 #define PEER_MAX_LOCAL_CANDIDATES 64
 
@@ -56,6 +58,7 @@ struct wice_peer {
 
 	enum peer_state state;
 	char *state_reason;
+	gint64 state_since; /* real time, seconds */
 	NiceAgent *agent;
 	guint stream;
 	bool gathering_done;
@@ -67,6 +70,7 @@ struct wice_peer {
 	bool have_remote_credentials;
 	NiceCandidate *pending[PEER_MAX_PENDING_CANDIDATES];
 	size_t n_pending;
+	size_t n_remote;
 	bool remote_gathering_done;
 	NiceCandidate *local[PEER_MAX_LOCAL_CANDIDATES];
 	size_t n_local;
@@ -101,6 +105,8 @@ struct wice_peer *peer_new(struct wice_iface *iface, const uint8_t public_key[32
 void peer_free(struct wice_peer *peer);
 void peer_start(struct wice_peer *peer);
 void peer_restart(struct wice_peer *peer, const char *reason);
+/* An operator asked for a restart: start over now, backoff forgotten. */
+void peer_restart_now(struct wice_peer *peer);
 void peer_receive(struct wice_peer *peer, const struct sig_msg *msg, bool new_session);
 /* Called by the interface sync with the peer's WireGuard counters. */
 void peer_update_wg(struct wice_peer *peer, const struct wg_peer *wgp);

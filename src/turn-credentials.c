@@ -19,7 +19,7 @@ char *turn_rest_password(const char *secret, const char *user)
 	return b64;
 }
 
-void turn_credentials(const struct wice_config *cfg, char **ret_user, char **ret_pass)
+void turn_credentials(const struct wice_iface_settings *cfg, char **ret_user, char **ret_pass)
 {
 	if (cfg->turn_secret) {
 		gint64 expiry = g_get_real_time() / G_USEC_PER_SEC + TURN_CREDENTIAL_LIFETIME_SEC;

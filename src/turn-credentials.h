@@ -10,6 +10,6 @@
 /* Lifetime of derived credentials: long enough for any allocation. */
 #define TURN_CREDENTIAL_LIFETIME_SEC (24 * 3600)
 
-void turn_credentials(const struct wice_config *cfg, char **ret_user, char **ret_pass);
+void turn_credentials(const struct wice_iface_settings *cfg, char **ret_user, char **ret_pass);
 /* The password for @user under @secret; exposed for tests. */
 char *turn_rest_password(const char *secret, const char *user);

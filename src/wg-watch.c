@@ -17,6 +17,7 @@
 #include <libmnl/libmnl.h>
 #include <linux/rtnetlink.h>
 
+#include "source-util.h"
 #include "wg-netlink.h"
 #include "wg-uapi.h"
 #include "wg-watch.h"
@@ -355,20 +356,12 @@ static int watch_uapi_dir(struct wg_watch *w)
 
 /* ---- lifetime ----------------------------------------------------------- */
 
-static void destroy_source(GSource **source)
-{
-	if (!*source)
-		return;
-	g_source_destroy(*source);
-	g_clear_pointer(source, g_source_unref);
-}
-
 void wg_watch_free(struct wg_watch *w)
 {
 	if (!w)
 		return;
-	destroy_source(&w->start_source);
-	destroy_source(&w->nl_source);
+	source_clear(&w->start_source);
+	source_clear(&w->nl_source);
 	if (w->monitor) {
 		g_signal_handlers_disconnect_by_data(w->monitor, w);
 		g_file_monitor_cancel(w->monitor);

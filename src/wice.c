@@ -11,6 +11,12 @@
 static const struct wice_cmd commands[] = {
 	{ "daemon", cmd_daemon, "Run the daemon that connects WireGuard peers" },
 	{ "show", cmd_show, "Show the daemon's interfaces and peers" },
+	{ "monitor", cmd_monitor, "Print the daemon's events as they happen" },
+	{ "add", cmd_add, "Start managing a WireGuard interface" },
+	{ "delete", cmd_delete, "Stop managing a WireGuard interface" },
+	{ "restart", cmd_restart, "Restart ICE for one peer" },
+	{ "sync", cmd_sync, "Re-read the WireGuard configuration now" },
+	{ "reload", cmd_reload, "Re-read the configuration file" },
 	{ "interfaces", cmd_interfaces, "List the WireGuard interfaces wice can see and their backend" },
 	{ "signal-server", cmd_signal_server, "Run the signal server (and STUN) that daemons behind NATs use" },
 	{ "version", cmd_version, "Print the version" },
@@ -30,7 +36,7 @@ static void usage(FILE *out)
 {
 	fprintf(out, "Usage: wice <command> [arguments]\n\nCommands:\n");
 	for (size_t i = 0; i < N_COMMANDS; i++)
-		fprintf(out, "  %-12s %s\n", commands[i].name, commands[i].summary);
+		fprintf(out, "  %-14s %s\n", commands[i].name, commands[i].summary);
 	fprintf(out, "\nRun 'wice <command> --help' for a command's options.\n");
 }
 

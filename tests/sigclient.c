@@ -5,6 +5,7 @@
  *   sigclient keygen KEYFILE          new mailbox key; prints the mailbox id
  *   sigclient sign KEYFILE CHALLENGE...  prints a proof signature for each
  *   sigclient frames                  stdin stream -> "SEQ BODY" lines
+ *   sigclient batch ID BODY...        a POST /v1/batch body on stdout
  *   sigclient stun ADDR PORT          prints the mapped "ADDR PORT" */
 #include "config.h"
 
@@ -109,6 +110,22 @@ static int frames(void)
 	return len ? fail("stream ends inside a frame") : 0;
 }
 
+/* ID BODY pairs -> batch entries; an empty BODY makes an empty entry. */
+static int batch(char **args, int n)
+{
+	for (int i = 0; i + 1 < n; i += 2) {
+		uint8_t id[RELAY_ID_LEN], head[RELAY_BATCH_HEADER_LEN];
+		size_t len = strlen(args[i + 1]);
+
+		if (!relay_b64_decode(id, sizeof(id), args[i], strlen(args[i])))
+			return fail("bad mailbox id");
+		relay_batch_header(head, id, len);
+		if (fwrite(head, sizeof(head), 1, stdout) != 1 || fwrite(args[i + 1], 1, len, stdout) != len)
+			return fail("cannot write");
+	}
+	return fflush(stdout) == 0 ? 0 : fail("cannot write");
+}
+
 static const uint16_t stun_known[] = {
 	STUN_ATTRIBUTE_XOR_MAPPED_ADDRESS, STUN_ATTRIBUTE_MAPPED_ADDRESS, STUN_ATTRIBUTE_ERROR_CODE, 0,
 };
@@ -186,9 +203,11 @@ int main(int argc, char **argv)
 		return sign(argv[2], argv + 3, argc - 3);
 	if (argc == 2 && strcmp(argv[1], "frames") == 0)
 		return frames();
+	if (argc >= 4 && argc % 2 == 0 && strcmp(argv[1], "batch") == 0)
+		return batch(argv + 2, argc - 2);
 	if (argc == 4 && strcmp(argv[1], "stun") == 0)
 		return stun(argv[2], argv[3]);
 	fprintf(stderr, "usage: sigclient keygen KEYFILE | sign KEYFILE CHALLENGE... | frames\n"
-			"       sigclient stun ADDR PORT\n");
+			"       sigclient batch ID BODY [ID BODY]... | stun ADDR PORT\n");
 	return 2;
 }

@@ -12,10 +12,17 @@
 #   wl_show NAME                 `wice show --json` of host NAME's daemon
 #   wl_wait_ping A B SECS        wait until A pings B through the tunnel
 #   wl_pair_types NAME           "LOCAL-TYPE REMOTE-TYPE PROXY" of the peer
+#   wl_wice NAME CMD [ARG...]    `wice CMD -s SOCKET ARG...` against NAME's daemon
+#   wl_peer NAME OTHER           NAME's daemon's JSON for its peer OTHER
+#   wl_monitor NAME LOG [ARG...] `wice monitor ARG...` of NAME's daemon in the
+#                                background (output in lab_log LOG), once the
+#                                daemon counts it
 # shellcheck source=tests/lab/lab.sh
 . "${top_srcdir:-.}/tests/lab/lab.sh"
 
+# Exported: tests wait with `bash -c "$(declare -f); wl_show ..."`.
 WICE=${top_builddir:-.}/wice
+export WICE
 WL_SRV_PORT=8080
 WL_TURN_SECRET=labsecret
 
@@ -110,4 +117,39 @@ wl_expect_path() {
 # wl_stop_daemon NAME: SIGTERM and wait.
 wl_stop_daemon() {
 	lab_stop "wice-$1"
+}
+
+# wl_wice NAME CMD [ARG...]: run a wice client command in host NAME's
+# namespace against its daemon's control socket.
+wl_wice() {
+	local name=$1 cmd=$2
+	shift 2
+	lab_exec "$name" "$WICE" "$cmd" -s "$LAB_DIR/$name.sock" "$@"
+}
+
+# wl_peer NAME OTHER: the JSON object NAME's daemon shows for the peer that
+# is host OTHER's WireGuard interface.
+wl_peer() {
+	local key
+	key=$(lab_wg_pub "$(lab__get "wl.$2.wg")")
+	wl_show "$1" | jq -e --arg k "$key" '[.interfaces[].peers[] | select(.public_key == $k)][0] // empty'
+}
+
+# wl_peer_field NAME OTHER FIELD: one field of wl_peer (jq -r).
+wl_peer_field() {
+	wl_peer "$1" "$2" | jq -r ".$3"
+}
+
+wl__monitors() {
+	wl_show "$1" | jq -e ".control.monitors >= $2" >/dev/null
+}
+
+# wl_monitor NAME LOG [ARG...]: start `wice monitor` against NAME's daemon as
+# lab process LOG; returns once the daemon has it as a monitor.
+wl_monitor() {
+	local name=$1 log=$2 before
+	shift 2
+	before=$(wl_show "$name" | jq .control.monitors)
+	lab_bg "$name" "$log" "$WICE" monitor -s "$LAB_DIR/$name.sock" "$@"
+	lab_wait_for 5 wl__monitors "$name" $((before + 1)) || lab_fail "monitor $log did not start"
 }

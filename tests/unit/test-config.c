@@ -26,9 +26,12 @@ Test(config, empty_file_gives_defaults)
 	cr_assert_not_null(cfg);
 	cr_assert_str_eq(cfg->signaling_urls[0], "mcast://");
 	cr_assert_null(cfg->signaling_urls[1]);
-	cr_assert_eq(cfg->n_ice_servers, 0);
-	cr_assert_eq(cfg->candidate_types, WICE_CAND_ALL);
-	cr_assert_eq(cfg->proxy_mode, WICE_PROXY_AUTO);
+	cr_assert_eq(cfg->defaults.n_ice_servers, 0);
+	cr_assert_eq(cfg->defaults.candidate_types, WICE_CAND_ALL);
+	cr_assert_eq(cfg->defaults.proxy_mode, WICE_PROXY_AUTO);
+	cr_assert_eq(wice_config_iface(cfg, "wg0"), &cfg->defaults);
+	cr_assert_null(cfg->control_group);
+	cr_assert_null(cfg->admin_group);
 	cr_assert(wice_config_manages(cfg, "wg0"));
 	cr_assert_not(wice_config_gather_excluded(cfg, "eth0"));
 }
@@ -50,30 +53,38 @@ Test(config, every_key)
 		"[proxy]\n"
 		"mode = user\n"
 		"[daemon]\n"
-		"interfaces = wg0 wg1\n";
+		"interfaces = wg0 wg1\n"
+		"[control]\n"
+		"group = root\n"
+		"admin-group = root\n";
 	g_autoptr(wice_config) cfg = parse(text, NULL);
+	const struct wice_iface_settings *s;
 
 	cr_assert_not_null(cfg);
+	s = &cfg->defaults;
 	cr_assert_str_eq(cfg->signaling_urls[1], "http://10.99.0.2:8080");
-	cr_assert_eq(cfg->n_ice_servers, 3);
-	cr_assert_eq(cfg->ice_servers[0].scheme, WICE_ICE_STUN);
-	cr_assert_str_eq(cfg->ice_servers[0].host, "stun.example.org");
-	cr_assert_eq(cfg->ice_servers[1].scheme, WICE_ICE_TURN);
-	cr_assert_str_eq(cfg->ice_servers[1].host, "2001:db8::1");
-	cr_assert_eq(cfg->ice_servers[1].port, 3478);
-	cr_assert_eq(cfg->ice_servers[1].transport, WICE_ICE_TRANSPORT_TCP);
-	cr_assert_eq(cfg->ice_servers[2].scheme, WICE_ICE_TURNS);
-	cr_assert_eq(cfg->ice_servers[2].port, 5349);
-	cr_assert_str_eq(cfg->turn_username, "alice");
-	cr_assert_str_eq(cfg->turn_secret, "shared");
-	cr_assert_eq(cfg->candidate_types, WICE_CAND_HOST | WICE_CAND_RELAY);
-	cr_assert_eq(cfg->port_min, 40000);
-	cr_assert_eq(cfg->port_max, 40100);
+	cr_assert_eq(s->n_ice_servers, 3);
+	cr_assert_eq(s->ice_servers[0].scheme, WICE_ICE_STUN);
+	cr_assert_str_eq(s->ice_servers[0].host, "stun.example.org");
+	cr_assert_eq(s->ice_servers[1].scheme, WICE_ICE_TURN);
+	cr_assert_str_eq(s->ice_servers[1].host, "2001:db8::1");
+	cr_assert_eq(s->ice_servers[1].port, 3478);
+	cr_assert_eq(s->ice_servers[1].transport, WICE_ICE_TRANSPORT_TCP);
+	cr_assert_eq(s->ice_servers[2].scheme, WICE_ICE_TURNS);
+	cr_assert_eq(s->ice_servers[2].port, 5349);
+	cr_assert_str_eq(s->turn_username, "alice");
+	cr_assert_str_eq(s->turn_secret, "shared");
+	cr_assert_eq(s->candidate_types, WICE_CAND_HOST | WICE_CAND_RELAY);
+	cr_assert_eq(s->port_min, 40000);
+	cr_assert_eq(s->port_max, 40100);
 	cr_assert(wice_config_gather_excluded(cfg, "veth12"));
 	cr_assert_not(wice_config_gather_excluded(cfg, "eth0"));
-	cr_assert_eq(cfg->proxy_mode, WICE_PROXY_USER);
+	cr_assert_eq(s->proxy_mode, WICE_PROXY_USER);
 	cr_assert(wice_config_manages(cfg, "wg1"));
 	cr_assert_not(wice_config_manages(cfg, "wg2"));
+	cr_assert_str_eq(cfg->control_group, "root");
+	cr_assert_eq(cfg->control_gid, 0);
+	cr_assert_str_eq(cfg->admin_group, "root");
 }
 
 Test(config, errors_quote_file_line_and_value)
@@ -93,6 +104,102 @@ Test(config, errors_quote_file_line_and_value)
 	expect_error("[ice\n", "test.conf");
 	expect_error("no group\n", "test.conf");
 	expect_error("[daemon]\ninterfaces=averyveryverylongname\n", "'averyveryverylongname'");
+	expect_error("[daemon]\ninterfaces=wg0,a/b\n", "'a/b'");
+	expect_error("# x\n[stun]\nx=1\n", "test.conf:2: unknown section '[stun]'");
+	expect_error("[control]\ngroup = no-such-group-wice\n",
+		     "test.conf:2: [control] group: invalid value 'no-such-group-wice': no such group");
+	expect_error("[control]\n\nadmin-group = no-such-group-wice\n",
+		     "test.conf:3: [control] admin-group: invalid value 'no-such-group-wice'");
+	expect_error("[control]\ngroup =\n", "[control] group: invalid value ''");
+	expect_error("[control]\nsocket = /x\n", "[control] socket: invalid value 'socket': unknown key");
+}
+
+/* [interface NAME] sections: overrides on top of the global settings, one
+ * lookup for every interface. */
+Test(config, interface_overrides)
+{
+	static const char text[] =
+		"[ice]\n"
+		"urls = stun:192.0.2.1\n"
+		"username = alice\n"
+		"port-range = 40000-40100\n"
+		"[interface wg1]\n"
+		"ice-urls = turn:192.0.2.2?transport=tcp, stun:192.0.2.3\n"
+		"ice-candidate-types = relay\n"
+		"proxy-mode = user\n"
+		"[proxy]\n"
+		"mode = nft\n"
+		"[interface wg2]\n"
+		"ice-port-range = 50000-50010\n"
+		"ice-password = secret\n";
+	g_autoptr(wice_config) cfg = parse(text, NULL);
+	const struct wice_iface_settings *wg0, *wg1, *wg2;
+
+	cr_assert_not_null(cfg);
+	cr_assert_eq(cfg->n_ifaces, 2);
+	wg0 = wice_config_iface(cfg, "wg0");
+	wg1 = wice_config_iface(cfg, "wg1");
+	wg2 = wice_config_iface(cfg, "wg2");
+	cr_assert_eq(wg0, &cfg->defaults);
+	cr_assert_eq(wice_config_iface(cfg, NULL), &cfg->defaults);
+	cr_assert_eq(wg0->proxy_mode, WICE_PROXY_NFT);
+	cr_assert_eq(wg0->n_ice_servers, 1);
+	/* wg1: its own servers, types and proxy mode; the rest inherited */
+	cr_assert_eq(wg1->n_ice_servers, 2);
+	cr_assert_eq(wg1->ice_servers[0].scheme, WICE_ICE_TURN);
+	cr_assert_eq(wg1->ice_servers[0].transport, WICE_ICE_TRANSPORT_TCP);
+	cr_assert_str_eq(wg1->ice_servers[1].host, "192.0.2.3");
+	cr_assert_eq(wg1->candidate_types, WICE_CAND_RELAY);
+	cr_assert_eq(wg1->proxy_mode, WICE_PROXY_USER);
+	cr_assert_str_eq(wg1->turn_username, "alice");
+	cr_assert_eq(wg1->port_min, 40000);
+	/* wg2: the global [proxy] comes after [interface wg1] in the file but
+	 * still counts: globals first, then the sections */
+	cr_assert_eq(wg2->proxy_mode, WICE_PROXY_NFT);
+	cr_assert_eq(wg2->port_min, 50000);
+	cr_assert_eq(wg2->port_max, 50010);
+	cr_assert_str_eq(wg2->turn_password, "secret");
+	cr_assert_null(cfg->defaults.turn_password);
+	cr_assert_str_eq(wg2->ice_servers[0].host, "192.0.2.1");
+	cr_assert_neq(wg2->ice_servers, cfg->defaults.ice_servers); /* a copy, freed on its own */
+	cr_assert(wice_config_wants_nft(cfg));
+}
+
+Test(config, nft_wanted_if_any_interface_may_use_it)
+{
+	g_autoptr(wice_config) all_user = parse("[proxy]\nmode=user\n[interface wg0]\nproxy-mode=user\n", NULL);
+	g_autoptr(wice_config) one_auto = parse("[proxy]\nmode=user\n[interface wg0]\nproxy-mode=auto\n", NULL);
+
+	cr_assert_not(wice_config_wants_nft(all_user));
+	cr_assert(wice_config_wants_nft(one_auto));
+}
+
+Test(config, interface_section_errors)
+{
+	expect_error("[interface wg0]\nurls = stun:x\n", "test.conf:2: [interface wg0] urls: invalid value 'urls': unknown key");
+	expect_error("[interface wg0]\n\nproxy-mode = fast\n",
+		     "test.conf:3: [interface wg0] proxy-mode: invalid value 'fast'");
+	expect_error("[ice]\nurls=stun:a\n[interface wg0]\nice-port-range = 9-1\n",
+		     "test.conf:4: [interface wg0] ice-port-range: invalid value '9-1'");
+	expect_error("[interface wg0]\nice-urls = stun:ok, ftp:x\n", "'ftp:x'");
+	expect_error("[interface wg0]\nice-candidate-types = srflx,nat\n", "'nat'");
+	expect_error("# c\n[interface]\n", "test.conf:2: invalid section '[interface]'");
+	expect_error("[interface a/b]\n", "invalid section '[interface a/b]'");
+	expect_error("[interface averyveryverylongname]\n", "'[interface averyveryverylongname]'");
+	expect_error("[interface wg0]\n[interface  wg0]\n", "test.conf:2: invalid section '[interface  wg0]': a second");
+	expect_error("[interfaces]\n", "unknown section '[interfaces]'");
+}
+
+Test(config, too_many_interface_sections)
+{
+	GString *text = g_string_new(NULL);
+	g_autoptr(GError) error = NULL;
+
+	for (int i = 0; i <= WICE_CONFIG_MAX_IFACES; i++)
+		g_string_append_printf(text, "[interface wg%d]\nproxy-mode = user\n", i);
+	cr_assert_null(wice_config_parse("t", text->str, text->len, &error));
+	cr_assert(strstr(error->message, "more than 256"), "%s", error->message);
+	g_string_free(text, TRUE);
 }
 
 Test(config, nul_bytes_rejected)

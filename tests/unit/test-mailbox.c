@@ -526,3 +526,30 @@ Test(relay_proto, frame_layout_and_truncation_sweep)
 	relay_frame_header(buf, 1, UINT32_MAX);
 	cr_assert_eq(relay_frame_parse(buf, 12, 4096, &seq, &body, &len), -EMSGSIZE);
 }
+
+Test(relay_proto, batch_entry_layout_and_truncation_sweep)
+{
+	uint8_t id[RELAY_ID_LEN], buf[RELAY_BATCH_HEADER_LEN + 4];
+	const uint8_t *got_id, *body;
+	size_t len;
+
+	for (size_t i = 0; i < sizeof(id); i++)
+		id[i] = 0xa0 + i;
+	relay_batch_header(buf, id, 3);
+	memcpy(buf + RELAY_BATCH_HEADER_LEN, "abc", 3);
+	buf[sizeof(buf) - 1] = 0xee; /* the start of the next entry */
+	cr_assert_eq(memcmp(buf, id, sizeof(id)), 0, "the id comes first, raw");
+	cr_assert_eq(memcmp(buf + 32, "\0\0\0\3abc", 7), 0, "then a big-endian u32 length and the body");
+	cr_assert_eq(relay_batch_parse(buf, sizeof(buf), 3, &got_id, &body, &len), 39);
+	cr_assert_eq(got_id, buf);
+	cr_assert_eq(body, buf + 36);
+	cr_assert_eq(len, 3);
+	for (size_t n = 0; n < 39; n++)
+		cr_assert_eq(relay_batch_parse(buf, n, 3, &got_id, &body, &len), 0, "prefix %zu", n);
+	cr_assert_eq(relay_batch_parse(buf, sizeof(buf), 2, &got_id, &body, &len), -EMSGSIZE);
+	relay_batch_header(buf, id, 0);
+	cr_assert_eq(relay_batch_parse(buf, 36, 0, &got_id, &body, &len), 36, "empty entries parse");
+	cr_assert_eq(len, 0);
+	relay_batch_header(buf, id, UINT32_MAX);
+	cr_assert_eq(relay_batch_parse(buf, 36, 4096, &got_id, &body, &len), -EMSGSIZE);
+}

@@ -1,0 +1,328 @@
+#!/bin/bash
+# scale.sh: a full mesh of N nodes, and what it costs when idle.
+#
+#   tests/bench/scale.sh [TOOL:TOPOLOGY:N ...]
+#     TOOL      wice (wice daemon + wireguard-go per node) or nebula
+#     TOPOLOGY  lan (one LAN; wice signals by multicast, Nebula's lighthouse
+#               sits on the LAN) or nat (every node behind its own
+#               port-preserving NAT with a home router's firewall; wice
+#               uses the signal server, STUN and TURN on "srv", Nebula's
+#               lighthouse runs there)
+#   default: wice:lan:N and wice:nat:N for N in $BENCH_SCALE, then
+#   nebula:lan:N and nebula:nat:N for the largest N.
+#
+# Node I has tunnel address 10.99.0.I (wice) or 10.98.0.I (Nebula); for
+# wice, its wireguard-go interface lists the other N-1 nodes as peers
+# without endpoints.  All daemons are started at once; from then on, node I
+# pings every node J > I (fping, one round every ~0.5 s, each pair until
+# its first reply).  Figures:
+#   mesh time   from the first daemon's start until all N(N-1)/2 pairs
+#               answered (and the median pair)
+#   RSS         of each daemon once the mesh is up (for wice also of its
+#               wireguard-go), median and max over the nodes
+#   idle CPU    user+system seconds each daemon spent over BENCH_IDLE_SECS
+#               of idleness after the mesh is up, per minute
+#   idle bytes  every byte a node sent in that time (nftables counters on
+#               its uplink, split into signaling, STUN/TURN and tunnel
+#               packets), per minute and per peer
+set -u
+top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
+top_builddir=${top_builddir:-.}
+export top_srcdir top_builddir
+# shellcheck source=tests/bench/bench-lib.sh
+. "$top_srcdir/tests/bench/bench-lib.sh"
+# shellcheck source=tests/bench/nebula-lab.sh
+. "$top_srcdir/tests/bench/nebula-lab.sh"
+
+BENCH_SCALE=${BENCH_SCALE:-10 25 50}
+BENCH_IDLE_SECS=${BENCH_IDLE_SECS:-30}
+BENCH_MESH_TIMEOUT=${BENCH_MESH_TIMEOUT:-180}
+# Time for the mesh to settle (checks finished, TURN allocations made, the
+# keepalives that WireGuard sends 10 s after the last ping received)
+# before the idle window opens.
+SC_SETTLE_SECS=15
+
+# sc_prober: the script each node runs to ping its targets: one fping
+# round (all remaining targets in parallel, 300 ms timeout), then the
+# answered targets are logged ("MS-SINCE-T0 SELF TARGET") and dropped.
+sc_prober() {
+	cat <<-'EOF'
+		t0=$1 deadline=$2 out=$3 self=$4
+		shift 4
+		left=("$@")
+		while [ ${#left[@]} -gt 0 ] && [ "${EPOCHREALTIME/[.,]/}" -lt "$deadline" ]; do
+			alive=" $(fping -a -q -r 0 -t 300 -i 1 "${left[@]}" 2>/dev/null | tr '\n' ' ')"
+			now=${EPOCHREALTIME/[.,]/}
+			next=()
+			for t in "${left[@]}"; do
+				if [[ $alive == *" $t "* ]]; then
+					echo "$(((now - t0) / 1000)) $self $t" >>"$out"
+				else
+					next+=("$t")
+				fi
+			done
+			left=("${next[@]}")
+			sleep 0.2
+		done
+	EOF
+}
+
+# sc_counters NS IFNAME: count what NS sends out of IFNAME, by kind.
+sc_counters() {
+	lab__run lab_exec "$1" nft -f - <<-EOF
+		table inet bench {
+			counter signaling {}
+			counter stun {}
+			counter tunnel {}
+			counter icmpmsgs {}
+			counter other {}
+			chain out {
+				type filter hook postrouting priority 500; policy accept;
+				oifname != "$2" accept
+				meta l4proto tcp counter name "signaling" accept
+				ip daddr 224.0.0.0/4 counter name "signaling" accept
+				ip6 daddr ff00::/8 counter name "signaling" accept
+				meta l4proto udp @th,96,32 0x2112a442 counter name "stun" accept
+				meta l4proto udp counter name "tunnel" accept
+				meta l4proto { icmp, ipv6-icmp } counter name "icmpmsgs" accept
+				counter name "other"
+			}
+		}
+	EOF
+}
+
+# sc_counter_bytes NS: "SIGNALING STUN TUNNEL ICMP OTHER" bytes so far.
+sc_counter_bytes() {
+	lab_exec "$1" nft -j list counters table inet bench |
+		jq -r '[.nftables[] | select(.counter) | .counter | {(.name): .bytes}] | add |
+			"\(.signaling) \(.stun) \(.tunnel) \(.icmpmsgs) \(.other)"'
+}
+
+# sc_cpu_ticks PID: user+system clock ticks of PID.
+sc_cpu_ticks() {
+	local stat
+	stat=$(cat "/proc/$1/stat" 2>/dev/null) || {
+		echo 0
+		return
+	}
+	stat=${stat##*) }
+	# fields after the command: state is 3rd of the whole line, utime 14th
+	set -- $stat
+	echo $((${12} + ${13}))
+}
+
+sc_rss_kb() {
+	sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$1/status" 2>/dev/null || echo 0
+}
+
+# --- building the mesh --------------------------------------------------------
+
+sc_build() {
+	local tool=$1 topo=$2 n=$3 i
+	if [ "$topo" = lan ]; then
+		lab_lan lan
+		[ "$tool" = wice ] || lab_attach lh lan
+	elif [ "$tool" = wice ]; then
+		wl_setup_internet
+	else
+		lab_internet
+		lab_attach srv inet
+	fi
+	for i in $(seq 1 "$n"); do
+		if [ "$topo" = lan ]; then
+			lab_attach "h$i" lan
+		else
+			lab_nat "r$i" easy "$i"
+			lab_attach "h$i" "r$i"
+		fi
+		[ "${BENCH_NO_IPV6:-0}" = 0 ] || lab_sysctl "h$i" net.ipv6.conf.all.disable_ipv6 1
+		sc_counters "h$i" eth0
+		[ "$tool" = wice ] || continue
+		lab_wg "h$i" "w$i" "10.99.0.$i/24" 51820
+	done
+	[ "$tool" = wice ] || return 0
+	# every node lists the others, in one `wg set` per node
+	for i in $(seq 1 "$n"); do
+		sc__wg_peers "$i" "$n"
+	done
+}
+
+sc__wg_peers() {
+	local i=$1 n=$2 j args=()
+	for j in $(seq 1 "$n"); do
+		[ "$j" != "$i" ] || continue
+		args+=(peer "$(lab_wg_pub "w$j")" allowed-ips "10.99.0.$j/32")
+	done
+	lab__run wg set "$(lab_wg_ifname "w$i")" "${args[@]}"
+}
+
+sc_conf() {
+	if [ "$1" = lan ]; then
+		echo ""
+	else
+		wl_conf_servers
+	fi
+}
+
+# sc_start TOOL TOPO N: start every node's daemon (for Nebula the
+# lighthouse first, it is the rendezvous server and not timed).
+sc_start() {
+	local tool=$1 topo=$2 n=$3 i lhns=srv
+	if [ "$tool" = nebula ]; then
+		[ "$topo" = nat ] || lhns=lh
+		nb_pki
+		for i in $(seq 1 "$n"); do
+			nb_cert "h$i" "$i"
+			nb__conf "h$i" false "$(lab_ip "$lhns")" 0 >"$(nb_dir)/h$i.yml"
+		done
+		nb_lighthouse "$lhns" 0 0
+	else
+		sc_conf "$topo" >"$LAB_DIR/node.conf"
+	fi
+	SC_T0=$(bench_now_us)
+	for i in $(seq 1 "$n"); do
+		if [ "$tool" = wice ]; then
+			lab_bg "h$i" "node-$i" "$WICE" daemon -f ${BENCH_WICE_VERBOSE:--v} -c "$LAB_DIR/node.conf" -s "$LAB_DIR/h$i.sock"
+		else
+			lab_bg "h$i" "node-$i" nebula -config "$(nb_dir)/h$i.yml"
+		fi
+	done
+}
+
+# sc_probe TOOL N: start every node's prober; node I pings J > I.
+sc_probe() {
+	local tool=$1 n=$2 i j net=10.99.0 targets deadline
+	[ "$tool" = wice ] || net=10.98.0
+	sc_prober >"$LAB_DIR/prober.sh"
+	deadline=$((SC_T0 + BENCH_MESH_TIMEOUT * 1000000))
+	: >"$LAB_DIR/pairs"
+	for i in $(seq 1 $((n - 1))); do
+		targets=()
+		for j in $(seq $((i + 1)) "$n"); do
+			targets+=("$net.$j")
+		done
+		lab_bg "h$i" "probe-$i" bash "$LAB_DIR/prober.sh" "$SC_T0" "$deadline" "$LAB_DIR/pairs" "$net.$i" \
+			"${targets[@]}"
+	done
+}
+
+sc__probers_done() {
+	local i
+	for i in $(seq 1 $(($1 - 1))); do
+		lab__alive "$(lab_pid "probe-$i")" && return 1
+	done
+	return 0
+}
+
+# --- one configuration --------------------------------------------------------
+
+sc_one() {
+	local tool=$1 topo=$2 n=$3 name pairs total stats med max rss wgrss cpu bytes load0 loadm i
+	local kinds
+	name=$tool.$topo.$n
+	total=$((n * (n - 1) / 2))
+	load0=$(bench_load)
+	echo "# scale $name: building $n nodes"
+	sc_build "$tool" "$topo" "$n"
+	sc_start "$tool" "$topo" "$n"
+	sc_probe "$tool" "$n"
+	lab_wait_for $((BENCH_MESH_TIMEOUT + 10)) sc__probers_done "$n" 2>/dev/null
+	pairs=$(wc -l <"$LAB_DIR/pairs")
+	stats=$(cut -d' ' -f1 "$LAB_DIR/pairs" | bench_stats)
+	read -r med _ max <<<"$stats"
+	cp "$LAB_DIR/pairs" "$BENCH_OUT/raw/scale.$name.pairs"
+	mkdir -p "$BENCH_OUT/raw/scale.$name.logs"
+	cp "$LAB_DIR"/node-*.log "$BENCH_OUT/raw/scale.$name.logs/"
+	loadm=$(bench_load)
+	[ "$pairs" = "$total" ] || max="> $((BENCH_MESH_TIMEOUT * 1000))"
+	echo "# scale $name: $pairs/$total pairs answered; all after $max ms, median pair $med ms; load $load0-$loadm"
+
+	# RSS once the mesh is up
+	rss=$(for i in $(seq 1 "$n"); do sc_rss_kb "$(lab_pid "node-$i")"; done | bench_stats)
+	wgrss=-
+	if [ "$tool" = wice ]; then
+		wgrss=$(for i in $(seq 1 "$n"); do sc_rss_kb "$(lab_pid "wg-w$i")"; done | bench_stats)
+	fi
+
+	# idle cost
+	sleep "$SC_SETTLE_SECS"
+	for i in $(seq 1 "$n"); do
+		echo "$(sc_cpu_ticks "$(lab_pid "node-$i")") $(sc_counter_bytes "h$i")"
+	done >"$LAB_DIR/idle0"
+	sleep "$BENCH_IDLE_SECS"
+	for i in $(seq 1 "$n"); do
+		echo "$(sc_cpu_ticks "$(lab_pid "node-$i")") $(sc_counter_bytes "h$i")"
+	done >"$LAB_DIR/idle1"
+	paste -d' ' "$LAB_DIR/idle0" "$LAB_DIR/idle1" >"$BENCH_OUT/raw/scale.$name.idle"
+	# per node: CPU s/min, bytes/min/peer in all and by kind
+	awk -v secs="$BENCH_IDLE_SECS" -v peers=$((n - 1)) -v hz="$(getconf CLK_TCK)" '{
+		k = 60 / secs / peers
+		all = 0
+		for (f = 2; f <= 6; f++)
+			all += $(f + 6) - $f
+		printf "%.3f %.0f", ($7 - $1) / hz * 60 / secs, all * k
+		for (f = 2; f <= 6; f++)
+			printf " %.0f", ($(f + 6) - $f) * k
+		printf "\n"
+	}' "$BENCH_OUT/raw/scale.$name.idle" >"$LAB_DIR/idle"
+	cpu="$(cut -d' ' -f1 "$LAB_DIR/idle" | bench_median)/$(cut -d' ' -f1 "$LAB_DIR/idle" | sort -g | tail -n 1)"
+	bytes="$(cut -d' ' -f2 "$LAB_DIR/idle" | bench_median)/$(cut -d' ' -f2 "$LAB_DIR/idle" | sort -g | tail -n 1)"
+	kinds=$(awk '{ for (f = 3; f <= 7; f++) s[f] += $f }
+		END { printf "%.0f / %.0f / %.0f / %.0f / %.0f\n", s[3] / NR, s[4] / NR, s[5] / NR, s[6] / NR, s[7] / NR }' \
+		"$LAB_DIR/idle")
+	echo "# scale $name: RSS (median max, kB) daemon $rss, wireguard-go $wgrss;" \
+		"idle CPU s/min (median/max) $cpu; bytes/min/peer (median/max) $bytes" \
+		"[mean signaling / STUN,TURN / tunnel / ICMP / other: $kinds]; load $(bench_load)"
+	bench_result "scale.$name.pairs" "$pairs/$total"
+	bench_result "scale.$name.mesh_ms" "$max"
+	bench_result "scale.$name.rss_kb" "$(cut -d' ' -f1,3 <<<"$rss")"
+	bench_result "scale.$name.cpu_s_per_min" "$cpu"
+	bench_result "scale.$name.bytes_per_min_per_peer" "$bytes"
+	bench_row scale "$tool" "$topo" "$n" "$pairs/$total" "$(sc__s "$max")" "$(sc__s "$med")" \
+		"$(sc__mb "$rss")" "$(sc__mb "$wgrss")" "$cpu" "$bytes" "$kinds" \
+		"$load0-$loadm-$(bench_load)"
+}
+
+# sc__s MS: seconds with one decimal ("> N" kept as is).
+sc__s() {
+	case $1 in
+	-|'> '*) echo "$1" ;;
+	*) awk -v v="$1" 'BEGIN { printf "%.1f", v / 1000 }' ;;
+	esac
+}
+
+# sc__mb "MEDIAN P95 MAX" (kB): "MEDIAN / MAX" in MB.
+sc__mb() {
+	[ "$1" != - ] || {
+		echo -
+		return
+	}
+	awk -v s="$1" 'BEGIN { split(s, v, " "); printf "%.1f / %.1f", v[1] / 1024, v[3] / 1024 }'
+}
+
+scale_main() {
+	local spec n largest=
+	bench_require
+	bench_init
+	if [ $# -eq 0 ]; then
+		for n in $BENCH_SCALE; do
+			set -- "$@" "wice:lan:$n" "wice:nat:$n"
+			largest=$n
+		done
+		set -- "$@" "nebula:lan:$largest" "nebula:nat:$largest"
+	fi
+	echo "# scale: idle window ${BENCH_IDLE_SECS}s, mesh timeout ${BENCH_MESH_TIMEOUT}s; figures in $BENCH_OUT"
+	for spec in "$@"; do
+		(
+			set -e
+			lab_init
+			set +e
+			IFS=: read -r tool topo n <<<"$spec"
+			sc_one "$tool" "$topo" "$n"
+		) || echo "# scale $spec: broke (status $?)" >&2
+	done
+}
+
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+	scale_main "$@"
+fi
