@@ -115,14 +115,19 @@ static void remove_iface(struct wice_daemon *d, const char *ifname, const char *
 
 bool daemon_add_iface_by_operator(struct wice_daemon *d, const char *ifname, GError **error)
 {
-	if (!g_hash_table_contains(d->wg_names, ifname)) {
-		g_set_error(error, CONTROL_ERROR, ENODEV, "'%s' is not a WireGuard interface%s", ifname,
-			    d->watch ? "" : " (still starting: try again)");
+	/* While ICE server names are still resolving the watcher has not
+	 * listed the interfaces yet; ask WireGuard directly and remember the
+	 * add, so a hook run at boot is not lost. */
+	bool known = d->watch ? g_hash_table_contains(d->wg_names, ifname) : wg_is_device(ifname);
+
+	if (!known) {
+		g_set_error(error, CONTROL_ERROR, ENODEV, "'%s' is not a WireGuard interface", ifname);
 		return false;
 	}
 	g_hash_table_remove(d->operator_removed, ifname);
 	g_hash_table_add(d->operator_added, g_strdup(ifname));
-	add_iface(d, ifname);
+	if (d->watch)
+		add_iface(d, ifname);
 	return true;
 }
 

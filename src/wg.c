@@ -35,6 +35,15 @@ int wg_list(struct wg_names *names)
 	return wg_uapi_list(names);
 }
 
+bool wg_is_device(const char *ifname)
+{
+	struct wg_names names = { 0 };
+	bool found = wg_list(&names) == 0 && wg_names_contains(&names, ifname);
+
+	wg_names_clear(&names);
+	return found;
+}
+
 int wg_get(const char *ifname, struct wg_device **ret_dev)
 {
 	if (wg_backend_of(ifname) == WG_BACKEND_USERSPACE)

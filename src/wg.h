@@ -9,6 +9,8 @@
 
 /* The names of all WireGuard interfaces in this network namespace. */
 int wg_list(struct wg_names *names);
+/* Whether @ifname is a WireGuard interface in this namespace. */
+bool wg_is_device(const char *ifname);
 int wg_get(const char *ifname, struct wg_device **ret_dev);
 /* Applies the changes flagged in @changes; peers not named are untouched. */
 int wg_set(const char *ifname, const struct wg_device *changes);
