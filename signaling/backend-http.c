@@ -47,6 +47,8 @@
 /* The server sends a keepalive frame on a quiet stream every 25 s by
  * default: three missed ones mean the connection is dead. */
 #define STREAM_IDLE (75 * G_USEC_PER_SEC)
+#define STREAM_KEEPALIVE_IDLE_S 10L
+#define STREAM_KEEPALIVE_INTERVAL_S 5L
 /* The largest body `wice signal-server --max-message` allows: a frame up
  * to this size is read and skipped (it cannot be an envelope); anything
  * larger is a broken stream. */
@@ -240,6 +242,18 @@ static void req_note_answer(struct http_req *req, CURLcode result)
 static size_t on_body(char *data, size_t size, size_t n, void *userdata);
 static size_t on_header(char *data, size_t size, size_t n, void *userdata);
 
+/* A stream mostly carries data from the server, and a NAT router that
+ * forgets its mapping (reboot, conntrack flush, timeout) then drops those
+ * packets as new inbound ones: the stream dies silently.  TCP keepalives
+ * after 10 s of silence are outbound packets that put the mapping back (or
+ * draw a reset, and so a reconnect) long before the 75 s stream timeout. */
+static void set_stream_keepalive(CURL *e)
+{
+	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(e, CURLOPT_TCP_KEEPIDLE, STREAM_KEEPALIVE_IDLE_S);
+	curl_easy_setopt(e, CURLOPT_TCP_KEEPINTVL, STREAM_KEEPALIVE_INTERVAL_S);
+}
+
 static struct http_req *req_new(struct http_backend *be, enum req_kind kind, void *owner, const char *url)
 {
 	struct http_req *req = g_new0(struct http_req, 1);
@@ -270,7 +284,7 @@ static struct http_req *req_new(struct http_backend *be, enum req_kind kind, voi
 	if (kind != REQ_STREAM)
 		curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, REQUEST_TIMEOUT_MS);
 	else
-		curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+		set_stream_keepalive(e);
 	return req;
 }
 

@@ -9,6 +9,7 @@
 void peer_emit(struct wice_peer *peer, struct wice_event *ev);
 void peer_set_state(struct wice_peer *peer, enum peer_state state, const char *reason);
 void peer_schedule_restart(struct wice_peer *peer, const char *reason);
+void peer_cancel_restart(struct wice_peer *peer);
 void peer_on_connected(struct wice_peer *peer);
 void peer_close(struct wice_peer *peer, const char *reason);
 

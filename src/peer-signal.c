@@ -194,6 +194,9 @@ static void on_remote_restart(struct wice_peer *peer, uint64_t session_id)
 	g_autofree char *ufrag = NULL, *pwd = NULL;
 
 	g_info("%s/%s: peer restarted ICE", peer->iface->name, peer->name);
+	/* The rebuilt agent is a fresh attempt: a restart of our own that was
+	 * waiting would only throw it away again. */
+	peer_cancel_restart(peer);
 	nice_agent_get_local_credentials(peer->agent, peer->stream, &ufrag, &pwd);
 	peer_path_release(peer);
 	peer_ice_destroy(peer);

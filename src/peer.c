@@ -89,7 +89,7 @@ struct wice_peer *peer_new(struct wice_iface *iface, const uint8_t public_key[32
 	return peer;
 }
 
-static void stop_restart_timer(struct wice_peer *peer)
+void peer_cancel_restart(struct wice_peer *peer)
 {
 	source_clear(&peer->restart_timer);
 }
@@ -97,7 +97,7 @@ static void stop_restart_timer(struct wice_peer *peer)
 /* Starts a new session of our own: new credentials, new agent. */
 void peer_start(struct wice_peer *peer)
 {
-	stop_restart_timer(peer);
+	peer_cancel_restart(peer);
 	sig_session_start(&peer->session, (uint64_t)(g_get_real_time() / 1000));
 	peer_set_state(peer, PEER_GATHERING, "starting ICE");
 	if (!peer_ice_create(peer, NULL, NULL)) {
@@ -171,7 +171,7 @@ void peer_on_connected(struct wice_peer *peer)
 
 void peer_close(struct wice_peer *peer, const char *reason)
 {
-	stop_restart_timer(peer);
+	peer_cancel_restart(peer);
 	peer_stop_resending(peer);
 	peer_path_release(peer);
 	peer_ice_destroy(peer);
@@ -219,7 +219,7 @@ void peer_free(struct wice_peer *peer)
 	if (!peer)
 		return;
 	peer_send_goodbye(peer);
-	stop_restart_timer(peer);
+	peer_cancel_restart(peer);
 	peer_stop_resending(peer);
 	peer_path_release(peer);
 	peer_path_restore_endpoint(peer);
