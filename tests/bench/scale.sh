@@ -36,7 +36,7 @@ export top_srcdir top_builddir
 
 BENCH_SCALE=${BENCH_SCALE:-10 25 50}
 BENCH_IDLE_SECS=${BENCH_IDLE_SECS:-30}
-BENCH_MESH_TIMEOUT=${BENCH_MESH_TIMEOUT:-180}
+BENCH_MESH_TIMEOUT=${BENCH_MESH_TIMEOUT:-120}
 # Time for the mesh to settle (checks finished, TURN allocations made, the
 # keepalives that WireGuard sends 10 s after the last ping received)
 # before the idle window opens.
@@ -80,8 +80,8 @@ sc_counters() {
 				type filter hook postrouting priority 500; policy accept;
 				oifname != "$2" accept
 				meta l4proto tcp counter name "signaling" accept
-				ip daddr 224.0.0.0/4 counter name "signaling" accept
-				ip6 daddr ff00::/8 counter name "signaling" accept
+				meta l4proto udp ip daddr 224.0.0.0/4 counter name "signaling" accept
+				meta l4proto udp ip6 daddr ff00::/8 counter name "signaling" accept
 				meta l4proto udp @th,96,32 0x2112a442 counter name "stun" accept
 				meta l4proto udp counter name "tunnel" accept
 				meta l4proto { icmp, ipv6-icmp } counter name "icmpmsgs" accept
@@ -107,6 +107,7 @@ sc_cpu_ticks() {
 	}
 	stat=${stat##*) }
 	# fields after the command: state is 3rd of the whole line, utime 14th
+	# shellcheck disable=SC2086 # one field per word
 	set -- $stat
 	echo $((${12} + ${13}))
 }
@@ -182,6 +183,7 @@ sc_start() {
 	SC_T0=$(bench_now_us)
 	for i in $(seq 1 "$n"); do
 		if [ "$tool" = wice ]; then
+			# shellcheck disable=SC2086 # BENCH_WICE_VERBOSE may hold several options
 			lab_bg "h$i" "node-$i" "$WICE" daemon -f ${BENCH_WICE_VERBOSE:--v} -c "$LAB_DIR/node.conf" -s "$LAB_DIR/h$i.sock"
 		else
 			lab_bg "h$i" "node-$i" nebula -config "$(nb_dir)/h$i.yml"
@@ -278,6 +280,11 @@ sc_one() {
 	bench_result "scale.$name.rss_kb" "$(cut -d' ' -f1,3 <<<"$rss")"
 	bench_result "scale.$name.cpu_s_per_min" "$cpu"
 	bench_result "scale.$name.bytes_per_min_per_peer" "$bytes"
+	if [ "$pairs" != "$total" ]; then
+		# not idle: the daemons were still trying to reach the missing pairs
+		cpu="$cpu (mesh incomplete)"
+		bytes="$bytes (mesh incomplete)"
+	fi
 	bench_row scale "$tool" "$topo" "$n" "$pairs/$total" "$(sc__s "$max")" "$(sc__s "$med")" \
 		"$(sc__mb "$rss")" "$(sc__mb "$wgrss")" "$cpu" "$bytes" "$kinds" \
 		"$load0-$loadm-$(bench_load)"
@@ -286,7 +293,8 @@ sc_one() {
 # sc__s MS: seconds with one decimal ("> N" kept as is).
 sc__s() {
 	case $1 in
-	-|'> '*) echo "$1" ;;
+	-) echo - ;;
+	'> '*) echo "> $(awk -v v="${1#> }" 'BEGIN { printf "%.0f", v / 1000 }')" ;;
 	*) awk -v v="$1" 'BEGIN { printf "%.1f", v / 1000 }' ;;
 	esac
 }
