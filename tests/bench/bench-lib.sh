@@ -16,6 +16,10 @@
 #   BENCH_IPERF_SECS, BENCH_IPERF_REPS  iperf3 seconds per test, repetitions
 #   BENCH_SCALE     node counts for the scale benchmark (default "10 25 50")
 #   BENCH_IDLE_SECS seconds over which idle cost is measured (default 30)
+#   BENCH_MESH_TIMEOUT  seconds the scale benchmark waits for a full mesh
+#                   (default 120)
+#   BENCH_NO_IPV6=1 scale benchmark without IPv6 on the nodes (to tell
+#                   IPv6 effects apart)
 # shellcheck source=tests/lab/wice-lab.sh
 . "${top_srcdir:-.}/tests/lab/wice-lab.sh"
 
@@ -59,8 +63,7 @@ bench_load() {
 	cut -d' ' -f1 /proc/loadavg
 }
 
-# bench_now_ms: milliseconds since the epoch, with microsecond precision
-# kept in the value's fraction ("1234.567").
+# bench_now_us: microseconds since the epoch (no fork: EPOCHREALTIME).
 bench_now_us() {
 	echo "${EPOCHREALTIME/[.,]/}"
 }

@@ -156,7 +156,7 @@ cb__wice_conf() {
 	if [ "$1" = lan ]; then
 		echo ""
 	else
-		wl_conf_servers
+		wl_conf_servers udp
 	fi
 }
 

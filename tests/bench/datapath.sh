@@ -73,7 +73,7 @@ dp__conf() {
 	case $1 in
 	nft) printf '[ice]\ncandidate-types = host\n' ;;
 	user) printf '[ice]\ncandidate-types = host\n[proxy]\nmode = user\n' ;;
-	relay) wl_conf_servers && printf 'candidate-types = relay\n' ;;
+	relay) wl_conf_servers udp && printf 'candidate-types = relay\n' ;;
 	esac
 }
 

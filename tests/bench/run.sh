@@ -81,6 +81,9 @@ run_goals() {
 		run__goal "RSS per daemon at $((n - 1)) peers ($s), max" \
 			"$(awk -v k="${kb##* }" 'BEGIN { if (k == "-" || k == "") print "-"; else printf "%.1f", k / 1024 }')" \
 			"<=" 20 MB
+		kb=$(run__get "scale.wice.$s.$n.rss_anon_kb")
+		[ "$kb" = - ] || run__goal "RSS per daemon at $((n - 1)) peers ($s), private part (RssAnon), max" \
+			"$(awk -v k="${kb##* }" 'BEGIN { printf "%.1f", k / 1024 }')" "<=" 20 MB
 		# with pairs missing, the daemons were not idle but still trying
 		idle=
 		run__complete "$(run__get "scale.wice.$s.$n.pairs")" || idle=", mesh incomplete"
@@ -127,7 +130,7 @@ run_doc() {
 		- Load average (1 min) at start and end: $load0 and $load1. The machine
 		  may be shared; each row gives the load while it was measured.
 		- Runs per connect-time scenario: $(run__get run.runs) (timeout $(run__get run.timeout)s); iperf3:
-		  $(run__get run.iperf)s per test; scale: N = $(run__get run.scale), mesh timeout $(run__get run.mesh_timeout)s,
+		  $(run__get run.iperf); scale: N = $(run__get run.scale), mesh timeout $(run__get run.mesh_timeout)s,
 		  idle window $(run__get run.idle)s. The whole run took $(run__get run.minutes) minutes.
 
 		## Goals
@@ -186,17 +189,30 @@ run_doc() {
 		the lighthouse, on the internet). Mesh: from the first daemon's start
 		until every pair answered a ping (node I pings each J > I about every
 		0.5 s); the median pair too. RSS of the daemon (and of wireguard-go
-		for wice) once the mesh is up, median / max over the nodes. Idle: over
+		for wice) once the mesh is up, median / max over the nodes, and in
+		parentheses, where recorded, the daemon's private part (RssAnon; the
+		rest is shared library pages). Idle: over
 		the idle window after the mesh is up (${SC_SETTLE_SECS:-15} s to settle first): CPU
 		seconds per minute of each daemon, and the bytes each node sent per
 		minute and per peer (nftables counters on its uplink), median / max,
 		and the mean split into signaling / STUN and TURN / tunnel / ICMP /
-		other.
+		other. With pairs missing the daemons were not idle (still trying),
+		which the idle figures then say. Load: at the start, when the mesh
+		was up (or timed out) and at the end of the idle window.
 
 		| Tool | Topology | N | Pairs | Mesh s | Median pair s | RSS MB | wireguard-go RSS MB | Idle CPU s/min | Idle B/min/peer | Split B/min/peer | Load |
 		| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
 		$(run__section scale)
 	EOF
+}
+
+# run__version: the source tree's commit (or the binary's version).
+run__version() {
+	if git -C "$top_srcdir" rev-parse --git-dir >/dev/null 2>&1; then
+		git -C "$top_srcdir" describe --always --dirty
+	else
+		"$WICE" version 2>/dev/null
+	fi
 }
 
 run_main() {
@@ -208,11 +224,10 @@ run_main() {
 		t0=$(date +%s)
 		bench_result run.started "$(date -u '+%Y-%m-%d %H:%M UTC')"
 		bench_result run.load0 "$(bench_load)"
-		bench_result run.version "$(cd "$top_srcdir" && git describe --always --dirty 2>/dev/null ||
-			"$WICE" version 2>/dev/null)"
+		bench_result run.version "$(run__version)"
 		bench_result run.runs "$BENCH_RUNS"
 		bench_result run.timeout "$BENCH_TIMEOUT"
-		bench_result run.iperf "$BENCH_IPERF_SECS s x $BENCH_IPERF_REPS"
+		bench_result run.iperf "${BENCH_IPERF_SECS}s per test, $BENCH_IPERF_REPS repetitions"
 		bench_result run.scale "$BENCH_SCALE"
 		bench_result run.mesh_timeout "$BENCH_MESH_TIMEOUT"
 		bench_result run.idle "$BENCH_IDLE_SECS"

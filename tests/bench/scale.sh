@@ -19,7 +19,8 @@
 #   mesh time   from the first daemon's start until all N(N-1)/2 pairs
 #               answered (and the median pair)
 #   RSS         of each daemon once the mesh is up (for wice also of its
-#               wireguard-go), median and max over the nodes
+#               wireguard-go), median and max over the nodes; and its
+#               private part (RssAnon: without shared library pages)
 #   idle CPU    user+system seconds each daemon spent over BENCH_IDLE_SECS
 #               of idleness after the mesh is up, per minute
 #   idle bytes  every byte a node sent in that time (nftables counters on
@@ -112,8 +113,10 @@ sc_cpu_ticks() {
 	echo $((${12} + ${13}))
 }
 
+# sc_rss_kb PID [FIELD]: VmRSS (or another field of /proc/PID/status,
+# e.g. RssAnon: the private part, without the shared libraries' pages).
 sc_rss_kb() {
-	sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$1/status" 2>/dev/null || echo 0
+	sed -n "s/^${2:-VmRSS}:[[:space:]]*\([0-9]*\) kB/\1/p" "/proc/$1/status" 2>/dev/null || echo 0
 }
 
 # --- building the mesh --------------------------------------------------------
@@ -161,7 +164,7 @@ sc_conf() {
 	if [ "$1" = lan ]; then
 		echo ""
 	else
-		wl_conf_servers
+		wl_conf_servers udp
 	fi
 }
 
@@ -220,7 +223,7 @@ sc__probers_done() {
 
 sc_one() {
 	local tool=$1 topo=$2 n=$3 name pairs total stats med max rss wgrss cpu bytes load0 loadm i
-	local kinds
+	local kinds anon
 	name=$tool.$topo.$n
 	total=$((n * (n - 1) / 2))
 	load0=$(bench_load)
@@ -241,6 +244,7 @@ sc_one() {
 
 	# RSS once the mesh is up
 	rss=$(for i in $(seq 1 "$n"); do sc_rss_kb "$(lab_pid "node-$i")"; done | bench_stats)
+	anon=$(for i in $(seq 1 "$n"); do sc_rss_kb "$(lab_pid "node-$i")" RssAnon; done | bench_stats)
 	wgrss=-
 	if [ "$tool" = wice ]; then
 		wgrss=$(for i in $(seq 1 "$n"); do sc_rss_kb "$(lab_pid "wg-w$i")"; done | bench_stats)
@@ -272,12 +276,13 @@ sc_one() {
 	kinds=$(awk '{ for (f = 3; f <= 7; f++) s[f] += $f }
 		END { printf "%.0f / %.0f / %.0f / %.0f / %.0f\n", s[3] / NR, s[4] / NR, s[5] / NR, s[6] / NR, s[7] / NR }' \
 		"$LAB_DIR/idle")
-	echo "# scale $name: RSS (median max, kB) daemon $rss, wireguard-go $wgrss;" \
+	echo "# scale $name: RSS (median p95 max, kB) daemon $rss (private $anon), wireguard-go $wgrss;" \
 		"idle CPU s/min (median/max) $cpu; bytes/min/peer (median/max) $bytes" \
 		"[mean signaling / STUN,TURN / tunnel / ICMP / other: $kinds]; load $(bench_load)"
 	bench_result "scale.$name.pairs" "$pairs/$total"
 	bench_result "scale.$name.mesh_ms" "$max"
 	bench_result "scale.$name.rss_kb" "$(cut -d' ' -f1,3 <<<"$rss")"
+	bench_result "scale.$name.rss_anon_kb" "$(cut -d' ' -f1,3 <<<"$anon")"
 	bench_result "scale.$name.cpu_s_per_min" "$cpu"
 	bench_result "scale.$name.bytes_per_min_per_peer" "$bytes"
 	if [ "$pairs" != "$total" ]; then
@@ -286,7 +291,7 @@ sc_one() {
 		bytes="$bytes (mesh incomplete)"
 	fi
 	bench_row scale "$tool" "$topo" "$n" "$pairs/$total" "$(sc__s "$max")" "$(sc__s "$med")" \
-		"$(sc__mb "$rss")" "$(sc__mb "$wgrss")" "$cpu" "$bytes" "$kinds" \
+		"$(sc__mb "$rss") (private $(sc__mb "$anon"))" "$(sc__mb "$wgrss")" "$cpu" "$bytes" "$kinds" \
 		"$load0-$loadm-$(bench_load)"
 }
 
