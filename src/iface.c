@@ -155,14 +155,25 @@ static gboolean on_sync_timer(gpointer data)
 	return G_SOURCE_CONTINUE;
 }
 
-void iface_on_network_changed(struct wice_iface *iface)
+static void for_each_peer(struct wice_iface *iface, void (*fn)(struct wice_peer *peer))
 {
 	GHashTableIter it;
 	gpointer value;
 
 	g_hash_table_iter_init(&it, iface->peers);
 	while (g_hash_table_iter_next(&it, NULL, &value))
-		peer_on_network_changed(value);
+		fn(value);
+}
+
+/* The device is gone: nothing of it can (or needs to) be restored. */
+static void forget_endpoint(struct wice_peer *peer)
+{
+	peer->endpoint_changed = false;
+}
+
+void iface_on_network_changed(struct wice_iface *iface)
+{
+	for_each_peer(iface, peer_on_network_changed);
 }
 
 struct wice_iface *iface_new(struct wice_daemon *d, const char *name)
@@ -190,22 +201,12 @@ void iface_free(struct wice_iface *iface)
 
 void iface_forget_device(struct wice_iface *iface)
 {
-	GHashTableIter it;
-	gpointer value;
-
-	g_hash_table_iter_init(&it, iface->peers);
-	while (g_hash_table_iter_next(&it, NULL, &value))
-		((struct wice_peer *)value)->endpoint_changed = false;
+	for_each_peer(iface, forget_endpoint);
 }
 
 void iface_on_signaling_up(struct wice_iface *iface)
 {
-	GHashTableIter it;
-	gpointer value;
-
-	g_hash_table_iter_init(&it, iface->peers);
-	while (g_hash_table_iter_next(&it, NULL, &value))
-		peer_on_signaling_up(value);
+	for_each_peer(iface, peer_on_signaling_up);
 }
 
 void iface_subscribe_peers(struct wice_iface *iface, struct sig_backend *b)
