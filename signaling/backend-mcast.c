@@ -52,6 +52,11 @@
 #define MCAST_RECV_BURST 32
 /* Room for a burst of link and address events. */
 #define MCAST_NL_RCVBUF (1 << 20)
+/* Every daemon on the link hears every envelope (twice, v4 and v6): when a
+ * whole mesh starts at once, thousands arrive within a second.  The
+ * default receive buffer (rmem_default, ~90 such datagrams) drops most of
+ * them and each loss costs a resend a second later. */
+#define MCAST_DATA_RCVBUF (4 << 20)
 /* The largest datagram the kernel puts a dump into. */
 #define MCAST_NL_RECV_SIZE 32768
 
@@ -705,6 +710,10 @@ static int family_options(int fd, int af)
 		    set_int(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1);
 	if (r < 0)
 		return -errno;
+	/* Beyond rmem_max needs CAP_NET_ADMIN (which the daemon has); else
+	 * take what rmem_max allows. */
+	if (set_int(fd, SOL_SOCKET, SO_RCVBUFFORCE, MCAST_DATA_RCVBUF) < 0)
+		set_int(fd, SOL_SOCKET, SO_RCVBUF, MCAST_DATA_RCVBUF);
 	/* Else the wildcard socket also gets every other group joined on the
 	 * host.  Best effort (Linux 4.20 for IPv6): datagram_wanted() checks
 	 * the destination anyway. */

@@ -12,6 +12,11 @@
 #include "peer-internal.h"
 #include "turn-credentials.h"
 
+/* Ta, the pacing of connectivity checks (libnice: 20 ms).  An agent here
+ * checks one peer with a handful of pairs, and regular nomination costs
+ * one more paced check; RFC 8445 allows down to 5 ms. */
+#define PEER_ICE_TA_MS 5u
+
 static void on_new_candidate(NiceAgent *agent, NiceCandidate *c, gpointer data)
 {
 	struct wice_peer *peer = data;
@@ -119,17 +124,41 @@ static void connect_signals(struct wice_peer *peer)
 	g_signal_connect(peer->agent, "new-selected-pair-full", G_CALLBACK(on_selected_pair), peer);
 }
 
+/* Regular nomination: the controlling side nominates one pair and the
+ * other side selects exactly that one.  With aggressive nomination (every
+ * check nominates) both sides usually end on the same pair, but in a busy
+ * mesh one side moved on to the IPv6 pair while the other stayed on IPv4,
+ * each pointing its nftables rules at a port the other no longer used
+ * (RFC 8445 dropped aggressive nomination for this reason).
+ *
+ * Consent freshness (RFC 7675) runs on the controlling side only: its
+ * checks every ~5 s prove the path for both (the answers keep both NATs
+ * open), it restarts ICE when they stop, and that restart reaches the
+ * other side over signaling.  Both sides checking doubled the idle
+ * traffic and wakeups for no faster recovery; the controlled side keeps
+ * the path's mappings alive with libnice's keepalives (every 25 s) and
+ * WireGuard's own handshakes. */
+static NiceAgentOption agent_options(const struct wice_peer *peer)
+{
+	NiceAgentOption opts = NICE_AGENT_OPTION_ICE_TRICKLE | NICE_AGENT_OPTION_REGULAR_NOMINATION;
+
+	if (peer->controlling)
+		opts |= NICE_AGENT_OPTION_CONSENT_FRESHNESS;
+	return opts;
+}
+
 /* Creates the agent.  With @ufrag/@pwd (non-NULL) the session keeps the
  * credentials it already announced: the remote side restarted, not us. */
 bool peer_ice_create(struct wice_peer *peer, const char *ufrag, const char *pwd)
 {
 	const struct wice_iface_settings *cfg = iface_settings(peer->iface);
-	NiceAgentOption opts = NICE_AGENT_OPTION_ICE_TRICKLE | NICE_AGENT_OPTION_CONSENT_FRESHNESS;
 	bool host_only = cfg->candidate_types == WICE_CAND_HOST;
 
-	peer->agent = nice_agent_new_full(g_main_context_get_thread_default(), NICE_COMPATIBILITY_RFC5245, opts);
+	peer->agent = nice_agent_new_full(g_main_context_get_thread_default(), NICE_COMPATIBILITY_RFC5245,
+					  agent_options(peer));
 	g_object_set(peer->agent, "controlling-mode", peer->controlling, "ice-tcp", FALSE, "upnp", FALSE,
-		     "force-relay", cfg->candidate_types == WICE_CAND_RELAY, NULL);
+		     "force-relay", cfg->candidate_types == WICE_CAND_RELAY, "stun-pacing-timer", PEER_ICE_TA_MS,
+		     NULL);
 	peer->stream = nice_agent_add_stream(peer->agent, 1);
 	if (!peer->stream)
 		return false;

@@ -24,6 +24,7 @@
 #define KICK_CHECK_MS 250
 
 static int restore_keepalive(struct wice_peer *peer, uint16_t keepalive);
+static void kick_after_lost_initiation(struct wice_peer *peer);
 
 static void record_pair(struct peer_pair_info *info, const NiceCandidate *local, const NiceCandidate *remote)
 {
@@ -255,6 +256,8 @@ void peer_path_on_selected_pair(struct wice_peer *peer, NiceCandidate *local, Ni
 		return;
 	}
 	peer->proxy = kind;
+	peer->kicked_for_lost = false;
+	kick_after_lost_initiation(peer);
 	emit_selected_pair(peer);
 	if (old == PEER_PROXY_NFT && kind != PEER_PROXY_NFT)
 		drop_nft_rules(peer);
@@ -263,10 +266,46 @@ void peer_path_on_selected_pair(struct wice_peer *peer, NiceCandidate *local, Ni
 	peer_on_connected(peer);
 }
 
+/* A WireGuard handshake initiation: type 1, three reserved zero bytes,
+ * 148 bytes in all. */
+static bool is_wg_initiation(const uint8_t *buf, size_t len)
+{
+	return len == 148 && buf[0] == 1 && buf[1] == 0 && buf[2] == 0 && buf[3] == 0;
+}
+
+/* The controlled side's answer to a lost first handshake.  The
+ * controlling side kicks WireGuard as soon as its pair is selected, which
+ * is when our answer to its nominating check arrives; we select the same
+ * pair on that check but set up our nftables rules only after answering,
+ * so its initiation often overtakes them and lands in the agent.  Instead
+ * of leaving it to the other side's retry timer, handshake from here once
+ * our path is in place.  Both sides initiating at once would stall
+ * (see set_endpoint), but the other side's retry looks for a handshake
+ * first and finds ours. */
+static void kick_after_lost_initiation(struct wice_peer *peer)
+{
+	int64_t handshake = 0;
+
+	if (peer->controlling || !peer->lost_initiation || peer->kicked_for_lost || peer->proxy != PEER_PROXY_NFT)
+		return;
+	peer->kicked_for_lost = true;
+	if (read_handshake(peer, &handshake) < 0 || handshake)
+		return;
+	g_debug("%s/%s: first handshake reached the agent, handshaking from here", peer->iface->name, peer->name);
+	if (readd_peer(peer, &peer->endpoint_set, true) < 0)
+		g_debug("%s/%s: cannot re-add the WireGuard peer", peer->iface->name, peer->name);
+}
+
 void peer_path_deliver(struct wice_peer *peer, const uint8_t *buf, size_t len)
 {
-	if (peer->user_proxy)
+	if (peer->user_proxy) {
 		user_proxy_deliver(peer->user_proxy, buf, len);
+		return;
+	}
+	if (!peer->controlling && is_wg_initiation(buf, len)) {
+		peer->lost_initiation = true;
+		kick_after_lost_initiation(peer);
+	}
 }
 
 void peer_path_release(struct wice_peer *peer)
@@ -277,6 +316,7 @@ void peer_path_release(struct wice_peer *peer)
 	g_clear_pointer(&peer->user_proxy, user_proxy_free);
 	peer->proxy = PEER_PROXY_NONE;
 	peer->selected.valid = false;
+	peer->lost_initiation = false;
 }
 
 void peer_path_restore_endpoint(struct wice_peer *peer)

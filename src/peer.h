@@ -90,6 +90,10 @@ struct wice_peer {
 	bool endpoint_changed;
 	GSource *kick_timer; /* checks that WireGuard handshook */
 	unsigned kicks;
+	/* controlled side: the peer's first handshake came to the agent
+	 * instead of WireGuard (our path was not in place yet) */
+	bool lost_initiation;
+	bool kicked_for_lost; /* once per selected pair */
 
 	/* WireGuard facts from the last sync */
 	union wg_sockaddr wg_endpoint;
