@@ -36,8 +36,11 @@ struct nft_proxy {
 
 /* ---- the table ------------------------------------------------------------ */
 
-/* The fixed part.  "add; delete; add" in one transaction removes a table a
- * killed run left behind, whether or not there is one.
+/* The fixed part.  With @replace, "add; delete; add" in one transaction
+ * removes a table a killed run left behind, whether or not there is one;
+ * the deletion makes the kernel wait for an RCU grace period (10-20 ms
+ * here, on every daemon start), so it is left out when no such table
+ * exists.
  *
  * Ingress checks the map key first (one hash lookup for all the UDP traffic
  * that is not ours), then that the packet is for this host (a router must
@@ -53,11 +56,9 @@ struct nft_proxy {
 	"		meta l4proto udp " ip " saddr . udp sport . udp dport @" map " fib daddr type local " what \
 	" udp dport set " ip " saddr . udp sport . udp dport map @" map " notrack\n"
 
-static char *table_definition(const char *t)
+static char *table_definition(const char *t, bool replace)
 {
-	return g_strdup_printf(
-		"add table inet %1$s\n"
-		"delete table inet %1$s\n"
+	g_autofree char *body = g_strdup_printf(
 		"table inet %1$s {\n"
 		"	map out4 { typeof ip daddr . udp dport . udp sport : udp sport; }\n"
 		"	map out6 { typeof ip6 daddr . udp dport . udp sport : udp sport; }\n"
@@ -77,6 +78,10 @@ static char *table_definition(const char *t)
 		"	}\n"
 		"}\n",
 		t);
+
+	if (!replace)
+		return g_steal_pointer(&body);
+	return g_strdup_printf("add table inet %1$s\ndelete table inet %1$s\n%2$s", t, body);
 }
 
 static bool valid_table_name(const char *name)
@@ -149,10 +154,17 @@ static bool run(struct nft_ctx *nft, const char *cmds, GError **error)
 	return false;
 }
 
+static bool table_exists(struct nft_ctx *nft, const char *table)
+{
+	g_autofree char *cmd = g_strdup_printf("list table inet %s\n", table);
+
+	return run(nft, cmd, NULL);
+}
+
 bool nft_proxy_available(void)
 {
 	struct nft_ctx *nft = ctx_new();
-	g_autofree char *def = table_definition(PROBE_TABLE);
+	g_autofree char *def = table_definition(PROBE_TABLE, false);
 	bool ok;
 
 	if (!nft)
@@ -182,7 +194,7 @@ struct nft_proxy *nft_proxy_new(const char *table, GError **error)
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "nftables: cannot create a context");
 		return NULL;
 	}
-	def = table_definition(table);
+	def = table_definition(table, table_exists(p->nft, table));
 	if (!run(p->nft, def, error))
 		return NULL;
 	p->table = g_strdup(table);
@@ -342,14 +354,12 @@ unsigned nft_proxy_n_peers(const struct nft_proxy *p)
 
 bool nft_proxy_table_exists(struct nft_proxy *p)
 {
-	g_autofree char *cmd = g_strdup_printf("list table inet %s\n", p->table);
-
-	return run(p->nft, cmd, NULL);
+	return table_exists(p->nft, p->table);
 }
 
 bool nft_proxy_restore(struct nft_proxy *p, GError **error)
 {
-	g_autofree char *def = table_definition(p->table);
+	g_autofree char *def = table_definition(p->table, true);
 	g_autoptr(GString) cmds = g_string_new(def);
 	GHashTableIter iter;
 	gpointer value;

@@ -13,8 +13,7 @@
 #include "turn-credentials.h"
 
 /* Ta, the pacing of connectivity checks (libnice: 20 ms).  An agent here
- * checks one peer with a handful of pairs, and regular nomination costs
- * one more paced check; RFC 8445 allows down to 5 ms. */
+ * checks one peer with a handful of pairs; RFC 8445 allows down to 5 ms. */
 #define PEER_ICE_TA_MS 5u
 
 static void on_new_candidate(NiceAgent *agent, NiceCandidate *c, gpointer data)
@@ -124,23 +123,22 @@ static void connect_signals(struct wice_peer *peer)
 	g_signal_connect(peer->agent, "new-selected-pair-full", G_CALLBACK(on_selected_pair), peer);
 }
 
-/* Regular nomination: the controlling side nominates one pair and the
- * other side selects exactly that one.  With aggressive nomination (every
- * check nominates) both sides usually end on the same pair, but in a busy
- * mesh one side moved on to the IPv6 pair while the other stayed on IPv4,
- * each pointing its nftables rules at a port the other no longer used
- * (RFC 8445 dropped aggressive nomination for this reason).
- *
- * Consent freshness (RFC 7675) runs on the controlling side only: its
+/* Consent freshness (RFC 7675) runs on the controlling side only: its
  * checks every ~5 s prove the path for both (the answers keep both NATs
  * open), it restarts ICE when they stop, and that restart reaches the
  * other side over signaling.  Both sides checking doubled the idle
  * traffic and wakeups for no faster recovery; the controlled side keeps
  * the path's mappings alive with libnice's keepalives (every 25 s) and
- * WireGuard's own handshakes. */
+ * WireGuard's own handshakes.
+ *
+ * Nomination stays aggressive (libnice's default): regular nomination
+ * waits for a second valid pair or for the others to fail, and libnice's
+ * 500 ms minimum check timeout made relay pairs take ~600 ms instead of
+ * ~230 ms.  The rare pair the two sides disagree on is caught in
+ * peer-path.c. */
 static NiceAgentOption agent_options(const struct wice_peer *peer)
 {
-	NiceAgentOption opts = NICE_AGENT_OPTION_ICE_TRICKLE | NICE_AGENT_OPTION_REGULAR_NOMINATION;
+	NiceAgentOption opts = NICE_AGENT_OPTION_ICE_TRICKLE;
 
 	if (peer->controlling)
 		opts |= NICE_AGENT_OPTION_CONSENT_FRESHNESS;

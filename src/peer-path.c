@@ -22,9 +22,14 @@
 #define KICK_HANDSHAKE_AGE_SEC 180
 #define KICK_MAX 5
 #define KICK_CHECK_MS 250
+/* How long after a path change packets on the old path are not a sign
+ * that the two sides disagree on the pair. */
+#define PATH_SETTLE_MS 1000
 
 static int restore_keepalive(struct wice_peer *peer, uint16_t keepalive);
 static void kick_after_lost_initiation(struct wice_peer *peer);
+static void drop_nft_rules(struct wice_peer *peer);
+static void emit_selected_pair(struct wice_peer *peer);
 
 static void record_pair(struct peer_pair_info *info, const NiceCandidate *local, const NiceCandidate *remote)
 {
@@ -256,6 +261,7 @@ void peer_path_on_selected_pair(struct wice_peer *peer, NiceCandidate *local, Ni
 		return;
 	}
 	peer->proxy = kind;
+	peer->path_since_us = g_get_monotonic_time();
 	peer->kicked_for_lost = false;
 	kick_after_lost_initiation(peer);
 	emit_selected_pair(peer);
@@ -266,11 +272,16 @@ void peer_path_on_selected_pair(struct wice_peer *peer, NiceCandidate *local, Ni
 	peer_on_connected(peer);
 }
 
-/* A WireGuard handshake initiation: type 1, three reserved zero bytes,
- * 148 bytes in all. */
+/* A WireGuard message: type 1-4 and three reserved zero bytes. */
+static bool is_wg_message(const uint8_t *buf, size_t len)
+{
+	return len >= 32 && buf[0] >= 1 && buf[0] <= 4 && buf[1] == 0 && buf[2] == 0 && buf[3] == 0;
+}
+
+/* Type 1, 148 bytes. */
 static bool is_wg_initiation(const uint8_t *buf, size_t len)
 {
-	return len == 148 && buf[0] == 1 && buf[1] == 0 && buf[2] == 0 && buf[3] == 0;
+	return len == 148 && buf[0] == 1 && is_wg_message(buf, len);
 }
 
 /* The controlled side's answer to a lost first handshake.  The
@@ -296,16 +307,46 @@ static void kick_after_lost_initiation(struct wice_peer *peer)
 		g_debug("%s/%s: cannot re-add the WireGuard peer", peer->iface->name, peer->name);
 }
 
+/* WireGuard packets from the peer that reach the agent while our
+ * nftables path is up did not match its rules: the peer sends over
+ * another pair than the one we selected.  With aggressive nomination the
+ * two sides almost always agree, but in a busy mesh one side was seen to
+ * move on to a later, better pair that the other never selected, and
+ * each side's rules then pointed at ports the other no longer used.  The
+ * user proxy takes packets from any pair the agent has verified, so
+ * moving this peer to it mends the path without another round of ICE. */
+static void fall_back_to_user_proxy(struct wice_peer *peer)
+{
+	g_message("%s/%s: the peer sends over another pair than ours; moving it to the user proxy", peer->iface->name,
+		  peer->name);
+	if (!use_user_proxy(peer)) {
+		peer_schedule_restart(peer, "cannot set up the data path");
+		return;
+	}
+	drop_nft_rules(peer);
+	peer->proxy = PEER_PROXY_USER;
+	peer->path_since_us = g_get_monotonic_time();
+	emit_selected_pair(peer);
+}
+
 void peer_path_deliver(struct wice_peer *peer, const uint8_t *buf, size_t len)
 {
-	if (peer->user_proxy) {
+	if (peer->user_proxy && peer->proxy == PEER_PROXY_USER) {
 		user_proxy_deliver(peer->user_proxy, buf, len);
 		return;
 	}
-	if (!peer->controlling && is_wg_initiation(buf, len)) {
+	if (!is_wg_message(buf, len))
+		return;
+	if (!peer->controlling && is_wg_initiation(buf, len) && !peer->kicked_for_lost) {
 		peer->lost_initiation = true;
 		kick_after_lost_initiation(peer);
+		return;
 	}
+	/* Packets the peer sent before its own path switched are still on
+	 * their way for a moment. */
+	if (peer->proxy == PEER_PROXY_NFT &&
+	    g_get_monotonic_time() - peer->path_since_us > PATH_SETTLE_MS * G_TIME_SPAN_MILLISECOND)
+		fall_back_to_user_proxy(peer);
 }
 
 void peer_path_release(struct wice_peer *peer)

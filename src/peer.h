@@ -94,6 +94,7 @@ struct wice_peer {
 	 * instead of WireGuard (our path was not in place yet) */
 	bool lost_initiation;
 	bool kicked_for_lost; /* once per selected pair */
+	gint64 path_since_us; /* monotonic: when the current path was set up */
 
 	/* WireGuard facts from the last sync */
 	union wg_sockaddr wg_endpoint;
