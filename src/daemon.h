@@ -55,6 +55,7 @@ struct wice_iface {
 	bool have_identity;
 	struct sig_identity identity;
 	GHashTable *peers; /* GBytes(public key) -> struct wice_peer */
+	size_t n_device_peers; /* in the last device read */
 	GSource *sync_timer;
 };
 
@@ -75,6 +76,9 @@ void iface_receive_envelope(struct wice_iface *iface, const uint8_t *data, size_
 void iface_on_network_changed(struct wice_iface *iface);
 void iface_on_signaling_up(struct wice_iface *iface);
 struct wice_peer *iface_find_peer(struct wice_iface *iface, const uint8_t public_key[32]);
+/* Peers of the device that are not connected (yet), counting those the
+ * current sync is still about to start. */
+size_t iface_unsettled_peers(struct wice_iface *iface);
 
 /* daemon.c */
 void daemon_publish(struct wice_daemon *d, const uint8_t relay_id[RELAY_ID_LEN], const uint8_t *data, size_t len);

@@ -104,6 +104,7 @@ static void sync_peers(struct wice_iface *iface, const struct wg_device *dev)
 	GHashTableIter it;
 	gpointer key, value;
 
+	iface->n_device_peers = dev->n_peers;
 	for (size_t i = 0; i < dev->n_peers; i++) {
 		const struct wg_peer *wgp = &dev->peers[i];
 		struct wice_peer *peer = iface_find_peer(iface, wgp->public_key);
@@ -163,6 +164,18 @@ static void for_each_peer(struct wice_iface *iface, void (*fn)(struct wice_peer 
 	g_hash_table_iter_init(&it, iface->peers);
 	while (g_hash_table_iter_next(&it, NULL, &value))
 		fn(value);
+}
+
+size_t iface_unsettled_peers(struct wice_iface *iface)
+{
+	GHashTableIter it;
+	gpointer value;
+	size_t connected = 0;
+
+	g_hash_table_iter_init(&it, iface->peers);
+	while (g_hash_table_iter_next(&it, NULL, &value))
+		connected += ((struct wice_peer *)value)->state == PEER_CONNECTED;
+	return iface->n_device_peers > connected ? iface->n_device_peers - connected : 1;
 }
 
 /* The device is gone: nothing of it can (or needs to) be restored. */

@@ -12,9 +12,16 @@
 #include "peer-internal.h"
 #include "turn-credentials.h"
 
-/* Ta, the pacing of connectivity checks (libnice: 20 ms).  An agent here
- * checks one peer with a handful of pairs; RFC 8445 allows down to 5 ms. */
+/* Ta, the pacing of connectivity checks (libnice: 20 ms), is per agent,
+ * and we have one agent per peer.  RFC 8445 wants at least 5 ms between
+ * a host's checks, so the interval grows with the peers that are
+ * checking at the same time: one peer checks every 5 ms, a mesh of 50
+ * nodes starting at once every 245 ms per peer.  It also bounds the
+ * wakeups: libnice's check timer ticks every Ta while checks are in
+ * flight and for 5 s after, and each wakeup of the main loop polls every
+ * agent's sockets. */
 #define PEER_ICE_TA_MS 5u
+#define PEER_ICE_TA_MAX_MS 250u
 
 static void on_new_candidate(NiceAgent *agent, NiceCandidate *c, gpointer data)
 {
@@ -22,7 +29,7 @@ static void on_new_candidate(NiceAgent *agent, NiceCandidate *c, gpointer data)
 
 	if (peer->n_local < PEER_MAX_LOCAL_CANDIDATES)
 		peer->local[peer->n_local++] = nice_candidate_copy(c);
-	peer_send_candidate(peer, c);
+	peer_schedule_send_state(peer);
 }
 
 static void on_gathering_done(NiceAgent *agent, guint stream, gpointer data)
@@ -31,7 +38,7 @@ static void on_gathering_done(NiceAgent *agent, guint stream, gpointer data)
 
 	peer->gathering_done = true;
 	g_debug("%s/%s: gathered %zu candidates", peer->iface->name, peer->name, peer->n_local);
-	peer_send_state(peer, !peer->have_remote_credentials);
+	peer_schedule_send_state(peer);
 }
 
 static void on_component_state(NiceAgent *agent, guint stream, guint component, guint state, gpointer data)
@@ -123,6 +130,13 @@ static void connect_signals(struct wice_peer *peer)
 	g_signal_connect(peer->agent, "new-selected-pair-full", G_CALLBACK(on_selected_pair), peer);
 }
 
+static guint pacing_ms(const struct wice_peer *peer)
+{
+	size_t n = iface_unsettled_peers(peer->iface);
+
+	return (guint)MIN(PEER_ICE_TA_MS * MAX(n, 1), PEER_ICE_TA_MAX_MS);
+}
+
 /* Consent freshness (RFC 7675) runs on the controlling side only: its
  * checks every ~5 s prove the path for both (the answers keep both NATs
  * open), it restarts ICE when they stop, and that restart reaches the
@@ -155,7 +169,7 @@ bool peer_ice_create(struct wice_peer *peer, const char *ufrag, const char *pwd)
 	peer->agent = nice_agent_new_full(g_main_context_get_thread_default(), NICE_COMPATIBILITY_RFC5245,
 					  agent_options(peer));
 	g_object_set(peer->agent, "controlling-mode", peer->controlling, "ice-tcp", FALSE, "upnp", FALSE,
-		     "force-relay", cfg->candidate_types == WICE_CAND_RELAY, "stun-pacing-timer", PEER_ICE_TA_MS,
+		     "force-relay", cfg->candidate_types == WICE_CAND_RELAY, "stun-pacing-timer", pacing_ms(peer),
 		     NULL);
 	peer->stream = nice_agent_add_stream(peer->agent, 1);
 	if (!peer->stream)
@@ -190,6 +204,7 @@ void peer_ice_destroy(struct wice_peer *peer)
 		return;
 	nice_agent_attach_recv(peer->agent, peer->stream, 1, g_main_context_get_thread_default(), NULL, NULL);
 	g_signal_handlers_disconnect_by_data(peer->agent, peer);
+	peer_cancel_send_state(peer);
 	/* Closing releases TURN allocations; libnice finishes asynchronously. */
 	nice_agent_close_async(peer->agent, NULL, NULL);
 	g_clear_object(&peer->agent);

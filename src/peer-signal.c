@@ -133,19 +133,29 @@ void peer_send_state(struct wice_peer *peer, bool please_answer)
 	sig_msg_wipe(&msg);
 }
 
-void peer_send_candidate(struct wice_peer *peer, const NiceCandidate *nc)
+static gboolean on_send_state(gpointer data)
 {
-	struct sig_msg msg;
-	struct sig_candidate c;
+	struct wice_peer *peer = data;
 
-	if (!candidate_to_sig(nc, &c))
-		return;
-	sig_msg_init(&msg);
-	/* The offer rides along: the candidate is useless without it. */
-	fill_offer(peer, &msg, !peer->have_remote_credentials);
-	sig_msg_add_candidate(&msg, &c);
-	publish(peer, &msg);
-	sig_msg_wipe(&msg);
+	g_clear_pointer(&peer->send_timer, g_source_unref);
+	peer_send_state(peer, !peer->have_remote_credentials);
+	return G_SOURCE_REMOVE;
+}
+
+/* Our state changed (started, a candidate, gathering done): send it all
+ * once the loop is idle.  Host candidates and the end of gathering come
+ * in one burst, and every datagram on the LAN backend reaches every
+ * daemon there: one message per burst instead of one per candidate.
+ * Candidates found later (STUN, TURN) still trickle out as they come. */
+void peer_schedule_send_state(struct wice_peer *peer)
+{
+	if (!peer->send_timer)
+		peer->send_timer = source_timeout(0, on_send_state, peer);
+}
+
+void peer_cancel_send_state(struct wice_peer *peer)
+{
+	source_clear(&peer->send_timer);
 }
 
 void peer_send_goodbye(struct wice_peer *peer)

@@ -104,7 +104,7 @@ void peer_start(struct wice_peer *peer)
 		peer_schedule_restart(peer, "cannot create ICE agent");
 		return;
 	}
-	peer_send_state(peer, true);
+	peer_schedule_send_state(peer);
 	peer_start_resending(peer);
 }
 
@@ -219,6 +219,7 @@ void peer_free(struct wice_peer *peer)
 	if (!peer)
 		return;
 	peer_send_goodbye(peer);
+	peer_cancel_send_state(peer);
 	peer_cancel_restart(peer);
 	peer_stop_resending(peer);
 	peer_path_release(peer);

@@ -75,6 +75,7 @@ struct wice_peer {
 	NiceCandidate *local[PEER_MAX_LOCAL_CANDIDATES];
 	size_t n_local;
 
+	GSource *send_timer; /* a coalesced send of our state */
 	GSource *resend_timer;
 	unsigned resend_interval_ms;
 	GSource *restart_timer;
