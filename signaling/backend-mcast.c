@@ -41,6 +41,7 @@
 #include <libmnl/libmnl.h>
 #include <linux/if_link.h>
 #include <linux/rtnetlink.h>
+#include <sodium.h>
 
 #include "backend-impl.h"
 #include "sig-envelope.h"
@@ -59,6 +60,10 @@
 #define MCAST_DATA_RCVBUF (4 << 20)
 /* The largest datagram the kernel puts a dump into. */
 #define MCAST_NL_RECV_SIZE 32768
+
+/* Envelopes remembered to drop the second copy (IPv6 after IPv4, or a
+ * second interface): enough for the datagrams in flight in a burst. */
+#define MCAST_RECENT 1024
 
 enum { FAM4, FAM6, N_FAMS };
 
@@ -102,6 +107,10 @@ struct mcast_backend {
 	bool dump_again;     /* a dump was interrupted or events were lost */
 	GHashTable *ifs;     /* ifindex -> struct mcast_if */
 	unsigned n_joined;
+	/* keyed hashes of the envelopes delivered last */
+	uint8_t recent_key[crypto_shorthash_KEYBYTES];
+	uint64_t recent[MCAST_RECENT];
+	unsigned recent_next;
 };
 
 static struct mcast_backend *mcast(struct sig_backend *b)
@@ -570,6 +579,26 @@ static bool datagram_wanted(struct mcast_backend *m, int fam, struct msghdr *mh)
 }
 
 /* Returns false when the socket has nothing more to read. */
+/* Every envelope is sent once per family and interface, so a daemon
+ * hears most of them twice.  The replay window would drop the copy too,
+ * but only after opening it, which costs an X25519 operation; in a mesh
+ * starting at once that was most of our crypto.  Envelopes carry a fresh
+ * ephemeral key, so two equal datagrams are one envelope. */
+static bool seen_recently(struct mcast_backend *m, const uint8_t *buf, size_t len)
+{
+	uint8_t h[crypto_shorthash_BYTES];
+	uint64_t v;
+
+	crypto_shorthash(h, buf, len, m->recent_key);
+	memcpy(&v, h, sizeof(v));
+	for (unsigned i = 0; i < MCAST_RECENT; i++)
+		if (m->recent[i] == v)
+			return true;
+	m->recent[m->recent_next] = v;
+	m->recent_next = (m->recent_next + 1) % MCAST_RECENT;
+	return false;
+}
+
 static bool receive_one(struct mcast_backend *m, int fam)
 {
 	/* One byte more than an envelope may have, to tell an oversized
@@ -591,7 +620,7 @@ static bool receive_one(struct mcast_backend *m, int fam)
 	if (n < 0)
 		return errno == EINTR;
 	if (n == 0 || n > SIG_ENVELOPE_MAX || (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) ||
-	    !datagram_wanted(m, fam, &mh))
+	    !datagram_wanted(m, fam, &mh) || seen_recently(m, buf, (size_t)n))
 		return true;
 	sig_backend_deliver(&m->base, buf, n);
 	return true;
@@ -808,6 +837,7 @@ static bool mcast_init(struct sig_backend *b, GUri *uri, GError **error)
 
 	m->fam[FAM4].fd = m->fam[FAM6].fd = -1;
 	m->ifs = g_hash_table_new_full(NULL, NULL, NULL, mcast_if_free);
+	crypto_shorthash_keygen(m->recent_key);
 	if (parse_url(m, uri, b->url, error) && families_open(m, b->url, error) && nl_open(m, error))
 		return true;
 	mcast_fini(b);

@@ -14,6 +14,7 @@
 #include "peer-internal.h"
 
 #define RESEND_FIRST_MS 1000
+#define RESEND_PER_PEER_MS 100
 #define RESEND_MAX_MS 16000
 #define ANSWER_INTERVAL_MS 200
 
@@ -184,10 +185,24 @@ static gboolean on_resend(gpointer data)
 	return G_SOURCE_REMOVE;
 }
 
+/* A resend is for a message that got lost, but when a whole mesh starts
+ * at once most of them are only waiting in a busy daemon's queue, and on
+ * the LAN backend every resend lands in every daemon's queue: the first
+ * resend waits longer the more of the interface's peers are still
+ * connecting (1 s for one, 6 s for 49), with jitter so that they do not
+ * come in waves. */
+static unsigned first_resend_ms(struct wice_peer *peer)
+{
+	size_t n = iface_unsettled_peers(peer->iface);
+	unsigned base = (unsigned)MIN(RESEND_FIRST_MS + RESEND_PER_PEER_MS * (n > 1 ? n - 1 : 0), RESEND_MAX_MS);
+
+	return base / 2 + (unsigned)g_random_int_range(0, (gint32)base + 1);
+}
+
 void peer_start_resending(struct wice_peer *peer)
 {
 	peer_stop_resending(peer);
-	peer->resend_interval_ms = RESEND_FIRST_MS;
+	peer->resend_interval_ms = first_resend_ms(peer);
 	peer->resend_timer = source_timeout(peer->resend_interval_ms, on_resend, peer);
 }
 
