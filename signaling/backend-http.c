@@ -196,7 +196,7 @@ static void deliver_inbox(struct http_backend *be)
 		gsize len;
 		const uint8_t *data = g_bytes_get_data(env, &len);
 
-		sig_backend_deliver(&be->base, data, len);
+		sig_backend_deliver(&be->base, data, len, NULL);
 		g_bytes_unref(env);
 	}
 }
@@ -754,8 +754,9 @@ static gboolean on_post_timer(gpointer data)
 	return G_SOURCE_CONTINUE;
 }
 
+/* The relay is the only way: routes are never ours. */
 static int http_publish(struct sig_backend *b, const uint8_t id[RELAY_ID_LEN], const uint8_t *data,
-			size_t len)
+			size_t len, const struct sig_route *via)
 {
 	struct http_backend *be = http(b);
 	struct http_post *post;

@@ -13,8 +13,9 @@ struct sig_backend_ops {
 	bool (*init)(struct sig_backend *b, GUri *uri, GError **error);
 	/* Stops every source and request; backend.c frees the struct. */
 	void (*fini)(struct sig_backend *b);
+	/* @via is NULL or one of this backend's routes. */
 	int (*publish)(struct sig_backend *b, const uint8_t id[RELAY_ID_LEN], const uint8_t *data,
-		       size_t len);
+		       size_t len, const struct sig_route *via);
 	int (*subscribe)(struct sig_backend *b, const struct sig_subscription *sub);
 	void (*unsubscribe)(struct sig_backend *b, const uint8_t id[RELAY_ID_LEN]);
 };
@@ -35,7 +36,7 @@ extern const struct sig_backend_ops sig_backend_http_ops;
  * report).  Must not run inside a libcurl callback: the user may call
  * back into the backend. */
 void sig_backend_set_state(struct sig_backend *b, bool up, const char *reason);
-void sig_backend_deliver(struct sig_backend *b, const uint8_t *data, size_t len);
+void sig_backend_deliver(struct sig_backend *b, const uint8_t *data, size_t len, const struct sig_route *from);
 bool sig_backend_excludes(struct sig_backend *b, const char *ifname);
 
 /* A one-shot timer that stays allocated: armed and disarmed by setting its

@@ -69,8 +69,12 @@ enum { FAM4, FAM6, N_FAMS };
 
 struct mcast_family {
 	int af;
-	int fd;
+	int fd; /* the group's port: receives the group */
 	GSource *source;
+	/* Our own port: every datagram leaves from it, so its source address
+	 * names this daemon, and answers to that address come back on it. */
+	int ufd;
+	GSource *usource;
 	union {
 		struct in_addr v4;
 		struct in6_addr v6;
@@ -545,6 +549,11 @@ static bool nl_open(struct mcast_backend *m, GError **error)
 
 /* --- datagrams ---------------------------------------------------------- */
 
+union mcast_dest {
+	struct sockaddr_in v4;
+	struct sockaddr_in6 v6;
+};
+
 static bool joined_on(struct mcast_backend *m, int fam, int ifindex)
 {
 	struct mcast_if *i = g_hash_table_lookup(m->ifs, GINT_TO_POINTER(ifindex));
@@ -555,7 +564,7 @@ static bool joined_on(struct mcast_backend *m, int fam, int ifindex)
 /* Only datagrams to our group, on an interface where we joined it: the
  * socket is bound to the wildcard address, so it would also take unicast
  * to the port and the group arriving on an interface we keep out of. */
-static bool datagram_wanted(struct mcast_backend *m, int fam, struct msghdr *mh)
+static bool datagram_wanted(struct mcast_backend *m, int fam, struct msghdr *mh, int *ret_ifindex)
 {
 	struct mcast_family *f = &m->fam[fam];
 
@@ -564,6 +573,7 @@ static bool datagram_wanted(struct mcast_backend *m, int fam, struct msghdr *mh)
 			struct in_pktinfo pi;
 
 			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			*ret_ifindex = pi.ipi_ifindex;
 			return pi.ipi_addr.s_addr == f->group.v4.s_addr &&
 			       joined_on(m, fam, pi.ipi_ifindex);
 		}
@@ -571,6 +581,7 @@ static bool datagram_wanted(struct mcast_backend *m, int fam, struct msghdr *mh)
 			struct in6_pktinfo pi;
 
 			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			*ret_ifindex = (int)pi.ipi6_ifindex;
 			return IN6_ARE_ADDR_EQUAL(&pi.ipi6_addr, &f->group.v6) &&
 			       joined_on(m, fam, pi.ipi6_ifindex);
 		}
@@ -578,7 +589,6 @@ static bool datagram_wanted(struct mcast_backend *m, int fam, struct msghdr *mh)
 	return false;
 }
 
-/* Returns false when the socket has nothing more to read. */
 /* Every envelope is sent once per family and interface, so a daemon
  * hears most of them twice.  The replay window would drop the copy too,
  * but only after opening it, which costs an X25519 operation; in a mesh
@@ -599,7 +609,50 @@ static bool seen_recently(struct mcast_backend *m, const uint8_t *buf, size_t le
 	return false;
 }
 
-static bool receive_one(struct mcast_backend *m, int fam)
+/* Unicast to our own port: from a host on an interface we joined. */
+static bool unicast_wanted(struct mcast_backend *m, int fam, struct msghdr *mh, int *ret_ifindex)
+{
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
+		int ifindex = -1;
+
+		if (fam == FAM4 && c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+			struct in_pktinfo pi;
+
+			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			ifindex = pi.ipi_ifindex;
+		} else if (fam == FAM6 && c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+			struct in6_pktinfo pi;
+
+			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			ifindex = (int)pi.ipi6_ifindex;
+		}
+		if (ifindex >= 0) {
+			*ret_ifindex = ifindex;
+			return joined_on(m, fam, ifindex);
+		}
+	}
+	return false;
+}
+
+/* The way back to the daemon that sent a datagram.  Daemons before
+ * version 0.2 sent from the group's port, where nobody reads unicast:
+ * those get no route, and answers to them go to the group as before. */
+static bool route_from(struct mcast_backend *m, const union mcast_dest *src, socklen_t len, int ifindex,
+		       struct sig_route *ret)
+{
+	uint16_t port = src->v4.sin_family == AF_INET ? ntohs(src->v4.sin_port) : ntohs(src->v6.sin6_port);
+
+	if (len > sizeof(ret->addr) || port == m->port || port == 0)
+		return false;
+	memset(ret, 0, sizeof(*ret));
+	ret->backend = &m->base;
+	memcpy(&ret->addr, src, len);
+	ret->ifindex = ifindex;
+	return true;
+}
+
+/* Returns false when the socket has nothing more to read. */
+static bool receive_one(struct mcast_backend *m, int fam, bool unicast)
 {
 	/* One byte more than an envelope may have, to tell an oversized
 	 * datagram from a full-size one. */
@@ -609,38 +662,42 @@ static bool receive_one(struct mcast_backend *m, int fam)
 		uint8_t buf[CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(struct in_pktinfo))];
 	} control;
 	struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
+	union mcast_dest src;
+	struct sig_route route;
+	int ifindex = -1;
+	bool wanted;
 	struct msghdr mh = {
+		.msg_name = &src,
+		.msg_namelen = sizeof(src),
 		.msg_iov = &iov,
 		.msg_iovlen = 1,
 		.msg_control = control.buf,
 		.msg_controllen = sizeof(control.buf),
 	};
-	ssize_t n = recvmsg(m->fam[fam].fd, &mh, MSG_DONTWAIT);
+	ssize_t n = recvmsg(unicast ? m->fam[fam].ufd : m->fam[fam].fd, &mh, MSG_DONTWAIT);
 
 	if (n < 0)
 		return errno == EINTR;
-	if (n == 0 || n > SIG_ENVELOPE_MAX || (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) ||
-	    !datagram_wanted(m, fam, &mh) || seen_recently(m, buf, (size_t)n))
+	if (n == 0 || n > SIG_ENVELOPE_MAX || (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)))
 		return true;
-	sig_backend_deliver(&m->base, buf, n);
+	wanted = unicast ? unicast_wanted(m, fam, &mh, &ifindex) : datagram_wanted(m, fam, &mh, &ifindex);
+	if (!wanted || seen_recently(m, buf, (size_t)n))
+		return true;
+	sig_backend_deliver(&m->base, buf, n, route_from(m, &src, mh.msg_namelen, ifindex, &route) ? &route : NULL);
 	return true;
 }
 
 static gboolean on_datagram(int fd, GIOCondition cond, gpointer data)
 {
 	struct mcast_backend *m = data;
-	int fam = fd == m->fam[FAM4].fd ? FAM4 : FAM6;
+	int fam = fd == m->fam[FAM4].fd || fd == m->fam[FAM4].ufd ? FAM4 : FAM6;
+	bool unicast = fd == m->fam[fam].ufd;
 
 	for (int k = 0; k < MCAST_RECV_BURST; k++)
-		if (!receive_one(m, fam))
+		if (!receive_one(m, fam, unicast))
 			break;
 	return G_SOURCE_CONTINUE;
 }
-
-union mcast_dest {
-	struct sockaddr_in v4;
-	struct sockaddr_in6 v6;
-};
 
 /* The outgoing interface goes with each datagram (pktinfo), so one socket
  * serves every interface. */
@@ -680,18 +737,56 @@ static int send_on(struct mcast_backend *m, int fam, int ifindex, const uint8_t 
 	mh.msg_namelen = fam == FAM4 ? address_to4(m, ifindex, &dst, &control.align)
 				     : address_to6(m, ifindex, &dst, &control.align);
 	mh.msg_controllen = CMSG_SPACE(fam == FAM4 ? sizeof(struct in_pktinfo) : sizeof(struct in6_pktinfo));
-	return sendmsg(m->fam[fam].fd, &mh, MSG_DONTWAIT) < 0 ? -errno : 0;
+	return sendmsg(m->fam[fam].ufd, &mh, MSG_DONTWAIT) < 0 ? -errno : 0;
 }
 
-/* Sent on every joined interface of both families; success when at least
- * one copy left.  Multicast is best effort: senders repeat what matters. */
+/* Straight to the daemon @via names, out of the interface it came in on. */
+static int send_via(struct mcast_backend *m, const struct sig_route *via, const uint8_t *data, size_t len)
+{
+	int fam = via->addr.sa.sa_family == AF_INET ? FAM4 : FAM6;
+	union mcast_dest dst = { 0 };
+	union {
+		struct cmsghdr align;
+		uint8_t buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+	} control = { 0 };
+	struct iovec iov = { .iov_base = (void *)data, .iov_len = len };
+	struct msghdr mh = { .msg_name = &dst, .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf };
+	struct cmsghdr *c = &control.align;
+
+	if (m->fam[fam].ufd < 0 || !joined_on(m, fam, via->ifindex))
+		return -ENETUNREACH;
+	if (fam == FAM4) {
+		struct in_pktinfo pi = { .ipi_ifindex = via->ifindex };
+
+		dst.v4 = via->addr.v4;
+		mh.msg_namelen = sizeof(dst.v4);
+		*c = (struct cmsghdr){ .cmsg_level = IPPROTO_IP, .cmsg_type = IP_PKTINFO,
+				       .cmsg_len = CMSG_LEN(sizeof(pi)) };
+		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+		mh.msg_controllen = CMSG_SPACE(sizeof(pi));
+	} else {
+		dst.v6 = via->addr.v6;
+		mh.msg_namelen = sizeof(dst.v6);
+		mh.msg_control = NULL; /* link-local: the scope id names the interface */
+	}
+	return sendmsg(m->fam[fam].ufd, &mh, MSG_DONTWAIT) < 0 ? -errno : 0;
+}
+
+/* With a route, to that daemon alone: in a LAN mesh every group datagram
+ * costs every host on the link a wakeup, and answers are most of the
+ * traffic.  Else sent on every joined interface of both families; success
+ * when at least one copy left.  Multicast is best effort: senders repeat
+ * what matters. */
 static int mcast_publish(struct sig_backend *b, const uint8_t id[RELAY_ID_LEN], const uint8_t *data,
-			 size_t len)
+			 size_t len, const struct sig_route *via)
 {
 	struct mcast_backend *m = mcast(b);
 	GHashTableIter it;
 	gpointer value;
 	int r = -ENETDOWN, sent = 0;
+
+	if (via && send_via(m, via, data, len) == 0)
+		return 0;
 
 	g_hash_table_iter_init(&it, m->ifs);
 	while (g_hash_table_iter_next(&it, NULL, &value)) {
@@ -767,6 +862,15 @@ static int bind_any(int fd, int af, uint16_t port)
 	return bind(fd, (struct sockaddr *)&v6, sizeof(v6)) < 0 ? -errno : 0;
 }
 
+static GSource *watch_fd(struct mcast_backend *m, int fd)
+{
+	GSource *source = g_unix_fd_source_new(fd, G_IO_IN);
+
+	g_source_set_callback(source, G_SOURCE_FUNC(on_datagram), m, NULL);
+	g_source_attach(source, m->base.context);
+	return source;
+}
+
 static int family_open(struct mcast_backend *m, struct mcast_family *f)
 {
 	int fd = socket(f->af, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
@@ -782,9 +886,19 @@ static int family_open(struct mcast_backend *m, struct mcast_family *f)
 		return r;
 	}
 	f->fd = fd;
-	f->source = g_unix_fd_source_new(fd, G_IO_IN);
-	g_source_set_callback(f->source, G_SOURCE_FUNC(on_datagram), m, NULL);
-	g_source_attach(f->source, m->base.context);
+	f->source = watch_fd(m, fd);
+	fd = socket(f->af, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
+	if (fd < 0)
+		return -errno;
+	r = family_options(fd, f->af);
+	if (r == 0)
+		r = bind_any(fd, f->af, 0);
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	f->ufd = fd;
+	f->usource = watch_fd(m, fd);
 	return 0;
 }
 
@@ -822,6 +936,9 @@ static void mcast_fini(struct sig_backend *b)
 		sig_source_free(m->fam[fam].source);
 		if (m->fam[fam].fd >= 0)
 			close(m->fam[fam].fd); /* leaves the groups */
+		sig_source_free(m->fam[fam].usource);
+		if (m->fam[fam].ufd >= 0)
+			close(m->fam[fam].ufd);
 	}
 	sig_source_free(m->nl_source);
 	if (m->nl)
@@ -836,6 +953,7 @@ static bool mcast_init(struct sig_backend *b, GUri *uri, GError **error)
 	struct mcast_backend *m = mcast(b);
 
 	m->fam[FAM4].fd = m->fam[FAM6].fd = -1;
+	m->fam[FAM4].ufd = m->fam[FAM6].ufd = -1;
 	m->ifs = g_hash_table_new_full(NULL, NULL, NULL, mcast_if_free);
 	crypto_shorthash_keygen(m->recent_key);
 	if (parse_url(m, uri, b->url, error) && families_open(m, b->url, error) && nl_open(m, error))

@@ -95,13 +95,13 @@ void sig_backend_free(struct sig_backend *b)
 }
 
 int sig_backend_publish(struct sig_backend *b, const uint8_t id[RELAY_ID_LEN], const uint8_t *data,
-			size_t len)
+			size_t len, const struct sig_route *via)
 {
 	if (len == 0)
 		return -EINVAL;
 	if (len > SIG_ENVELOPE_MAX)
 		return -EMSGSIZE;
-	return b->ops->publish(b, id, data, len);
+	return b->ops->publish(b, id, data, len, via && via->backend == b ? via : NULL);
 }
 
 int sig_backend_subscribe(struct sig_backend *b, const struct sig_subscription *sub)
@@ -136,10 +136,10 @@ void sig_backend_set_state(struct sig_backend *b, bool up, const char *reason)
 		b->cb.state_changed(b, up, up ? NULL : reason, b->cb.userdata);
 }
 
-void sig_backend_deliver(struct sig_backend *b, const uint8_t *data, size_t len)
+void sig_backend_deliver(struct sig_backend *b, const uint8_t *data, size_t len, const struct sig_route *from)
 {
 	if (b->cb.receive)
-		b->cb.receive(b, data, len, b->cb.userdata);
+		b->cb.receive(b, data, len, from, b->cb.userdata);
 }
 
 bool sig_backend_excludes(struct sig_backend *b, const char *ifname)

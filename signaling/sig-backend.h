@@ -20,11 +20,30 @@
 
 #include "relay-proto.h"
 
+#include <netinet/in.h>
+
 struct sig_backend;
 
+/* Where an envelope came from, on a backend that can answer its sender
+ * directly: LAN multicast gives the sending daemon's own unicast socket,
+ * so that a reply reaches that daemon alone instead of every host on the
+ * link.  Opaque to the daemon, which keeps the last one per peer and
+ * hands it back when publishing to that peer. */
+struct sig_route {
+	struct sig_backend *backend; /* NULL: no route */
+	union {
+		struct sockaddr sa;
+		struct sockaddr_in v4;
+		struct sockaddr_in6 v6;
+	} addr;
+	int ifindex;
+};
+
 struct sig_backend_callbacks {
-	/* An envelope arrived; @data is only valid during the call. */
-	void (*receive)(struct sig_backend *b, const uint8_t *data, size_t len, void *userdata);
+	/* An envelope arrived; @data and @from (NULL: no route back) are
+	 * only valid during the call. */
+	void (*receive)(struct sig_backend *b, const uint8_t *data, size_t len, const struct sig_route *from,
+			void *userdata);
 	/* The backend went up (can deliver) or down (@reason says why).  Also
 	 * called once while still down, so that a first failure is seen. */
 	void (*state_changed)(struct sig_backend *b, bool up, const char *reason, void *userdata);
@@ -50,9 +69,13 @@ struct sig_backend *sig_backend_new(const char *url, const struct sig_backend_ca
  * from inside one of the backend's callbacks. */
 void sig_backend_free(struct sig_backend *b);
 
-/* Queues an envelope for the mailbox @id.  Returns 0, or a negative errno
- * when the backend cannot take it now (queue full, message too big). */
-int sig_backend_publish(struct sig_backend *b, const uint8_t id[RELAY_ID_LEN], const uint8_t *data, size_t len);
+/* Queues an envelope for the mailbox @id.  With @via (a route this
+ * backend reported with an envelope from the recipient) it goes that way
+ * only; a route of another backend, or NULL, means the usual way.
+ * Returns 0, or a negative errno when the backend cannot take it now
+ * (queue full, message too big). */
+int sig_backend_publish(struct sig_backend *b, const uint8_t id[RELAY_ID_LEN], const uint8_t *data, size_t len,
+			const struct sig_route *via);
 /* Starts or stops reading a mailbox.  Subscribing twice is harmless. */
 int sig_backend_subscribe(struct sig_backend *b, const struct sig_subscription *sub);
 void sig_backend_unsubscribe(struct sig_backend *b, const uint8_t id[RELAY_ID_LEN]);

@@ -23,7 +23,8 @@
 /* How long shutdown waits for goodbyes and TURN releases to go out. */
 #define SHUTDOWN_GRACE_MS 500
 
-static void on_backend_receive(struct sig_backend *b, const uint8_t *data, size_t len, void *userdata)
+static void on_backend_receive(struct sig_backend *b, const uint8_t *data, size_t len, const struct sig_route *from,
+			       void *userdata)
 {
 	struct wice_daemon *d = userdata;
 	GHashTableIter it;
@@ -31,7 +32,7 @@ static void on_backend_receive(struct sig_backend *b, const uint8_t *data, size_
 
 	g_hash_table_iter_init(&it, d->ifaces);
 	while (g_hash_table_iter_next(&it, NULL, &value))
-		iface_receive_envelope(value, data, len);
+		iface_receive_envelope(value, data, len, from);
 }
 
 static void on_backend_state(struct sig_backend *b, bool up, const char *reason, void *userdata)
@@ -55,10 +56,11 @@ static void on_backend_state(struct sig_backend *b, bool up, const char *reason,
 		iface_on_signaling_up(value);
 }
 
-void daemon_publish(struct wice_daemon *d, const uint8_t relay_id[RELAY_ID_LEN], const uint8_t *data, size_t len)
+void daemon_publish(struct wice_daemon *d, const uint8_t relay_id[RELAY_ID_LEN], const uint8_t *data, size_t len,
+		    const struct sig_route *via)
 {
 	for (guint i = 0; i < d->backends->len; i++)
-		sig_backend_publish(g_ptr_array_index(d->backends, i), relay_id, data, len);
+		sig_backend_publish(g_ptr_array_index(d->backends, i), relay_id, data, len, via);
 }
 
 void daemon_subscribe(struct wice_daemon *d, const struct sig_subscription *sub)

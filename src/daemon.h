@@ -72,7 +72,8 @@ void iface_forget_device(struct wice_iface *iface);
 /* Re-reads the WireGuard device: new and removed peers, key changes,
  * handshake staleness.  Returns 0 or a negative errno. */
 int iface_sync(struct wice_iface *iface);
-void iface_receive_envelope(struct wice_iface *iface, const uint8_t *data, size_t len);
+/* @from: where it came from (NULL: no way back but the usual). */
+void iface_receive_envelope(struct wice_iface *iface, const uint8_t *data, size_t len, const struct sig_route *from);
 void iface_on_network_changed(struct wice_iface *iface);
 void iface_on_signaling_up(struct wice_iface *iface);
 struct wice_peer *iface_find_peer(struct wice_iface *iface, const uint8_t public_key[32]);
@@ -81,7 +82,10 @@ struct wice_peer *iface_find_peer(struct wice_iface *iface, const uint8_t public
 size_t iface_unsettled_peers(struct wice_iface *iface);
 
 /* daemon.c */
-void daemon_publish(struct wice_daemon *d, const uint8_t relay_id[RELAY_ID_LEN], const uint8_t *data, size_t len);
+/* Publishes on every backend; @via (NULL: none) goes to the backend it
+ * belongs to and makes that one answer directly. */
+void daemon_publish(struct wice_daemon *d, const uint8_t relay_id[RELAY_ID_LEN], const uint8_t *data, size_t len,
+		    const struct sig_route *via);
 void daemon_subscribe(struct wice_daemon *d, const struct sig_subscription *sub);
 void daemon_unsubscribe(struct wice_daemon *d, const uint8_t relay_id[RELAY_ID_LEN]);
 #define WICE_DEFAULT_SOCKET "/run/wice/wice.sock"

@@ -38,7 +38,7 @@ static struct sig_pair *lookup_pair(void *userdata, const uint8_t peer_public[SI
 	return peer ? &peer->pair : NULL;
 }
 
-void iface_receive_envelope(struct wice_iface *iface, const uint8_t *data, size_t len)
+void iface_receive_envelope(struct wice_iface *iface, const uint8_t *data, size_t len, const struct sig_route *from)
 {
 	struct sig_msg msg;
 	struct sig_pair *pair = NULL;
@@ -54,8 +54,10 @@ void iface_receive_envelope(struct wice_iface *iface, const uint8_t *data, size_
 		return;
 	}
 	peer = iface_find_peer(iface, pair->peer_public);
-	if (peer)
+	if (peer) {
+		peer_note_route(peer, from);
 		peer_receive(peer, &msg, r == 1);
+	}
 	sig_msg_wipe(&msg);
 }
 

@@ -24,6 +24,7 @@ void peer_clear_candidates(struct wice_peer *peer);
 /* peer-signal.c */
 void peer_send_state(struct wice_peer *peer, bool please_answer);
 void peer_schedule_send_state(struct wice_peer *peer);
+
 void peer_cancel_send_state(struct wice_peer *peer);
 void peer_send_goodbye(struct wice_peer *peer);
 void peer_start_resending(struct wice_peer *peer);

@@ -17,6 +17,7 @@
 #define RESEND_PER_PEER_MS 100
 #define RESEND_MAX_MS 16000
 #define ANSWER_INTERVAL_MS 200
+#define ROUTE_FRESH_MS 30000
 
 static void sockaddr_to_sig(const NiceAddress *a, struct sig_addr *ret)
 {
@@ -75,6 +76,28 @@ static NiceCandidate *candidate_from_sig(const struct wice_peer *peer, const str
 	return c;
 }
 
+/* The way the peer's last message came, while it is fresh: a peer that
+ * moved or restarted its daemon is heard from a new address when it
+ * sends, and one that went quiet gets the usual way again.  Only the
+ * resends that get no answer stay on the usual way, in case the route
+ * went stale sooner. */
+static const struct sig_route *route_for(const struct wice_peer *peer)
+{
+	if (!peer->route.backend || peer->resends_unanswered > 1 ||
+	    g_get_monotonic_time() - peer->route_us > ROUTE_FRESH_MS * G_TIME_SPAN_MILLISECOND)
+		return NULL;
+	return &peer->route;
+}
+
+void peer_note_route(struct wice_peer *peer, const struct sig_route *from)
+{
+	peer->resends_unanswered = 0;
+	if (!from)
+		return;
+	peer->route = *from;
+	peer->route_us = g_get_monotonic_time();
+}
+
 static void publish(struct wice_peer *peer, struct sig_msg *msg)
 {
 	uint8_t buf[SIG_ENVELOPE_MAX];
@@ -88,7 +111,7 @@ static void publish(struct wice_peer *peer, struct sig_msg *msg)
 		g_warning("%s/%s: cannot seal message: %s", peer->iface->name, peer->name, g_strerror(-r));
 		return;
 	}
-	daemon_publish(peer->iface->daemon, peer->relay_send_id, buf, len);
+	daemon_publish(peer->iface->daemon, peer->relay_send_id, buf, len, route_for(peer));
 }
 
 static bool fill_offer(struct wice_peer *peer, struct sig_msg *msg, bool please_answer)
@@ -178,6 +201,7 @@ static gboolean on_resend(gpointer data)
 		peer_stop_resending(peer);
 		return G_SOURCE_REMOVE;
 	}
+	peer->resends_unanswered++;
 	peer_send_state(peer, !peer->have_remote_credentials);
 	peer->resend_interval_ms = MIN(peer->resend_interval_ms * 2, RESEND_MAX_MS);
 	source_clear(&peer->resend_timer);

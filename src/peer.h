@@ -76,6 +76,9 @@ struct wice_peer {
 	size_t n_local;
 
 	GSource *send_timer; /* a coalesced send of our state */
+	struct sig_route route; /* how the peer's last message came */
+	gint64 route_us;
+	unsigned resends_unanswered;
 	GSource *resend_timer;
 	unsigned resend_interval_ms;
 	GSource *restart_timer;
@@ -114,6 +117,9 @@ void peer_restart(struct wice_peer *peer, const char *reason);
 /* An operator asked for a restart: start over now, backoff forgotten. */
 void peer_restart_now(struct wice_peer *peer);
 void peer_receive(struct wice_peer *peer, const struct sig_msg *msg, bool new_session);
+/* Remembers the way back of an authenticated message from the peer
+ * (@from may be NULL: that backend has none). */
+void peer_note_route(struct wice_peer *peer, const struct sig_route *from);
 /* Called by the interface sync with the peer's WireGuard counters. */
 void peer_update_wg(struct wice_peer *peer, const struct wg_peer *wgp);
 void peer_on_network_changed(struct wice_peer *peer);

@@ -79,7 +79,8 @@ static struct sig_pair *lookup(void *userdata, const uint8_t peer_public[SIG_KEY
 	return memcmp(peer_public, p->pair.peer_public, SIG_KEY_LEN) == 0 ? &p->pair : NULL;
 }
 
-static void on_receive(struct sig_backend *b, const uint8_t *data, size_t len, void *userdata)
+static void on_receive(struct sig_backend *b, const uint8_t *data, size_t len, const struct sig_route *route,
+		       void *userdata)
 {
 	struct peer *p = userdata;
 	struct sig_pair *from = NULL;
@@ -144,7 +145,7 @@ static void send_one(struct peer *p)
 	if (r == 0)
 		r = sig_envelope_seal_msg(&p->self, &p->pair, &msg, buf, sizeof(buf), &len);
 	if (r == 0)
-		r = sig_backend_publish(p->backend, p->send_id, buf, len);
+		r = sig_backend_publish(p->backend, p->send_id, buf, len, NULL);
 	if (r == 0)
 		printf("sent %u\n", msg.counter);
 	else

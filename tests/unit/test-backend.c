@@ -106,9 +106,9 @@ Test(backend, publish_refuses_empty_and_oversized)
 	struct seen seen = { 0 };
 	struct sig_backend *b = make("http://127.0.0.1:1", &seen, NULL);
 
-	cr_assert_eq(sig_backend_publish(b, mailbox, big, 0), -EINVAL);
-	cr_assert_eq(sig_backend_publish(b, mailbox, big, sizeof(big)), -EMSGSIZE);
-	cr_assert_eq(sig_backend_publish(b, mailbox, big, SIG_ENVELOPE_MAX), 0);
+	cr_assert_eq(sig_backend_publish(b, mailbox, big, 0, NULL), -EINVAL);
+	cr_assert_eq(sig_backend_publish(b, mailbox, big, sizeof(big), NULL), -EMSGSIZE);
+	cr_assert_eq(sig_backend_publish(b, mailbox, big, SIG_ENVELOPE_MAX, NULL), 0);
 	sig_backend_free(b);
 }
 
@@ -119,7 +119,7 @@ Test(backend, http_queue_is_capped)
 	struct sig_backend *b = make("http://127.0.0.1:1", &seen, NULL);
 	int r = 0, n = 0;
 
-	while (n < 1000 && (r = sig_backend_publish(b, mailbox, env, sizeof(env))) == 0)
+	while (n < 1000 && (r = sig_backend_publish(b, mailbox, env, sizeof(env), NULL)) == 0)
 		n++;
 	cr_assert_eq(r, -ENOBUFS);
 	cr_assert(n >= 16 && n <= 256, "queue took %d messages", n);
@@ -191,6 +191,6 @@ Test(backend, mcast_honours_exclusion)
 	cr_assert_not(seen.up);
 	cr_assert_not(sig_backend_is_up(b));
 	cr_assert_str_eq(seen.reason, "no usable multicast interface");
-	cr_assert_eq(sig_backend_publish(b, mailbox, (const uint8_t *)"x", 1), -ENETDOWN);
+	cr_assert_eq(sig_backend_publish(b, mailbox, (const uint8_t *)"x", 1, NULL), -ENETDOWN);
 	sig_backend_free(b);
 }
