@@ -22,6 +22,13 @@
  * agent's sockets. */
 #define PEER_ICE_TA_MS 5u
 #define PEER_ICE_TA_MAX_MS 250u
+/* libnice gives a check 3 retransmissions (0.5, 1, 2 s, then 4 s more):
+ * a peer whose daemon is busy for a few seconds (a mesh of 50 starting
+ * on two cores) failed its checks, restarted ICE and made the other side
+ * start over too, which kept the whole mesh busy.  5 give it ~30 s, as
+ * long as the connect timeout; a working pair is still selected on its
+ * first answer. */
+#define PEER_ICE_CHECK_RETRANSMISSIONS 5u
 
 static void on_new_candidate(NiceAgent *agent, NiceCandidate *c, gpointer data)
 {
@@ -170,6 +177,7 @@ bool peer_ice_create(struct wice_peer *peer, const char *ufrag, const char *pwd)
 					  agent_options(peer));
 	g_object_set(peer->agent, "controlling-mode", peer->controlling, "ice-tcp", FALSE, "upnp", FALSE,
 		     "force-relay", cfg->candidate_types == WICE_CAND_RELAY, "stun-pacing-timer", pacing_ms(peer),
+		     "stun-max-retransmissions", PEER_ICE_CHECK_RETRANSMISSIONS,
 		     NULL);
 	peer->stream = nice_agent_add_stream(peer->agent, 1);
 	if (!peer->stream)

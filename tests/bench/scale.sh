@@ -123,6 +123,8 @@ sc_rss_kb() {
 
 sc_build() {
 	local tool=$1 topo=$2 n=$3 i
+	# every node a namespace: see lab_neigh_room
+	lab_neigh_room $((4 * n * n + 1024))
 	if [ "$topo" = lan ]; then
 		lab_lan lan
 		[ "$tool" = wice ] || lab_attach lh lan

@@ -212,6 +212,11 @@ lab_teardown() {
 	while read -r ifname; do
 		rm -f "$LAB_WG_RUN/$ifname.sock"
 	done <"$LAB_DIR/wg-interfaces"
+	if [ -f "$LAB_DIR/sysctl-restore" ]; then
+		while read -r key value; do
+			printf '%s\n' "$value" >"/proc/sys/${key//.//}"
+		done <"$LAB_DIR/sysctl-restore"
+	fi
 	rm -rf "$LAB_DIR"
 	LAB_DIR=
 }
@@ -329,6 +334,27 @@ lab_stop() {
 lab_sysctl() {
 	printf '%s\n' "$3" | lab_exec "$1" tee "/proc/sys/${2//.//}" >/dev/null ||
 		lab__die "cannot set $2=$3 in $1"
+}
+
+# lab_neigh_room ENTRIES: room for ENTRIES neighbours (ARP and NDP) in
+# all.  The kernel's neighbour tables are shared by every namespace, and
+# their default hard limit (gc_thresh3, 1024) is less than a LAN of 25
+# hosts needs when each of them is a namespace here (25 x 24 IPv6
+# neighbours, global and link-local): past it the kernel drops packets
+# ("neighbour table overflow"), which no real LAN of 25 hosts sees.  Put
+# back at teardown.
+lab_neigh_room() {
+	local fam key old want
+	for fam in ipv4 ipv6; do
+		for key in gc_thresh2:$(($1 / 2)) gc_thresh3:$1; do
+			want=${key#*:}
+			key=net.$fam.neigh.default.${key%%:*}
+			old=$(cat "/proc/sys/${key//.//}")
+			[ "$old" -lt "$want" ] || continue
+			grep -q "^$key " "$LAB_DIR/sysctl-restore" 2>/dev/null || echo "$key $old" >>"$LAB_DIR/sysctl-restore"
+			printf '%s\n' "$want" >"/proc/sys/${key//.//}" || lab__die "cannot set $key=$want"
+		done
+	done
 }
 
 # lab_ns NAME: create namespace NAME with lo up and no IPv6 duplicate
