@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "peer-internal.h"
+#include "source-util.h"
 #include "turn-credentials.h"
 
 /* Ta, the pacing of connectivity checks (libnice: 20 ms), is per agent,
@@ -53,8 +54,11 @@ static void on_component_state(NiceAgent *agent, guint stream, guint component, 
 	struct wice_peer *peer = data;
 
 	g_debug("%s/%s: component %s", peer->iface->name, peer->name, nice_component_state_to_string(state));
-	if (state == NICE_COMPONENT_STATE_FAILED)
+	if (state == NICE_COMPONENT_STATE_FAILED) {
 		peer_schedule_restart(peer, peer->state == PEER_CONNECTED ? "consent lost" : "checks failed");
+		peer_ice_drop_soon(peer);
+		return;
+	}
 	else if ((state == NICE_COMPONENT_STATE_CONNECTED || state == NICE_COMPONENT_STATE_READY) &&
 		 peer->selected.valid)
 		peer_on_connected(peer);
@@ -196,6 +200,29 @@ bool peer_ice_create(struct wice_peer *peer, const char *ufrag, const char *pwd)
 	return nice_agent_gather_candidates(peer->agent, peer->stream);
 }
 
+/* A failed agent must not live until the restart: libnice 0.1.21 aborts
+ * the process (an assertion in agent_signal_component_state_change) when
+ * a late answer moves a FAILED component back to CONNECTED, which a mesh
+ * of 50 behind NATs hit within a minute.  Not from inside libnice's
+ * signal: from the loop, right after. */
+static gboolean on_drop_agent(gpointer data)
+{
+	struct wice_peer *peer = data;
+
+	g_clear_pointer(&peer->drop_timer, g_source_unref);
+	if (peer->state == PEER_FAILED) {
+		peer_path_release(peer);
+		peer_ice_destroy(peer);
+	}
+	return G_SOURCE_REMOVE;
+}
+
+void peer_ice_drop_soon(struct wice_peer *peer)
+{
+	if (!peer->drop_timer)
+		peer->drop_timer = source_timeout(0, on_drop_agent, peer);
+}
+
 void peer_clear_candidates(struct wice_peer *peer)
 {
 	for (size_t i = 0; i < peer->n_pending; i++)
@@ -213,6 +240,7 @@ void peer_ice_destroy(struct wice_peer *peer)
 	nice_agent_attach_recv(peer->agent, peer->stream, 1, g_main_context_get_thread_default(), NULL, NULL);
 	g_signal_handlers_disconnect_by_data(peer->agent, peer);
 	peer_cancel_send_state(peer);
+	source_clear(&peer->drop_timer);
 	/* Closing releases TURN allocations; libnice finishes asynchronously. */
 	nice_agent_close_async(peer->agent, NULL, NULL);
 	g_clear_object(&peer->agent);

@@ -20,6 +20,9 @@ void peer_ice_set_remote_credentials(struct wice_peer *peer, const char *ufrag, 
 void peer_ice_add_remote_candidate(struct wice_peer *peer, NiceCandidate *c);
 void peer_ice_remote_gathering_done(struct wice_peer *peer);
 void peer_clear_candidates(struct wice_peer *peer);
+/* Destroys the agent from the loop soon after, if the peer is still
+ * failed by then. */
+void peer_ice_drop_soon(struct wice_peer *peer);
 
 /* peer-signal.c */
 void peer_send_state(struct wice_peer *peer, bool please_answer);

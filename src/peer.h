@@ -76,6 +76,7 @@ struct wice_peer {
 	size_t n_local;
 
 	GSource *send_timer; /* a coalesced send of our state */
+	GSource *drop_timer; /* destroys a failed agent */
 	struct sig_route route; /* how the peer's last message came */
 	gint64 route_us;
 	unsigned resends_unanswered;
