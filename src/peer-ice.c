@@ -148,13 +148,16 @@ static guint pacing_ms(const struct wice_peer *peer)
 	return (guint)MIN(PEER_ICE_TA_MS * MAX(n, 1), PEER_ICE_TA_MAX_MS);
 }
 
-/* Consent freshness (RFC 7675) runs on the controlling side only: its
- * checks every ~5 s prove the path for both (the answers keep both NATs
- * open), it restarts ICE when they stop, and that restart reaches the
- * other side over signaling.  Both sides checking doubled the idle
- * traffic and wakeups for no faster recovery; the controlled side keeps
- * the path's mappings alive with libnice's keepalives (every 25 s) and
- * WireGuard's own handshakes.
+/* A connected path is watched by WireGuard's own traffic (peer.c): it
+ * answers whatever it receives within 10 s, so sending unanswered for 15 s
+ * means the path is gone, and an idle tunnel costs nothing but libnice's
+ * keepalives (a STUN indication every 25 s each way, which keeps the NAT
+ * mappings).  With "[ice] liveness = consent" the controlling side also
+ * runs RFC 7675 consent checks (every ~5 s, lost after 10 s), which find a
+ * dead path while idle too, at ~2 KB a minute per peer and a wakeup of
+ * every daemon's loop per check; the answers prove the path for both
+ * sides and the restart reaches the other side over signaling, so one
+ * side checking is enough.
  *
  * Nomination stays aggressive (libnice's default): regular nomination
  * waits for a second valid pair or for the others to fail, and libnice's
@@ -165,7 +168,7 @@ static NiceAgentOption agent_options(const struct wice_peer *peer)
 {
 	NiceAgentOption opts = NICE_AGENT_OPTION_ICE_TRICKLE;
 
-	if (peer->controlling)
+	if (peer->controlling && iface_settings(peer->iface)->liveness == WICE_LIVENESS_CONSENT)
 		opts |= NICE_AGENT_OPTION_CONSENT_FRESHNESS;
 	return opts;
 }

@@ -14,9 +14,13 @@
 /* Checks that neither succeed nor fail (no remote candidates ever came)
  * are given up after this long. */
 #define CONNECT_TIMEOUT_US (30 * G_USEC_PER_SEC)
-/* WireGuard retries a handshake every 5 s while it has data to send; three
- * minutes without one while sending means the path is gone. */
-#define HANDSHAKE_STALE_SEC 180
+/* WireGuard answers within 10 s whatever it receives (data, or a
+ * keepalive after KEEPALIVE_TIMEOUT), so sending for this long without
+ * hearing back means the path is gone; doubled for each such restart in a
+ * row that brought nothing back (a peer whose WireGuard does not answer at
+ * all), up to 16 times. */
+#define PATH_SILENT_SEC 15
+#define PATH_SILENT_MAX_SHIFT 4
 
 const char *peer_state_name(enum peer_state state)
 {
@@ -179,9 +183,33 @@ void peer_close(struct wice_peer *peer, const char *reason)
 	peer_set_state(peer, PEER_CLOSED, reason);
 }
 
+/* Called on every device sync with what WireGuard sent and received since
+ * the last one. */
+static void watch_path(struct wice_peer *peer, bool sending, bool receiving)
+{
+	gint64 now = g_get_monotonic_time();
+	gint64 limit = (gint64)PATH_SILENT_SEC << MIN(peer->silent_restarts, PATH_SILENT_MAX_SHIFT);
+
+	if (receiving) {
+		peer->unanswered_since_us = 0;
+		peer->silent_restarts = 0;
+		return;
+	}
+	if (peer->state != PEER_CONNECTED) {
+		peer->unanswered_since_us = 0;
+		return;
+	}
+	if (sending && !peer->unanswered_since_us)
+		peer->unanswered_since_us = now;
+	if (peer->unanswered_since_us && now - peer->unanswered_since_us > limit * G_USEC_PER_SEC) {
+		peer->unanswered_since_us = 0;
+		peer->silent_restarts++;
+		peer_restart(peer, "WireGuard unanswered");
+	}
+}
+
 void peer_update_wg(struct wice_peer *peer, const struct wg_peer *wgp)
 {
-	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
 	bool sending = wgp->tx_bytes > peer->tx_bytes;
 	bool receiving = wgp->rx_bytes > peer->rx_bytes;
 
@@ -191,10 +219,8 @@ void peer_update_wg(struct wice_peer *peer, const struct wg_peer *wgp)
 	peer->tx_bytes = wgp->tx_bytes;
 	if (!peer->endpoint_changed)
 		peer->original_endpoint = wgp->endpoint;
-	if (peer->state == PEER_CONNECTED && sending && !receiving && peer->last_handshake &&
-	    now - peer->last_handshake > HANDSHAKE_STALE_SEC)
-		peer_restart(peer, "WireGuard handshake stale");
-	else if ((peer->state == PEER_CONNECTING || peer->state == PEER_GATHERING) &&
+	watch_path(peer, sending, receiving);
+	if ((peer->state == PEER_CONNECTING || peer->state == PEER_GATHERING) &&
 		 peer->have_remote_credentials &&
 		 g_get_monotonic_time() - peer->connecting_since_us > CONNECT_TIMEOUT_US)
 		peer_schedule_restart(peer, "checks timed out");

@@ -105,7 +105,8 @@ struct wice_peer {
 	union wg_sockaddr wg_endpoint;
 	int64_t last_handshake;
 	uint64_t rx_bytes, tx_bytes;
-	uint64_t stale_tx_mark;
+	gint64 unanswered_since_us; /* monotonic: WireGuard sent, nothing came back */
+	unsigned silent_restarts;
 };
 
 struct wice_peer *peer_new(struct wice_iface *iface, const uint8_t public_key[32]);

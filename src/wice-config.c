@@ -337,6 +337,18 @@ static bool parse_proxy_mode(const struct key_ref *k, const char *value, struct 
 	return true;
 }
 
+static bool parse_liveness(const struct key_ref *k, const char *value, struct wice_iface_settings *s,
+			   GError **error)
+{
+	if (strcmp(value, "wireguard") == 0)
+		s->liveness = WICE_LIVENESS_WIREGUARD;
+	else if (strcmp(value, "consent") == 0)
+		s->liveness = WICE_LIVENESS_CONSENT;
+	else
+		return bad_setting(k, value, "expected wireguard or consent", error);
+	return true;
+}
+
 typedef bool (*setting_parser)(const struct key_ref *k, const char *value, struct wice_iface_settings *s,
 			       GError **error);
 
@@ -351,6 +363,7 @@ static const struct setting {
 	{ "ice", "turn-secret", "ice-turn-secret", parse_turn_secret },
 	{ "ice", "candidate-types", "ice-candidate-types", parse_candidate_types },
 	{ "ice", "port-range", "ice-port-range", parse_port_range },
+	{ "ice", "liveness", "ice-liveness", parse_liveness },
 	{ "proxy", "mode", "proxy-mode", parse_proxy_mode },
 };
 

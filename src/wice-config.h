@@ -54,6 +54,13 @@ enum wice_proxy_mode {
 	WICE_PROXY_USER,
 };
 
+/* How a connected path is found dead: by WireGuard going unanswered
+ * (no traffic while idle), or by RFC 7675 consent checks as well. */
+enum wice_liveness {
+	WICE_LIVENESS_WIREGUARD,
+	WICE_LIVENESS_CONSENT,
+};
+
 /* What shapes the sessions of one interface: the [ice] and [proxy] keys,
  * which an [interface NAME] section may override (as ice-urls, ...,
  * proxy-mode). */
@@ -66,6 +73,7 @@ struct wice_iface_settings {
 	unsigned candidate_types;
 	uint16_t port_min, port_max; /* 0, 0: any */
 	enum wice_proxy_mode proxy_mode;
+	enum wice_liveness liveness;
 };
 
 /* An [interface NAME] section: the global settings with its overrides

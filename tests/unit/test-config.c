@@ -49,6 +49,7 @@ Test(config, every_key)
 		"turn-secret = shared\n"
 		"candidate-types = host,relay\n"
 		"port-range = 40000-40100\n"
+		"liveness = consent\n"
 		"interfaces-exclude = docker*, veth*\n"
 		"[proxy]\n"
 		"mode = user\n"
@@ -77,6 +78,7 @@ Test(config, every_key)
 	cr_assert_eq(s->candidate_types, WICE_CAND_HOST | WICE_CAND_RELAY);
 	cr_assert_eq(s->port_min, 40000);
 	cr_assert_eq(s->port_max, 40100);
+	cr_assert_eq(s->liveness, WICE_LIVENESS_CONSENT);
 	cr_assert(wice_config_gather_excluded(cfg, "veth12"));
 	cr_assert_not(wice_config_gather_excluded(cfg, "eth0"));
 	cr_assert_eq(s->proxy_mode, WICE_PROXY_USER);
@@ -90,6 +92,7 @@ Test(config, every_key)
 Test(config, errors_quote_file_line_and_value)
 {
 	expect_error("[ice]\n\nport-range = 5-1\n", "test.conf:3: [ice] port-range: invalid value '5-1'");
+	expect_error("[ice]\nliveness = sometimes\n", "test.conf:2: [ice] liveness: invalid value 'sometimes'");
 	expect_error("[proxy]\nmode=fast\n", "test.conf:2: [proxy] mode: invalid value 'fast'");
 	expect_error("[ice]\nurls=stun:a:1,stun:b:99999\n", "'stun:b:99999'");
 	expect_error("[ice]\nurls=http://x\n", "'http://x'");
@@ -131,6 +134,7 @@ Test(config, interface_overrides)
 		"mode = nft\n"
 		"[interface wg2]\n"
 		"ice-port-range = 50000-50010\n"
+		"ice-liveness = consent\n"
 		"ice-password = secret\n";
 	g_autoptr(wice_config) cfg = parse(text, NULL);
 	const struct wice_iface_settings *wg0, *wg1, *wg2;
@@ -143,6 +147,8 @@ Test(config, interface_overrides)
 	cr_assert_eq(wg0, &cfg->defaults);
 	cr_assert_eq(wice_config_iface(cfg, NULL), &cfg->defaults);
 	cr_assert_eq(wg0->proxy_mode, WICE_PROXY_NFT);
+	cr_assert_eq(wg0->liveness, WICE_LIVENESS_WIREGUARD);
+	cr_assert_eq(wice_config_iface(cfg, "wg2")->liveness, WICE_LIVENESS_CONSENT);
 	cr_assert_eq(wg0->n_ice_servers, 1);
 	/* wg1: its own servers, types and proxy mode; the rest inherited */
 	cr_assert_eq(wg1->n_ice_servers, 2);
