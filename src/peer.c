@@ -21,6 +21,10 @@
  * all), up to 16 times. */
 #define PATH_SILENT_SEC 15
 #define PATH_SILENT_MAX_SHIFT 4
+/* A keepalive (an empty transport message: 16 bytes of header, 16 of
+ * tag) is the one thing WireGuard sends that nobody answers: the passive
+ * one 10 s after the last data received, and the persistent ones. */
+#define WG_KEEPALIVE_BYTES 32
 
 const char *peer_state_name(enum peer_state state)
 {
@@ -185,8 +189,9 @@ void peer_close(struct wice_peer *peer, const char *reason)
 
 /* Called on every device sync with what WireGuard sent and received since
  * the last one. */
-static void watch_path(struct wice_peer *peer, bool sending, bool receiving)
+static void watch_path(struct wice_peer *peer, uint64_t tx_delta, bool receiving)
 {
+	bool sending = tx_delta > WG_KEEPALIVE_BYTES;
 	gint64 now = g_get_monotonic_time();
 	gint64 limit = (gint64)PATH_SILENT_SEC << MIN(peer->silent_restarts, PATH_SILENT_MAX_SHIFT);
 
@@ -210,7 +215,8 @@ static void watch_path(struct wice_peer *peer, bool sending, bool receiving)
 
 void peer_update_wg(struct wice_peer *peer, const struct wg_peer *wgp)
 {
-	bool sending = wgp->tx_bytes > peer->tx_bytes;
+	/* Counters start over when the peer is re-added (a kick). */
+	uint64_t tx_delta = wgp->tx_bytes > peer->tx_bytes ? wgp->tx_bytes - peer->tx_bytes : 0;
 	bool receiving = wgp->rx_bytes > peer->rx_bytes;
 
 	peer->wg_endpoint = wgp->endpoint;
@@ -219,17 +225,16 @@ void peer_update_wg(struct wice_peer *peer, const struct wg_peer *wgp)
 	peer->tx_bytes = wgp->tx_bytes;
 	if (!peer->endpoint_changed)
 		peer->original_endpoint = wgp->endpoint;
-	watch_path(peer, sending, receiving);
-	if ((peer->state == PEER_CONNECTING || peer->state == PEER_GATHERING) &&
-		 peer->have_remote_credentials &&
-		 g_get_monotonic_time() - peer->connecting_since_us > CONNECT_TIMEOUT_US)
+	watch_path(peer, tx_delta, receiving);
+	if ((peer->state == PEER_CONNECTING || peer->state == PEER_GATHERING) && peer->have_remote_credentials &&
+	    g_get_monotonic_time() - peer->connecting_since_us > CONNECT_TIMEOUT_US)
 		peer_schedule_restart(peer, "checks timed out");
 }
 
 void peer_on_network_changed(struct wice_peer *peer)
 {
 	/* New addresses mean new candidates; a connected pair whose local
-	 * address is gone fails consent and restarts by itself. */
+	 * address is gone goes unanswered and restarts by itself. */
 	if (peer->state != PEER_CONNECTED && peer->state != PEER_CLOSED)
 		peer_restart(peer, "local addresses changed");
 }
