@@ -57,6 +57,8 @@ struct wice_iface {
 	GHashTable *peers; /* GBytes(public key) -> struct wice_peer */
 	size_t n_device_peers; /* in the last device read */
 	GSource *sync_timer;
+	GSource *sync_soon;  /* an early sync: a message from a peer we do not know yet */
+	gint64 early_sync_us; /* monotonic, the last one */
 };
 
 /* iface.c */

@@ -13,6 +13,9 @@
 #include "wg.h"
 
 #define SYNC_INTERVAL_MS 1000
+/* At most this often an extra sync for a message from an unknown key
+ * (anyone on the LAN can send those). */
+#define EARLY_SYNC_MIN_MS 250
 
 static guint key_hash(gconstpointer key)
 {
@@ -38,6 +41,38 @@ static struct sig_pair *lookup_pair(void *userdata, const uint8_t peer_public[SI
 	return peer ? &peer->pair : NULL;
 }
 
+/* A device that is gone is the watcher's news, not an error here. */
+static void sync_quietly(struct wice_iface *iface)
+{
+	int r = iface_sync(iface);
+
+	if (r < 0 && r != -ENODEV)
+		g_debug("%s: cannot read device: %s", iface->name, g_strerror(-r));
+}
+
+static gboolean on_sync_soon(gpointer data)
+{
+	struct wice_iface *iface = data;
+
+	g_clear_pointer(&iface->sync_soon, g_source_unref);
+	iface->early_sync_us = g_get_monotonic_time();
+	sync_quietly(iface);
+	return G_SOURCE_REMOVE;
+}
+
+/* A message sealed to us by a key that is not one of our peers: most
+ * likely the operator just added that peer on both sides (`wg set`), and
+ * the other daemon saw it first.  WireGuard tells nobody about new peers,
+ * so look now instead of at the next periodic sync, up to a second away;
+ * its offer is resent or answered once we know the peer. */
+static void sync_soon(struct wice_iface *iface)
+{
+	if (iface->sync_soon ||
+	    g_get_monotonic_time() - iface->early_sync_us < EARLY_SYNC_MIN_MS * G_TIME_SPAN_MILLISECOND)
+		return;
+	iface->sync_soon = source_timeout(0, on_sync_soon, iface);
+}
+
 void iface_receive_envelope(struct wice_iface *iface, const uint8_t *data, size_t len, const struct sig_route *from)
 {
 	struct sig_msg msg;
@@ -48,6 +83,8 @@ void iface_receive_envelope(struct wice_iface *iface, const uint8_t *data, size_
 	if (!iface->have_identity)
 		return;
 	r = sig_envelope_open_msg(&iface->identity, lookup_pair, iface, data, len, &msg, &pair);
+	if (r == -ENOKEY)
+		sync_soon(iface);
 	if (r < 0) {
 		if (r != -ENXIO && r != -EALREADY)
 			g_debug("%s: dropped signaling message: %s", iface->name, g_strerror(-r));
@@ -150,11 +187,7 @@ int iface_sync(struct wice_iface *iface)
 
 static gboolean on_sync_timer(gpointer data)
 {
-	struct wice_iface *iface = data;
-	int r = iface_sync(iface);
-
-	if (r < 0 && r != -ENODEV)
-		g_debug("%s: cannot read device: %s", iface->name, g_strerror(-r));
+	sync_quietly(data);
 	return G_SOURCE_CONTINUE;
 }
 
@@ -209,6 +242,7 @@ void iface_free(struct wice_iface *iface)
 	if (!iface)
 		return;
 	source_clear(&iface->sync_timer);
+	source_clear(&iface->sync_soon);
 	g_hash_table_destroy(iface->peers);
 	sig_identity_wipe(&iface->identity);
 	g_free(iface);

@@ -8,8 +8,9 @@
 #               port-preserving NAT with a home router's firewall; wice
 #               uses the signal server, STUN and TURN on "srv", Nebula's
 #               lighthouse runs there)
+#     VARIANT   (optional) consent: wice with "[ice] liveness = consent"
 #   default: wice:lan:N and wice:nat:N for N in $BENCH_SCALE, then
-#   nebula:lan:N and nebula:nat:N for the largest N.
+#   wice:lan:N:consent, nebula:lan:N and nebula:nat:N for the largest N.
 #
 # Node I has tunnel address 10.99.0.I (wice) or 10.98.0.I (Nebula); for
 # wice, its wireguard-go interface lists the other N-1 nodes as peers
@@ -162,12 +163,11 @@ sc__wg_peers() {
 	lab__run wg set "$(lab_wg_ifname "w$i")" "${args[@]}"
 }
 
+# sc_conf TOPOLOGY: the daemons' configuration (SC_VARIANT "consent":
+# with RFC 7675 consent checks, for the idle cost side by side).
 sc_conf() {
-	if [ "$1" = lan ]; then
-		echo ""
-	else
-		wl_conf_servers udp
-	fi
+	[ "$1" = lan ] || wl_conf_servers udp
+	[ "${SC_VARIANT:-}" != consent ] || printf '[ice]\nliveness = consent\n'
 }
 
 # sc_start TOOL TOPO N: start every node's daemon (for Nebula the
@@ -226,7 +226,7 @@ sc__probers_done() {
 sc_one() {
 	local tool=$1 topo=$2 n=$3 name pairs total stats med max rss wgrss cpu bytes load0 loadm i
 	local kinds anon
-	name=$tool.$topo.$n
+	name=$tool.$topo.$n${SC_VARIANT:+.$SC_VARIANT}
 	total=$((n * (n - 1) / 2))
 	load0=$(bench_load)
 	echo "# scale $name: building $n nodes"
@@ -287,12 +287,16 @@ sc_one() {
 	bench_result "scale.$name.rss_anon_kb" "$(cut -d' ' -f1,3 <<<"$anon")"
 	bench_result "scale.$name.cpu_s_per_min" "$cpu"
 	bench_result "scale.$name.bytes_per_min_per_peer" "$bytes"
+	# what the tool itself sends (signaling, STUN/TURN, tunnel packets):
+	# not the kernel's neighbour discovery
+	bench_result "scale.$name.own_bytes_per_min_per_peer" \
+		"$(awk '{ print $3 + $4 + $5 }' "$LAB_DIR/idle" | bench_median)/$(awk '{ print $3 + $4 + $5 }' "$LAB_DIR/idle" | sort -g | tail -n 1)"
 	if [ "$pairs" != "$total" ]; then
 		# not idle: the daemons were still trying to reach the missing pairs
 		cpu="$cpu (mesh incomplete)"
 		bytes="$bytes (mesh incomplete)"
 	fi
-	bench_row scale "$tool" "$topo" "$n" "$pairs/$total" "$(sc__s "$max")" "$(sc__s "$med")" \
+	bench_row scale "$tool${SC_VARIANT:+ (liveness = $SC_VARIANT)}" "$topo" "$n" "$pairs/$total" "$(sc__s "$max")" "$(sc__s "$med")" \
 		"$(sc__mb "$rss") (private $(sc__mb "$anon"))" "$(sc__mb "$wgrss")" "$cpu" "$bytes" "$kinds" \
 		"$load0-$loadm-$(bench_load)"
 }
@@ -324,7 +328,7 @@ scale_main() {
 			set -- "$@" "wice:lan:$n" "wice:nat:$n"
 			largest=$n
 		done
-		set -- "$@" "nebula:lan:$largest" "nebula:nat:$largest"
+		set -- "$@" "wice:lan:$largest:consent" "nebula:lan:$largest" "nebula:nat:$largest"
 	fi
 	echo "# scale: idle window ${BENCH_IDLE_SECS}s, mesh timeout ${BENCH_MESH_TIMEOUT}s; figures in $BENCH_OUT"
 	for spec in "$@"; do
@@ -332,7 +336,7 @@ scale_main() {
 			set -e
 			lab_init
 			set +e
-			IFS=: read -r tool topo n <<<"$spec"
+			IFS=: read -r tool topo n SC_VARIANT <<<"$spec"
 			sc_one "$tool" "$topo" "$n"
 		) || echo "# scale $spec: broke (status $?)" >&2
 	done
