@@ -699,45 +699,50 @@ static gboolean on_datagram(int fd, GIOCondition cond, gpointer data)
 	return G_SOURCE_CONTINUE;
 }
 
-/* The outgoing interface goes with each datagram (pktinfo), so one socket
- * serves every interface. */
-static socklen_t address_to4(struct mcast_backend *m, int ifindex, union mcast_dest *dst, struct cmsghdr *c)
+/* Sends from our own socket of the family, out of interface @ifindex
+ * (pktinfo), so one socket serves every interface. */
+static int send_datagram(struct mcast_backend *m, int fam, const union mcast_dest *dst, int ifindex,
+			 const uint8_t *data, size_t len)
 {
-	struct in_pktinfo pi = { .ipi_ifindex = ifindex };
-
-	dst->v4 = (struct sockaddr_in){ .sin_family = AF_INET, .sin_port = htons(m->port),
-					.sin_addr = m->fam[FAM4].group.v4 };
-	*c = (struct cmsghdr){ .cmsg_level = IPPROTO_IP, .cmsg_type = IP_PKTINFO, .cmsg_len = CMSG_LEN(sizeof(pi)) };
-	memcpy(CMSG_DATA(c), &pi, sizeof(pi));
-	return sizeof(dst->v4);
-}
-
-static socklen_t address_to6(struct mcast_backend *m, int ifindex, union mcast_dest *dst, struct cmsghdr *c)
-{
-	struct in6_pktinfo pi = { .ipi6_ifindex = ifindex };
-
-	dst->v6 = (struct sockaddr_in6){ .sin6_family = AF_INET6, .sin6_port = htons(m->port),
-					 .sin6_addr = m->fam[FAM6].group.v6, .sin6_scope_id = ifindex };
-	*c = (struct cmsghdr){ .cmsg_level = IPPROTO_IPV6, .cmsg_type = IPV6_PKTINFO,
-			       .cmsg_len = CMSG_LEN(sizeof(pi)) };
-	memcpy(CMSG_DATA(c), &pi, sizeof(pi));
-	return sizeof(dst->v6);
-}
-
-static int send_on(struct mcast_backend *m, int fam, int ifindex, const uint8_t *data, size_t len)
-{
-	union mcast_dest dst = { 0 };
 	union {
 		struct cmsghdr align;
 		uint8_t buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
 	} control = { 0 };
 	struct iovec iov = { .iov_base = (void *)data, .iov_len = len };
-	struct msghdr mh = { .msg_name = &dst, .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf };
+	struct msghdr mh = { .msg_name = (void *)dst, .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf };
+	struct cmsghdr *c = &control.align;
 
-	mh.msg_namelen = fam == FAM4 ? address_to4(m, ifindex, &dst, &control.align)
-				     : address_to6(m, ifindex, &dst, &control.align);
-	mh.msg_controllen = CMSG_SPACE(fam == FAM4 ? sizeof(struct in_pktinfo) : sizeof(struct in6_pktinfo));
+	if (fam == FAM4) {
+		struct in_pktinfo pi = { .ipi_ifindex = ifindex };
+
+		*c = (struct cmsghdr){ .cmsg_level = IPPROTO_IP, .cmsg_type = IP_PKTINFO, .cmsg_len = CMSG_LEN(sizeof(pi)) };
+		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+		mh.msg_namelen = sizeof(dst->v4);
+		mh.msg_controllen = CMSG_SPACE(sizeof(pi));
+	} else {
+		struct in6_pktinfo pi = { .ipi6_ifindex = ifindex };
+
+		*c = (struct cmsghdr){ .cmsg_level = IPPROTO_IPV6, .cmsg_type = IPV6_PKTINFO,
+				       .cmsg_len = CMSG_LEN(sizeof(pi)) };
+		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+		mh.msg_namelen = sizeof(dst->v6);
+		mh.msg_controllen = CMSG_SPACE(sizeof(pi));
+	}
 	return sendmsg(m->fam[fam].ufd, &mh, MSG_DONTWAIT) < 0 ? -errno : 0;
+}
+
+/* To the group on one interface. */
+static int send_on(struct mcast_backend *m, int fam, int ifindex, const uint8_t *data, size_t len)
+{
+	union mcast_dest dst = { 0 };
+
+	if (fam == FAM4)
+		dst.v4 = (struct sockaddr_in){ .sin_family = AF_INET, .sin_port = htons(m->port),
+					       .sin_addr = m->fam[FAM4].group.v4 };
+	else
+		dst.v6 = (struct sockaddr_in6){ .sin6_family = AF_INET6, .sin6_port = htons(m->port),
+						.sin6_addr = m->fam[FAM6].group.v6, .sin6_scope_id = ifindex };
+	return send_datagram(m, fam, &dst, ifindex, data, len);
 }
 
 /* Straight to the daemon @via names, out of the interface it came in on. */
@@ -745,31 +750,14 @@ static int send_via(struct mcast_backend *m, const struct sig_route *via, const 
 {
 	int fam = via->addr.sa.sa_family == AF_INET ? FAM4 : FAM6;
 	union mcast_dest dst = { 0 };
-	union {
-		struct cmsghdr align;
-		uint8_t buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
-	} control = { 0 };
-	struct iovec iov = { .iov_base = (void *)data, .iov_len = len };
-	struct msghdr mh = { .msg_name = &dst, .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf };
-	struct cmsghdr *c = &control.align;
 
 	if (m->fam[fam].ufd < 0 || !joined_on(m, fam, via->ifindex))
 		return -ENETUNREACH;
-	if (fam == FAM4) {
-		struct in_pktinfo pi = { .ipi_ifindex = via->ifindex };
-
+	if (fam == FAM4)
 		dst.v4 = via->addr.v4;
-		mh.msg_namelen = sizeof(dst.v4);
-		*c = (struct cmsghdr){ .cmsg_level = IPPROTO_IP, .cmsg_type = IP_PKTINFO,
-				       .cmsg_len = CMSG_LEN(sizeof(pi)) };
-		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
-		mh.msg_controllen = CMSG_SPACE(sizeof(pi));
-	} else {
+	else
 		dst.v6 = via->addr.v6;
-		mh.msg_namelen = sizeof(dst.v6);
-		mh.msg_control = NULL; /* link-local: the scope id names the interface */
-	}
-	return sendmsg(m->fam[fam].ufd, &mh, MSG_DONTWAIT) < 0 ? -errno : 0;
+	return send_datagram(m, fam, &dst, via->ifindex, data, len);
 }
 
 /* With a route, to that daemon alone: in a LAN mesh every group datagram
