@@ -287,8 +287,9 @@ static bool is_wg_initiation(const uint8_t *buf, size_t len)
 /* The controlled side's answer to a lost first handshake.  The
  * controlling side kicks WireGuard as soon as its pair is selected, which
  * is when our answer to its nominating check arrives; we select the same
- * pair on that check but set up our nftables rules only after answering,
- * so its initiation often overtakes them and lands in the agent.  Instead
+ * pair on that check but set up our path (nftables rules, or the user
+ * proxy for a relay pair) only after answering, so its initiation often
+ * overtakes them and lands in the agent with nowhere to go.  Instead
  * of leaving it to the other side's retry timer, handshake from here once
  * our path is in place.  Both sides initiating at once would stall
  * (see set_endpoint), but the other side's retry looks for a handshake
@@ -297,7 +298,7 @@ static void kick_after_lost_initiation(struct wice_peer *peer)
 {
 	int64_t handshake = 0;
 
-	if (peer->controlling || !peer->lost_initiation || peer->kicked_for_lost || peer->proxy != PEER_PROXY_NFT)
+	if (peer->controlling || !peer->lost_initiation || peer->kicked_for_lost || peer->proxy == PEER_PROXY_NONE)
 		return;
 	peer->kicked_for_lost = true;
 	if (read_handshake(peer, &handshake) < 0 || handshake)
