@@ -58,9 +58,7 @@ static void on_component_state(NiceAgent *agent, guint stream, guint component, 
 	if (state == NICE_COMPONENT_STATE_FAILED) {
 		peer_schedule_restart(peer, peer->state == PEER_CONNECTED ? "consent lost" : "checks failed");
 		peer_ice_drop_soon(peer);
-		return;
-	}
-	else if ((state == NICE_COMPONENT_STATE_CONNECTED || state == NICE_COMPONENT_STATE_READY) &&
+	} else if ((state == NICE_COMPONENT_STATE_CONNECTED || state == NICE_COMPONENT_STATE_READY) &&
 		 peer->selected.valid)
 		peer_on_connected(peer);
 }

@@ -28,8 +28,6 @@
 
 static int restore_keepalive(struct wice_peer *peer, uint16_t keepalive);
 static void kick_after_lost_initiation(struct wice_peer *peer);
-static void drop_nft_rules(struct wice_peer *peer);
-static void emit_selected_pair(struct wice_peer *peer);
 
 static void record_pair(struct peer_pair_info *info, const NiceCandidate *local, const NiceCandidate *remote)
 {
@@ -244,6 +242,20 @@ static void emit_selected_pair(struct wice_peer *peer)
 	peer_emit(peer, &ev);
 }
 
+/* The new path (@kind) is in place and WireGuard points at it: make it
+ * the peer's, tell the monitors, and drop the old one (@old). */
+static void switch_path(struct wice_peer *peer, enum peer_proxy_kind old, enum peer_proxy_kind kind)
+{
+	peer->proxy = kind;
+	peer->path_since_us = g_get_monotonic_time();
+	kick_after_lost_initiation(peer);
+	emit_selected_pair(peer);
+	if (old == PEER_PROXY_NFT && kind != PEER_PROXY_NFT)
+		drop_nft_rules(peer);
+	if (old == PEER_PROXY_USER && kind != PEER_PROXY_USER)
+		g_clear_pointer(&peer->user_proxy, user_proxy_free);
+}
+
 void peer_path_on_selected_pair(struct wice_peer *peer, NiceCandidate *local, NiceCandidate *remote)
 {
 	enum peer_proxy_kind kind = choose_proxy(peer, local, remote);
@@ -260,15 +272,8 @@ void peer_path_on_selected_pair(struct wice_peer *peer, NiceCandidate *local, Ni
 		peer_schedule_restart(peer, "cannot set up the data path");
 		return;
 	}
-	peer->proxy = kind;
-	peer->path_since_us = g_get_monotonic_time();
 	peer->kicked_for_lost = false;
-	kick_after_lost_initiation(peer);
-	emit_selected_pair(peer);
-	if (old == PEER_PROXY_NFT && kind != PEER_PROXY_NFT)
-		drop_nft_rules(peer);
-	if (old == PEER_PROXY_USER && kind != PEER_PROXY_USER)
-		g_clear_pointer(&peer->user_proxy, user_proxy_free);
+	switch_path(peer, old, kind);
 	peer_on_connected(peer);
 }
 
@@ -324,10 +329,7 @@ static void fall_back_to_user_proxy(struct wice_peer *peer)
 		peer_schedule_restart(peer, "cannot set up the data path");
 		return;
 	}
-	drop_nft_rules(peer);
-	peer->proxy = PEER_PROXY_USER;
-	peer->path_since_us = g_get_monotonic_time();
-	emit_selected_pair(peer);
+	switch_path(peer, PEER_PROXY_NFT, PEER_PROXY_USER);
 }
 
 void peer_path_deliver(struct wice_peer *peer, const uint8_t *buf, size_t len)

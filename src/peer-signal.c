@@ -78,9 +78,9 @@ static NiceCandidate *candidate_from_sig(const struct wice_peer *peer, const str
 
 /* The way the peer's last message came, while it is fresh: a peer that
  * moved or restarted its daemon is heard from a new address when it
- * sends, and one that went quiet gets the usual way again.  Only the
- * resends that get no answer stay on the usual way, in case the route
- * went stale sooner. */
+ * sends, and one that went quiet gets the usual way again.  After two
+ * resends without an answer the usual way is taken too, in case the
+ * route went stale sooner. */
 static const struct sig_route *route_for(const struct wice_peer *peer)
 {
 	if (!peer->route.backend || peer->resends_unanswered > 1 ||
