@@ -22,7 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "wg-device.h"
+#include "wg/wg-device.h"
 
 /* Datagrams read (and handed to libnice) per recvmmsg call at most. */
 #define USER_PROXY_MAX_BATCH 64

@@ -40,7 +40,7 @@
 #include <unistd.h>
 #include <sodium.h>
 
-#include "relay-proto.h"
+#include "signaling/relay-proto.h"
 
 #define HANDSHAKES_IN_FLIGHT 256
 #define SOURCE_ADDRS 64	    /* 127.0.1.1 .. : room for many client ports */

@@ -22,7 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "user-proxy.h"
+#include "proxy/user-proxy.h"
 
 #define SEND_BATCH 64
 

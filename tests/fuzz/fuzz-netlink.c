@@ -12,7 +12,7 @@
 
 #include <libmnl/libmnl.h>
 
-#include "wg-netlink.h"
+#include "wg/wg-netlink.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

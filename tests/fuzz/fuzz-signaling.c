@@ -20,8 +20,8 @@
 
 #include <sodium.h>
 
-#include "sig-envelope.h"
-#include "sig-msg.h"
+#include "signaling/sig-envelope.h"
+#include "signaling/sig-msg.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "wg-uapi.h"
+#include "wg/wg-uapi.h"
 
 static void check_round_trip(struct wg_device *dev)
 {

@@ -6,8 +6,8 @@
 #include <errno.h>
 #include <string.h>
 
-#include "sig-backend.h"
-#include "sig-envelope.h"
+#include "signaling/client/sig-backend.h"
+#include "signaling/sig-envelope.h"
 
 struct seen {
 	int states;

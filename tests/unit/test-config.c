@@ -2,7 +2,7 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "wice-config.h"
+#include "daemon/wice-config.h"
 
 static struct wice_config *parse(const char *text, GError **error)
 {

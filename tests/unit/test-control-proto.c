@@ -2,8 +2,8 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "control-proto.h"
-#include "wg-key.h"
+#include "control/control-proto.h"
+#include "wg/wg-key.h"
 
 #define KEY "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg="
 

@@ -4,7 +4,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "wg-device.h"
+#include "wg/wg-device.h"
 
 static void endpoint_round_trip(const char *text, const char *expect)
 {

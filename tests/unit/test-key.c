@@ -3,7 +3,7 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "wg-key.h"
+#include "wg/wg-key.h"
 
 /* RFC 7748 section 6.1: Alice's private and public key. */
 static const char alice_priv_hex[] = "77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a";

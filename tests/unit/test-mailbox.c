@@ -7,9 +7,9 @@
 #include <string.h>
 #include <sodium.h>
 
-#include "challenge.h"
-#include "mailbox.h"
-#include "relay-proto.h"
+#include "signaling/server/challenge.h"
+#include "signaling/server/mailbox.h"
+#include "signaling/relay-proto.h"
 
 #define SEC G_USEC_PER_SEC
 #define T0 (1000 * SEC)

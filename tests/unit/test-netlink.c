@@ -9,7 +9,7 @@
  *
  * With WICE_NETLINK_SEED_DIR set, the seed test also writes the fuzzer seeds
  * (tests/fuzz/corpus/netlink) into that directory. */
-#include "wg-netlink.c"
+#include "wg/wg-netlink.c"
 
 #include <arpa/inet.h>
 #include <dirent.h>

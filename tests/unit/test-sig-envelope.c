@@ -10,8 +10,8 @@
 #include <criterion/criterion.h>
 #include <sodium.h>
 
-#include "sig-envelope.h"
-#include "wg-key.h"
+#include "signaling/sig-envelope.h"
+#include "wg/wg-key.h"
 
 /* Fixed keys in wg(8) form; the public keys are what `wg pubkey` prints
  * for them. */

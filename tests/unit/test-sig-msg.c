@@ -10,7 +10,7 @@
 
 #include <criterion/criterion.h>
 
-#include "sig-msg.h"
+#include "signaling/sig-msg.h"
 
 /* ---- the vectors --------------------------------------------------------- */
 

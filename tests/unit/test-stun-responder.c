@@ -9,7 +9,7 @@
 #include <stun/stunagent.h>
 #include <stun/usages/bind.h>
 
-#include "stun-responder.h"
+#include "signaling/server/stun-responder.h"
 
 static const uint16_t client_known[] = {
 	STUN_ATTRIBUTE_XOR_MAPPED_ADDRESS, STUN_ATTRIBUTE_MAPPED_ADDRESS, STUN_ATTRIBUTE_ERROR_CODE,

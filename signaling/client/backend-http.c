@@ -1,0 +1,1053 @@
+/* Signaling through `wice signal-server` over HTTP(S), with libcurl driven
+ * by the GLib main loop through the multi socket API: curl tells us which
+ * sockets to watch and when to wake it, we tell it what happened.  No
+ * thread of ours and no blocking call (name resolution runs in curl's
+ * asynchronous resolver).
+ *
+ * Publishing POSTs each envelope to its mailbox from a capped queue; when
+ * several wait, one POST /v1/batch carries them (a request costs the server
+ * several times what a message does).  A failed post is retried after a
+ * backoff, in order.  Each subscription fetches a challenge, signs it with
+ * the mailbox's secret key and holds a GET stream of frames.  The stream is
+ * resumed after a reconnect from the last sequence number seen, which only
+ * means something to the server instance that issued it: a restarted server
+ * (new instance id) starts counting again and sends everything it holds, so
+ * nothing posted after the restart is lost, and within one instance nothing
+ * is delivered twice.  docs/SIGNAL-SERVER.md describes the server side.
+ *
+ * libcurl must not be called from its own callbacks, and users of the
+ * backend may call it from theirs: so curl callbacks only record, and
+ * envelopes and state changes are handed up once curl has returned. */
+#include "config.h"
+
+#define G_LOG_DOMAIN "wice-signaling"
+
+#include <errno.h>
+#include <string.h>
+#include <curl/curl.h>
+#include <sodium.h>
+
+#include "backend-impl.h"
+#include "signaling/relay-proto.h"
+#include "signaling/sig-envelope.h"
+
+#define MS (G_USEC_PER_SEC / 1000)
+#define POST_QUEUE_MAX 64 /* envelopes waiting or in flight */
+/* The server keeps a message this long by default; one that waited longer
+ * here describes ICE state that has moved on. */
+#define POST_MAX_AGE (120 * G_USEC_PER_SEC)
+#define POSTS_IN_FLIGHT 4 /* requests, each one envelope or a batch */
+/* A batch stays within what every server takes (64 KiB). */
+#define POST_BATCH_MAX 32
+#define POST_BATCH_BYTES (64 * 1024)
+#define BACKOFF_BASE (500 * MS)
+#define BACKOFF_CAP (30 * G_USEC_PER_SEC)
+#define CONNECT_TIMEOUT_MS 10000L
+#define REQUEST_TIMEOUT_MS 20000L
+/* The server sends a keepalive frame on a quiet stream every 25 s by
+ * default: three missed ones mean the connection is dead. */
+#define STREAM_IDLE (75 * G_USEC_PER_SEC)
+#define STREAM_KEEPALIVE_IDLE_S 10L
+#define STREAM_KEEPALIVE_INTERVAL_S 5L
+/* The largest body `wice signal-server --max-message` allows: a frame up
+ * to this size is read and skipped (it cannot be an envelope); anything
+ * larger is a broken stream. */
+#define FRAME_BODY_MAX (1u << 20)
+#define SMALL_BODY_MAX 256 /* a challenge, or the text of an error */
+#define BATCH_REPLY_MAX (POST_BATCH_MAX * 48) /* a line per envelope */
+
+enum req_kind { REQ_PROBE, REQ_POST, REQ_BATCH, REQ_CHALLENGE, REQ_STREAM };
+
+struct http_backend;
+
+struct http_req {
+	struct http_backend *be;
+	enum req_kind kind;
+	CURL *easy;
+	struct curl_slist *headers;
+	GByteArray *body; /* small bodies; the unparsed rest of a stream */
+	long status;	  /* once the headers are in */
+	char instance[RELAY_INSTANCE_STR_LEN];
+	char errbuf[CURL_ERROR_SIZE];
+	void *owner; /* struct http_sub, http_post or http_batch */
+};
+
+struct http_sub {
+	struct http_backend *be;
+	uint8_t id[RELAY_ID_LEN];
+	char id_str[RELAY_ID_STR_LEN];
+	uint8_t secret[RELAY_SECRET_KEY_LEN];
+	char instance[RELAY_INSTANCE_STR_LEN]; /* of the server the cursor counts in */
+	uint64_t cursor;		       /* the last sequence number seen */
+	struct http_req *req;		       /* the challenge or the stream */
+	bool streaming;
+	bool failed; /* from a failed attempt until a stream is up again */
+	char *error;
+	struct sig_backoff backoff;
+	GSource *retry;
+	GSource *idle;
+};
+
+struct http_post {
+	uint64_t serial;
+	int64_t queued;
+	uint8_t id[RELAY_ID_LEN];
+	char id_str[RELAY_ID_STR_LEN];
+	GBytes *data;
+	struct http_req *req; /* NULL while in a batch */
+	GList link;
+};
+
+/* One POST /v1/batch in flight: its posts stay in be->sending. */
+struct http_batch {
+	struct http_req *req;
+	GPtrArray *posts; /* struct http_post, in order */
+	GByteArray *body;
+	GList link;
+};
+
+struct curl_watch {
+	GSource source;
+	struct http_backend *be;
+	curl_socket_t fd;
+	gpointer tag;
+};
+
+struct http_backend {
+	struct sig_backend base;
+	char *base_url; /* without a trailing slash */
+	CURLM *multi;
+	GSource *curl_timer;
+	GSource *state_timer;
+	GHashTable *watches; /* struct curl_watch: the sockets curl asked for */
+	GHashTable *subs;  /* id -> struct http_sub */
+	GQueue waiting;	   /* struct http_post, by serial */
+	GQueue sending;	   /* struct http_post */
+	GQueue batches;	   /* struct http_batch */
+	unsigned post_reqs; /* posts and batches in flight */
+	bool no_batch;	    /* the server has no /v1/batch: one by one */
+	GSource *post_retry;
+	GSource *post_soon; /* gathers what is published in one go */
+	struct sig_backoff post_backoff;
+	uint64_t next_serial;
+	struct http_req *probe;
+	GSource *probe_retry;
+	struct sig_backoff probe_backoff;
+	bool settled;  /* some request has finished: there is a state to tell */
+	bool answered; /* the server answered the last request that finished */
+	char *error;   /* why not */
+	char *reason;  /* what state_changed was told last */
+	GQueue inbox;  /* GBytes: envelopes to hand up once curl returned */
+};
+
+static struct http_backend *http(struct sig_backend *b)
+{
+	return (struct http_backend *)b;
+}
+
+static void sub_start(struct http_sub *sub);
+static void post_kick(struct http_backend *be);
+static void probe_start(struct http_backend *be);
+
+/* --- the state told to the user ---------------------------------------------- */
+
+static void set_answered(struct http_backend *be, bool answered, char *error)
+{
+	be->settled = true;
+	be->answered = answered;
+	g_free(be->error);
+	be->error = error;
+}
+
+/* Reachability, and in particular every subscription: a peer whose mailbox
+ * we cannot read cannot reach us. */
+static void update_state(struct http_backend *be)
+{
+	GHashTableIter it;
+	gpointer value;
+
+	if (!be->settled)
+		return;
+	g_free(be->reason);
+	be->reason = NULL;
+	if (!be->answered)
+		be->reason = g_strdup(be->error);
+	g_hash_table_iter_init(&it, be->subs);
+	while (!be->reason && g_hash_table_iter_next(&it, NULL, &value)) {
+		struct http_sub *sub = value;
+
+		if (sub->failed)
+			be->reason = g_strdup_printf("mailbox %.8s...: %s", sub->id_str, sub->error);
+	}
+	sig_backend_set_state(&be->base, !be->reason, be->reason);
+}
+
+static gboolean on_state_timer(gpointer data)
+{
+	update_state(data);
+	return G_SOURCE_CONTINUE;
+}
+
+static void deliver_inbox(struct http_backend *be)
+{
+	GBytes *env;
+
+	while ((env = g_queue_pop_head(&be->inbox))) {
+		gsize len;
+		const uint8_t *data = g_bytes_get_data(env, &len);
+
+		sig_backend_deliver(&be->base, data, len, NULL);
+		g_bytes_unref(env);
+	}
+}
+
+/* --- requests ---------------------------------------------------------------- */
+
+static void req_free(struct http_req *req)
+{
+	if (!req)
+		return;
+	curl_multi_remove_handle(req->be->multi, req->easy);
+	curl_easy_cleanup(req->easy);
+	curl_slist_free_all(req->headers);
+	g_byte_array_unref(req->body);
+	g_free(req);
+}
+
+/* What went wrong, for people: curl's words, or the server's status and
+ * the first line of its answer. */
+static char *req_error(struct http_req *req, CURLcode result)
+{
+	g_autofree char *text = NULL;
+
+	if (req->status == 0 || (result != CURLE_OK && req->status == 200))
+		return g_strdup(req->errbuf[0] ? req->errbuf : curl_easy_strerror(result));
+	text = g_strndup((const char *)req->body->data, req->body->len);
+	text[strcspn(text, "\r\n")] = '\0';
+	g_strcanon(text, G_CSET_a_2_z G_CSET_A_2_Z G_CSET_DIGITS " .,:;-_/()'", '?');
+	return g_strdup_printf("HTTP %ld%s%s", req->status, *text ? " " : "", text);
+}
+
+/* A transport failure or a 5xx (a proxy in front of a dead server) means
+ * the server is not there; any other answer means it is. */
+static void req_note_answer(struct http_req *req, CURLcode result)
+{
+	bool answered = req->status != 0 && req->status < 500;
+
+	if (answered && result != CURLE_OK && req->status == 200)
+		answered = false; /* cut off mid-stream */
+	set_answered(req->be, answered, answered ? NULL : req_error(req, result));
+}
+
+static size_t on_body(char *data, size_t size, size_t n, void *userdata);
+static size_t on_header(char *data, size_t size, size_t n, void *userdata);
+
+/* A stream mostly carries data from the server, and a NAT router that
+ * forgets its mapping (reboot, conntrack flush, timeout) then drops those
+ * packets as new inbound ones: the stream dies silently.  TCP keepalives
+ * after 10 s of silence are outbound packets that put the mapping back (or
+ * draw a reset, and so a reconnect) long before the 75 s stream timeout. */
+static void set_stream_keepalive(CURL *e)
+{
+	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(e, CURLOPT_TCP_KEEPIDLE, STREAM_KEEPALIVE_IDLE_S);
+	curl_easy_setopt(e, CURLOPT_TCP_KEEPINTVL, STREAM_KEEPALIVE_INTERVAL_S);
+}
+
+static struct http_req *req_new(struct http_backend *be, enum req_kind kind, void *owner, const char *url)
+{
+	struct http_req *req = g_new0(struct http_req, 1);
+	CURL *e = curl_easy_init();
+
+	if (!e) /* like g_malloc() */
+		g_error("libcurl: cannot allocate a transfer");
+	req->be = be;
+	req->kind = kind;
+	req->owner = owner;
+	req->easy = e;
+	req->body = g_byte_array_new();
+	curl_easy_setopt(e, CURLOPT_URL, url);
+	curl_easy_setopt(e, CURLOPT_PRIVATE, req);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+#if LIBCURL_VERSION_NUM >= 0x075500
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+	curl_easy_setopt(e, CURLOPT_USERAGENT, PACKAGE_NAME "/" PACKAGE_VERSION);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, CONNECT_TIMEOUT_MS);
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, req->errbuf);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, req);
+	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(e, CURLOPT_HEADERDATA, req);
+	if (kind != REQ_STREAM)
+		curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, REQUEST_TIMEOUT_MS);
+	else
+		set_stream_keepalive(e);
+	return req;
+}
+
+static void req_add_header(struct http_req *req, const char *name, const char *value)
+{
+	g_autofree char *line = g_strdup_printf("%s: %s", name, value);
+
+	req->headers = curl_slist_append(req->headers, line);
+}
+
+static void req_send(struct http_req *req)
+{
+	if (req->headers)
+		curl_easy_setopt(req->easy, CURLOPT_HTTPHEADER, req->headers);
+	curl_multi_add_handle(req->be->multi, req->easy);
+}
+
+/* --- subscription streams ---------------------------------------------------- */
+
+/* A new server instance counts from 1 again and replays what it holds.
+ * Without an instance id we cannot tell a restart apart, so trust the
+ * server to replay and let the envelope's replay check drop repeats. */
+static void stream_established(struct http_sub *sub, const char *instance)
+{
+	if (!*instance || strcmp(instance, sub->instance) != 0) {
+		g_strlcpy(sub->instance, instance, sizeof(sub->instance));
+		sub->cursor = 0;
+	}
+	sub->streaming = true;
+	sub->failed = false;
+	sig_backoff_reset(&sub->backoff);
+	set_answered(sub->be, true, NULL);
+}
+
+/* Parses the complete frames at the start of the buffer.  Returns false
+ * for a broken stream. */
+static bool stream_parse(struct http_sub *sub, GByteArray *buf)
+{
+	size_t used = 0;
+
+	for (;;) {
+		const uint8_t *body;
+		size_t body_len;
+		uint64_t seq;
+		ssize_t n = relay_frame_parse(buf->data + used, buf->len - used, FRAME_BODY_MAX, &seq, &body,
+					      &body_len);
+
+		if (n < 0)
+			return false;
+		if (n == 0)
+			break;
+		used += n;
+		/* Sequence 0 is a keepalive; an old number a repeat. */
+		if (seq == 0 || seq <= sub->cursor)
+			continue;
+		sub->cursor = seq;
+		if (body_len > 0 && body_len <= SIG_ENVELOPE_MAX)
+			g_queue_push_tail(&sub->be->inbox, g_bytes_new(body, body_len));
+	}
+	g_byte_array_remove_range(buf, 0, used);
+	return true;
+}
+
+static size_t on_body(char *data, size_t size, size_t n, void *userdata)
+{
+	struct http_req *req = userdata;
+	size_t len = size * n;
+
+	if (req->kind != REQ_STREAM || req->status != 200) {
+		size_t cap = req->kind == REQ_BATCH ? BATCH_REPLY_MAX : SMALL_BODY_MAX;
+
+		g_byte_array_append(req->body, (const guint8 *)data, MIN(len, cap - MIN(req->body->len, cap)));
+		return len;
+	}
+	sig_timer_arm(((struct http_sub *)req->owner)->idle, STREAM_IDLE);
+	g_byte_array_append(req->body, (const guint8 *)data, len);
+	return stream_parse(req->owner, req->body) ? len : 0;
+}
+
+static void header_value(char *out, size_t size, const char *data, size_t len, const char *name)
+{
+	size_t name_len = strlen(name);
+	g_autofree char *value = NULL;
+
+	if (len <= name_len || data[name_len] != ':' || g_ascii_strncasecmp(data, name, name_len) != 0)
+		return;
+	value = g_strstrip(g_strndup(data + name_len + 1, len - name_len - 1));
+	if (strlen(value) < size)
+		g_strlcpy(out, value, size);
+}
+
+/* Only the instance id is wanted from the headers; the status comes from
+ * curl once all of them are in. */
+static size_t on_header(char *data, size_t size, size_t n, void *userdata)
+{
+	struct http_req *req = userdata;
+	size_t len = size * n;
+
+	if (len >= 5 && memcmp(data, "HTTP/", 5) == 0) {
+		req->instance[0] = '\0'; /* a new response (after a 1xx) */
+	} else if (len <= 2 && (data[0] == '\r' || data[0] == '\n')) {
+		curl_easy_getinfo(req->easy, CURLINFO_RESPONSE_CODE, &req->status);
+		if (req->kind == REQ_STREAM && req->status == 200)
+			stream_established(req->owner, req->instance);
+	} else {
+		header_value(req->instance, sizeof(req->instance), data, len, RELAY_HEADER_INSTANCE);
+	}
+	return len;
+}
+
+static void sub_fail(struct http_sub *sub, char *error)
+{
+	int64_t delay = sig_backoff_next(&sub->backoff, BACKOFF_BASE, BACKOFF_CAP);
+
+	g_debug("http: mailbox %.8s...: %s; again in %" G_GINT64_FORMAT " ms", sub->id_str, error,
+		delay / MS);
+	g_free(sub->error);
+	sub->error = error;
+	sub->failed = true;
+	sub->streaming = false;
+	sig_timer_disarm(sub->idle);
+	sig_timer_arm(sub->retry, delay);
+}
+
+static void stream_start(struct http_sub *sub, const uint8_t challenge[RELAY_CHALLENGE_LEN])
+{
+	struct http_backend *be = sub->be;
+	uint8_t sig[RELAY_SIGNATURE_LEN];
+	char sig_str[RELAY_SIGNATURE_STR_LEN], challenge_str[RELAY_CHALLENGE_STR_LEN];
+	g_autofree char *url = NULL;
+
+	url = g_strdup_printf("%s/v1/mailboxes/%s?after=%" G_GUINT64_FORMAT "%s%s", be->base_url, sub->id_str,
+			      sub->cursor, *sub->instance ? "&instance=" : "", sub->instance);
+	relay_proof_sign(sig, sub->id, challenge, sub->secret);
+	relay_b64_encode(sig_str, sizeof(sig_str), sig, sizeof(sig));
+	relay_b64_encode(challenge_str, sizeof(challenge_str), challenge, RELAY_CHALLENGE_LEN);
+	sub->req = req_new(be, REQ_STREAM, sub, url);
+	req_add_header(sub->req, RELAY_HEADER_CHALLENGE, challenge_str);
+	req_add_header(sub->req, RELAY_HEADER_SIGNATURE, sig_str);
+	sig_timer_arm(sub->idle, STREAM_IDLE);
+	req_send(sub->req);
+}
+
+static void challenge_done(struct http_sub *sub, struct http_req *req, CURLcode result)
+{
+	uint8_t challenge[RELAY_CHALLENGE_LEN];
+	const char *text = (const char *)req->body->data;
+	size_t len = req->body->len;
+	g_autofree char *error = NULL;
+
+	req_note_answer(req, result);
+	while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r'))
+		len--;
+	if (result == CURLE_OK && req->status == 200 && relay_b64_decode(challenge, sizeof(challenge), text, len)) {
+		stream_start(sub, challenge);
+		return;
+	}
+	if (result == CURLE_OK && req->status == 200)
+		error = g_strdup("server sent a malformed challenge");
+	else
+		error = req_error(req, result);
+	sub_fail(sub, g_strdup_printf("challenge: %s", error));
+}
+
+static void stream_done(struct http_sub *sub, struct http_req *req, CURLcode result)
+{
+	g_autofree char *error = NULL;
+
+	req_note_answer(req, result);
+	if (sub->streaming && result == CURLE_OK) {
+		sub_fail(sub, g_strdup("stream ended: closed by the server"));
+		return;
+	}
+	error = req_error(req, result);
+	sub_fail(sub, g_strdup_printf("%s: %s", sub->streaming ? "stream ended" : "subscribe", error));
+}
+
+static gboolean on_sub_retry(gpointer data)
+{
+	sub_start(data);
+	update_state(((struct http_sub *)data)->be);
+	return G_SOURCE_CONTINUE;
+}
+
+/* A dead connection without a FIN or RST (a NAT forgot us, a cable was
+ * pulled) shows as silence: the server would have sent keepalives. */
+static gboolean on_sub_idle(gpointer data)
+{
+	struct http_sub *sub = data;
+
+	if (!sub->req)
+		return G_SOURCE_CONTINUE;
+	req_free(g_steal_pointer(&sub->req));
+	sub_fail(sub, g_strdup_printf("stream silent for %d s", (int)(STREAM_IDLE / G_USEC_PER_SEC)));
+	update_state(sub->be);
+	return G_SOURCE_CONTINUE;
+}
+
+static void sub_start(struct http_sub *sub)
+{
+	g_autofree char *url = g_strdup_printf("%s/v1/challenge", sub->be->base_url);
+
+	req_free(g_steal_pointer(&sub->req));
+	sub->streaming = false;
+	sub->req = req_new(sub->be, REQ_CHALLENGE, sub, url);
+	req_send(sub->req);
+}
+
+static void sub_free(gpointer data)
+{
+	struct http_sub *sub = data;
+
+	req_free(sub->req);
+	sig_source_free(sub->retry);
+	sig_source_free(sub->idle);
+	sodium_memzero(sub->secret, sizeof(sub->secret));
+	g_free(sub->error);
+	g_free(sub);
+}
+
+static guint id_hash(gconstpointer key)
+{
+	guint h;
+
+	/* Ids are public keys: their bytes are already uniform. */
+	memcpy(&h, key, sizeof(h));
+	return h;
+}
+
+static gboolean id_equal(gconstpointer a, gconstpointer b)
+{
+	return memcmp(a, b, RELAY_ID_LEN) == 0;
+}
+
+static int http_subscribe(struct sig_backend *b, const struct sig_subscription *s)
+{
+	struct http_backend *be = http(b);
+	struct http_sub *sub = g_hash_table_lookup(be->subs, s->id);
+
+	if (sub) {
+		memcpy(sub->secret, s->secret, sizeof(sub->secret));
+		return 0;
+	}
+	sub = g_new0(struct http_sub, 1);
+	sub->be = be;
+	memcpy(sub->id, s->id, RELAY_ID_LEN);
+	memcpy(sub->secret, s->secret, sizeof(sub->secret));
+	relay_b64_encode(sub->id_str, sizeof(sub->id_str), sub->id, RELAY_ID_LEN);
+	sub->retry = sig_timer_new(b, on_sub_retry, sub);
+	sub->idle = sig_timer_new(b, on_sub_idle, sub);
+	g_hash_table_insert(be->subs, sub->id, sub);
+	sub_start(sub);
+	return 0;
+}
+
+static void http_unsubscribe(struct sig_backend *b, const uint8_t id[RELAY_ID_LEN])
+{
+	struct http_backend *be = http(b);
+
+	/* A failed subscription may have held the backend down; tell the user
+	 * from the loop, not from inside this call. */
+	if (g_hash_table_remove(be->subs, id))
+		sig_timer_arm(be->state_timer, 0);
+}
+
+/* --- posting ----------------------------------------------------------------- */
+
+static void post_free(struct http_post *post)
+{
+	req_free(post->req);
+	g_bytes_unref(post->data);
+	g_free(post);
+}
+
+/* Back into the queue in the order it was published. */
+static void post_requeue(struct http_backend *be, struct http_post *post)
+{
+	GList *l = be->waiting.head;
+
+	while (l && ((struct http_post *)l->data)->serial < post->serial)
+		l = l->next;
+	if (l)
+		g_queue_insert_before_link(&be->waiting, l, &post->link);
+	else
+		g_queue_push_tail_link(&be->waiting, &post->link);
+}
+
+static void post_expire(struct http_backend *be)
+{
+	int64_t now = g_get_monotonic_time();
+	struct http_post *post;
+
+	while ((post = g_queue_peek_head(&be->waiting)) && now - post->queued > POST_MAX_AGE) {
+		g_queue_unlink(&be->waiting, &post->link);
+		post_free(post);
+	}
+}
+
+static void post_take(struct http_backend *be, struct http_post *post)
+{
+	g_queue_unlink(&be->waiting, &post->link);
+	g_queue_push_tail_link(&be->sending, &post->link);
+}
+
+static void post_start(struct http_backend *be, struct http_post *post)
+{
+	g_autofree char *url = g_strdup_printf("%s/v1/mailboxes/%s", be->base_url, post->id_str);
+	gsize len;
+	const void *data = g_bytes_get_data(post->data, &len);
+
+	post_take(be, post);
+	post->req = req_new(be, REQ_POST, post, url);
+	curl_easy_setopt(post->req->easy, CURLOPT_POSTFIELDS, data);
+	curl_easy_setopt(post->req->easy, CURLOPT_POSTFIELDSIZE, (long)len);
+	req_add_header(post->req, "Content-Type", "application/octet-stream");
+	/* No "Expect: 100-continue" round trip for a body this small. */
+	post->req->headers = curl_slist_append(post->req->headers, "Expect:");
+	be->post_reqs++;
+	req_send(post->req);
+}
+
+static void batch_free(struct http_batch *batch)
+{
+	g_ptr_array_unref(batch->posts);
+	g_byte_array_unref(batch->body);
+	g_free(batch);
+}
+
+/* The oldest waiting posts, as many as one batch holds. */
+static void batch_fill(struct http_backend *be, struct http_batch *batch)
+{
+	struct http_post *post;
+
+	while (batch->posts->len < POST_BATCH_MAX && (post = g_queue_peek_head(&be->waiting))) {
+		gsize len;
+		const guint8 *data = g_bytes_get_data(post->data, &len);
+		uint8_t head[RELAY_BATCH_HEADER_LEN];
+
+		if (batch->body->len + sizeof(head) + len > POST_BATCH_BYTES && batch->posts->len > 0)
+			break;
+		relay_batch_header(head, post->id, len);
+		g_byte_array_append(batch->body, head, sizeof(head));
+		g_byte_array_append(batch->body, data, len);
+		g_ptr_array_add(batch->posts, post);
+		post_take(be, post);
+	}
+}
+
+static void batch_start(struct http_backend *be)
+{
+	g_autofree char *url = g_strdup_printf("%s/v1/batch", be->base_url);
+	struct http_batch *batch = g_new0(struct http_batch, 1);
+
+	batch->posts = g_ptr_array_new();
+	batch->body = g_byte_array_new();
+	batch->link.data = batch;
+	batch_fill(be, batch);
+	g_debug("http: %u messages in one batch", batch->posts->len);
+	g_queue_push_tail_link(&be->batches, &batch->link);
+	batch->req = req_new(be, REQ_BATCH, batch, url);
+	curl_easy_setopt(batch->req->easy, CURLOPT_POSTFIELDS, batch->body->data);
+	curl_easy_setopt(batch->req->easy, CURLOPT_POSTFIELDSIZE, (long)batch->body->len);
+	req_add_header(batch->req, "Content-Type", RELAY_BATCH_CONTENT_TYPE);
+	batch->req->headers = curl_slist_append(batch->req->headers, "Expect:");
+	be->post_reqs++;
+	req_send(batch->req);
+}
+
+static void post_kick(struct http_backend *be)
+{
+	if (sig_timer_armed(be->post_retry))
+		return;
+	post_expire(be);
+	while (be->post_reqs < POSTS_IN_FLIGHT && be->waiting.length > 0) {
+		if (be->waiting.length > 1 && !be->no_batch)
+			batch_start(be);
+		else
+			post_start(be, g_queue_peek_head(&be->waiting));
+	}
+}
+
+/* A refusal (4xx) will not change on retry; anything else may. */
+static bool post_retriable(long status)
+{
+	return status == 0 || status == 408 || status == 429 || status >= 500;
+}
+
+/* What the server said about one post (status 0: no answer): done,
+ * refused for good, or queued again after a backoff. */
+static void post_settle(struct http_backend *be, struct http_post *post, long status, const char *error)
+{
+	g_queue_unlink(&be->sending, &post->link);
+	post->req = NULL;
+	if (status >= 200 && status < 300) {
+		sig_backoff_reset(&be->post_backoff);
+		post_free(post);
+	} else if (!post_retriable(status)) {
+		g_warning("%s: the server refused a message: %s", be->base.url, error);
+		post_free(post);
+	} else {
+		post_requeue(be, post);
+		if (!sig_timer_armed(be->post_retry))
+			sig_timer_arm(be->post_retry, sig_backoff_next(&be->post_backoff, BACKOFF_BASE, BACKOFF_CAP));
+	}
+}
+
+static void post_done(struct http_backend *be, struct http_post *post, struct http_req *req, CURLcode result)
+{
+	long status = result == CURLE_OK ? req->status : 0;
+	g_autofree char *error = status >= 200 && status < 300 ? NULL : req_error(req, result);
+
+	be->post_reqs--;
+	req_note_answer(req, result);
+	post_settle(be, post, status, error);
+}
+
+/* Each post gets the line of the answer in its place: "202 SEQ" or
+ * "STATUS REASON"; a missing line counts as no answer. */
+static void batch_settle(struct http_backend *be, struct http_batch *batch, const GByteArray *answer)
+{
+	g_autofree char *text = g_strndup((const char *)answer->data, answer->len);
+	g_auto(GStrv) lines = g_strsplit(text, "\n", POST_BATCH_MAX + 1);
+	bool more = true;
+
+	for (guint i = 0; i < batch->posts->len; i++) {
+		const char *line = more && lines[i] ? lines[i] : "";
+		g_autofree char *error = g_strdup_printf("HTTP %s", line);
+
+		more = *line != '\0';
+		post_settle(be, g_ptr_array_index(batch->posts, i), g_ascii_strtoll(line, NULL, 10), error);
+	}
+}
+
+static void batch_done(struct http_backend *be, struct http_batch *batch, struct http_req *req, CURLcode result)
+{
+	be->post_reqs--;
+	g_queue_unlink(&be->batches, &batch->link);
+	req_note_answer(req, result);
+	if (result == CURLE_OK && req->status >= 400 && !post_retriable(req->status)) {
+		/* An older server (404, or 413 for a body over its message
+		 * cap), or a proxy that passes only the paths it knows: one post
+		 * per request from now on, which gets each its own verdict. */
+		if (!be->no_batch)
+			g_message("%s: the server takes no batches; posting one by one", be->base.url);
+		be->no_batch = true;
+		for (guint i = 0; i < batch->posts->len; i++) {
+			struct http_post *post = g_ptr_array_index(batch->posts, i);
+
+			g_queue_unlink(&be->sending, &post->link);
+			post_requeue(be, post);
+		}
+	} else if (result == CURLE_OK && req->status == 200) {
+		batch_settle(be, batch, req->body);
+	} else {
+		g_autofree char *error = req_error(req, result);
+
+		for (guint i = 0; i < batch->posts->len; i++)
+			post_settle(be, g_ptr_array_index(batch->posts, i), result == CURLE_OK ? req->status : 0,
+				    error);
+	}
+	batch_free(batch);
+}
+
+static gboolean on_post_timer(gpointer data)
+{
+	post_kick(data);
+	return G_SOURCE_CONTINUE;
+}
+
+/* The relay is the only way: routes are never ours. */
+static int http_publish(struct sig_backend *b, const uint8_t id[RELAY_ID_LEN], const uint8_t *data,
+			size_t len, const struct sig_route *via)
+{
+	struct http_backend *be = http(b);
+	struct http_post *post;
+
+	post_expire(be);
+	if (be->waiting.length + be->sending.length >= POST_QUEUE_MAX)
+		return -ENOBUFS;
+	post = g_new0(struct http_post, 1);
+	post->serial = be->next_serial++;
+	post->queued = g_get_monotonic_time();
+	memcpy(post->id, id, RELAY_ID_LEN);
+	relay_b64_encode(post->id_str, sizeof(post->id_str), id, RELAY_ID_LEN);
+	post->data = g_bytes_new(data, len);
+	post->link.data = post;
+	g_queue_push_tail_link(&be->waiting, &post->link);
+	/* Not at once: what the caller publishes before returning to the
+	 * loop (offers to many peers, a burst of candidates) goes in one
+	 * batch. */
+	if (!sig_timer_armed(be->post_soon))
+		sig_timer_arm(be->post_soon, 0);
+	return 0;
+}
+
+/* --- reachability before there is anything to do ------------------------------ */
+
+static void probe_done(struct http_backend *be, struct http_req *req, CURLcode result)
+{
+	be->probe = NULL;
+	req_note_answer(req, result);
+	if (!be->answered)
+		sig_timer_arm(be->probe_retry, sig_backoff_next(&be->probe_backoff, BACKOFF_BASE, BACKOFF_CAP));
+}
+
+static void probe_start(struct http_backend *be)
+{
+	g_autofree char *url = g_strdup_printf("%s/v1/challenge", be->base_url);
+
+	be->probe = req_new(be, REQ_PROBE, NULL, url);
+	req_send(be->probe);
+}
+
+/* Only while nothing else tells whether the server is there. */
+static gboolean on_probe_retry(gpointer data)
+{
+	struct http_backend *be = data;
+
+	if (!be->answered && g_hash_table_size(be->subs) == 0 && be->sending.length == 0)
+		probe_start(be);
+	return G_SOURCE_CONTINUE;
+}
+
+/* --- the curl multi handle in the main loop ------------------------------------ */
+
+static void req_done(struct http_req *req, CURLcode result)
+{
+	struct http_backend *be = req->be;
+
+	switch (req->kind) {
+	case REQ_PROBE:
+		probe_done(be, req, result);
+		break;
+	case REQ_POST:
+		post_done(be, req->owner, req, result);
+		break;
+	case REQ_BATCH:
+		batch_done(be, req->owner, req, result);
+		break;
+	case REQ_CHALLENGE:
+		((struct http_sub *)req->owner)->req = NULL;
+		challenge_done(req->owner, req, result);
+		break;
+	case REQ_STREAM:
+		((struct http_sub *)req->owner)->req = NULL;
+		stream_done(req->owner, req, result);
+		break;
+	}
+	req_free(req);
+}
+
+/* Runs after every call into curl: finished transfers, then what the
+ * user should hear. */
+static void after_curl(struct http_backend *be)
+{
+	CURLMsg *msg;
+	int left;
+
+	while ((msg = curl_multi_info_read(be->multi, &left))) {
+		struct http_req *req = NULL;
+		CURLcode result = msg->data.result;
+
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&req);
+		req_done(req, result);
+	}
+	/* The server is back: posts waiting out a backoff go now. */
+	if (be->answered && be->sending.length == 0 && sig_timer_armed(be->post_retry))
+		sig_timer_disarm(be->post_retry);
+	post_kick(be);
+	deliver_inbox(be);
+	update_state(be);
+}
+
+static void socket_action(struct http_backend *be, curl_socket_t fd, int mask)
+{
+	int running;
+
+	curl_multi_socket_action(be->multi, fd, mask, &running);
+	after_curl(be);
+}
+
+static gboolean watch_dispatch(GSource *source, GSourceFunc callback, gpointer data)
+{
+	struct curl_watch *w = (struct curl_watch *)source;
+	GIOCondition cond = g_source_query_unix_fd(source, w->tag);
+	int mask = 0;
+
+	if (cond & G_IO_IN)
+		mask |= CURL_CSELECT_IN;
+	if (cond & G_IO_OUT)
+		mask |= CURL_CSELECT_OUT;
+	if (cond & (G_IO_ERR | G_IO_HUP))
+		mask |= CURL_CSELECT_ERR;
+	socket_action(w->be, w->fd, mask);
+	return G_SOURCE_CONTINUE;
+}
+
+static GSourceFuncs watch_funcs = {
+	.dispatch = watch_dispatch,
+};
+
+static GIOCondition poll_condition(int what)
+{
+	return (what & CURL_POLL_IN ? G_IO_IN : 0) | (what & CURL_POLL_OUT ? G_IO_OUT : 0);
+}
+
+static int on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
+{
+	struct http_backend *be = userp;
+	struct curl_watch *w = socketp;
+
+	if (what == CURL_POLL_REMOVE) {
+		if (w) {
+			curl_multi_assign(be->multi, fd, NULL);
+			g_hash_table_remove(be->watches, w);
+		}
+		return 0;
+	}
+	if (w) {
+		g_source_modify_unix_fd(&w->source, w->tag, poll_condition(what));
+		return 0;
+	}
+	w = (struct curl_watch *)g_source_new(&watch_funcs, sizeof(*w));
+	w->be = be;
+	w->fd = fd;
+	w->tag = g_source_add_unix_fd(&w->source, fd, poll_condition(what));
+	g_source_attach(&w->source, be->base.context);
+	g_hash_table_add(be->watches, w);
+	curl_multi_assign(be->multi, fd, w);
+	return 0;
+}
+
+/* Only arms our timer: curl must not be called back from here. */
+static int on_curl_timer(CURLM *multi, long timeout_ms, void *userp)
+{
+	struct http_backend *be = userp;
+
+	if (timeout_ms < 0)
+		sig_timer_disarm(be->curl_timer);
+	else
+		sig_timer_arm(be->curl_timer, (int64_t)timeout_ms * MS);
+	return 0;
+}
+
+static gboolean on_curl_timeout(gpointer data)
+{
+	socket_action(data, CURL_SOCKET_TIMEOUT, 0);
+	return G_SOURCE_CONTINUE;
+}
+
+/* --- life cycle -------------------------------------------------------------- */
+
+static bool parse_url(struct http_backend *be, GUri *uri, const char *url, GError **error)
+{
+	const char *host = g_uri_get_host(uri);
+	const char *why = NULL;
+
+	if (!host || !*host)
+		why = "no host";
+	else if (g_uri_get_port(uri) == 0)
+		why = "bad port '0'";
+	else if (g_uri_get_userinfo(uri))
+		why = "credentials in the URL are not supported";
+	else if (g_uri_get_query(uri) || g_uri_get_fragment(uri))
+		why = "no query or fragment expected";
+	if (why) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "bad signaling URL '%s': %s", url, why);
+		return false;
+	}
+	/* A path is a prefix (a server behind a reverse proxy). */
+	be->base_url = g_strdup(url);
+	while (g_str_has_suffix(be->base_url, "/"))
+		be->base_url[strlen(be->base_url) - 1] = '\0';
+	return true;
+}
+
+static bool curl_ready(GError **error)
+{
+	static gsize done;
+	static CURLcode result;
+
+	if (g_once_init_enter(&done)) {
+		result = curl_global_init(CURL_GLOBAL_DEFAULT);
+		g_once_init_leave(&done, 1);
+	}
+	if (result != CURLE_OK)
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot start libcurl: %s",
+			    curl_easy_strerror(result));
+	return result == CURLE_OK;
+}
+
+static void http_fini(struct sig_backend *b)
+{
+	struct http_backend *be = http(b);
+	GBytes *env;
+	GList *l;
+
+	/* Transfers first: removing them makes curl drop its socket watches. */
+	if (be->subs)
+		g_hash_table_destroy(be->subs);
+	while ((l = g_queue_pop_head_link(&be->batches))) {
+		req_free(((struct http_batch *)l->data)->req);
+		batch_free(l->data);
+	}
+	/* The links live inside the posts: pop links, not data. */
+	while ((l = g_queue_pop_head_link(&be->waiting)))
+		post_free(l->data);
+	while ((l = g_queue_pop_head_link(&be->sending)))
+		post_free(l->data);
+	if (be->probe)
+		req_free(be->probe);
+	if (be->multi)
+		curl_multi_cleanup(be->multi);
+	/* Whatever curl did not take back must not fire into freed memory. */
+	if (be->watches)
+		g_hash_table_destroy(be->watches);
+	sig_source_free(be->curl_timer);
+	sig_source_free(be->state_timer);
+	sig_source_free(be->post_retry);
+	sig_source_free(be->post_soon);
+	sig_source_free(be->probe_retry);
+	while ((env = g_queue_pop_head(&be->inbox)))
+		g_bytes_unref(env);
+	g_free(be->base_url);
+	g_free(be->error);
+	g_free(be->reason);
+}
+
+static bool http_init(struct sig_backend *b, GUri *uri, GError **error)
+{
+	struct http_backend *be = http(b);
+
+	if (!parse_url(be, uri, b->url, error) || !curl_ready(error)) {
+		g_free(be->base_url);
+		return false;
+	}
+	be->multi = curl_multi_init();
+	curl_multi_setopt(be->multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket);
+	curl_multi_setopt(be->multi, CURLMOPT_SOCKETDATA, be);
+	curl_multi_setopt(be->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
+	curl_multi_setopt(be->multi, CURLMOPT_TIMERDATA, be);
+	be->watches = g_hash_table_new_full(NULL, NULL, (GDestroyNotify)sig_source_free, NULL);
+	be->curl_timer = sig_timer_new(b, on_curl_timeout, be);
+	be->state_timer = sig_timer_new(b, on_state_timer, be);
+	be->post_retry = sig_timer_new(b, on_post_timer, be);
+	be->post_soon = sig_timer_new(b, on_post_timer, be);
+	be->probe_retry = sig_timer_new(b, on_probe_retry, be);
+	be->subs = g_hash_table_new_full(id_hash, id_equal, NULL, sub_free);
+	g_queue_init(&be->waiting);
+	g_queue_init(&be->sending);
+	g_queue_init(&be->batches);
+	g_queue_init(&be->inbox);
+	probe_start(be);
+	return true;
+}
+
+const struct sig_backend_ops sig_backend_http_ops = {
+	.size = sizeof(struct http_backend),
+	.init = http_init,
+	.fini = http_fini,
+	.publish = http_publish,
+	.subscribe = http_subscribe,
+	.unsubscribe = http_unsubscribe,
+};

@@ -1,0 +1,202 @@
+/* The signaling backend front: parses the URL, picks the implementation by
+ * scheme, keeps what every backend has (URL, callbacks, up state) and
+ * forwards the public calls.  Also the small timer and backoff helpers the
+ * implementations share.  See sig-backend.h and backend-impl.h. */
+#include "config.h"
+
+#define G_LOG_DOMAIN "wice-signaling"
+
+#include <errno.h>
+#include <string.h>
+
+#include "backend-impl.h"
+#include "signaling/sig-envelope.h"
+
+struct scheme {
+	const char *scheme;
+	const struct sig_backend_ops *ops;
+};
+
+static const struct scheme schemes[] = {
+	{ "mcast", &sig_backend_mcast_ops },
+	{ "http", &sig_backend_http_ops },
+	{ "https", &sig_backend_http_ops },
+};
+
+static const struct sig_backend_ops *ops_for(const char *scheme)
+{
+	for (size_t i = 0; i < G_N_ELEMENTS(schemes); i++)
+		if (g_ascii_strcasecmp(schemes[i].scheme, scheme) == 0)
+			return schemes[i].ops;
+	return NULL;
+}
+
+/* GUri quotes the bad part (a port out of range, a host it cannot read)
+ * in its own message; we add the whole URL. */
+static GUri *parse_url(const char *url, const struct sig_backend_ops **ret_ops, GError **error)
+{
+	g_autoptr(GError) err = NULL;
+	g_autofree char *scheme = NULL;
+	GUri *uri;
+
+	scheme = g_uri_parse_scheme(url);
+	if (!scheme) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+			    "bad signaling URL '%s': no scheme (expected mcast://, http:// or https://)", url);
+		return NULL;
+	}
+	*ret_ops = ops_for(scheme);
+	if (!*ret_ops) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+			    "unknown signaling URL scheme '%s' in '%s' (expected mcast, http or https)", scheme,
+			    url);
+		return NULL;
+	}
+	uri = g_uri_parse(url, G_URI_FLAGS_NONE, &err);
+	if (!uri)
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "bad signaling URL '%s': %s", url,
+			    err->message);
+	return uri;
+}
+
+struct sig_backend *sig_backend_new(const char *url, const struct sig_backend_callbacks *cb,
+				    GError **error)
+{
+	const struct sig_backend_ops *ops = NULL;
+	g_autoptr(GUri) uri = NULL;
+	struct sig_backend *b;
+
+	g_return_val_if_fail(url && cb, NULL);
+	uri = parse_url(url, &ops, error);
+	if (!uri)
+		return NULL;
+	b = g_malloc0(ops->size);
+	b->ops = ops;
+	b->url = g_strdup(url);
+	b->cb = *cb;
+	b->context = g_main_context_ref_thread_default();
+	if (!ops->init(b, uri, error)) {
+		g_main_context_unref(b->context);
+		g_free(b->url);
+		g_free(b);
+		return NULL;
+	}
+	return b;
+}
+
+void sig_backend_free(struct sig_backend *b)
+{
+	if (!b)
+		return;
+	b->ops->fini(b);
+	g_main_context_unref(b->context);
+	g_free(b->url);
+	g_free(b);
+}
+
+int sig_backend_publish(struct sig_backend *b, const uint8_t id[RELAY_ID_LEN], const uint8_t *data,
+			size_t len, const struct sig_route *via)
+{
+	if (len == 0)
+		return -EINVAL;
+	if (len > SIG_ENVELOPE_MAX)
+		return -EMSGSIZE;
+	return b->ops->publish(b, id, data, len, via && via->backend == b ? via : NULL);
+}
+
+int sig_backend_subscribe(struct sig_backend *b, const struct sig_subscription *sub)
+{
+	return b->ops->subscribe(b, sub);
+}
+
+void sig_backend_unsubscribe(struct sig_backend *b, const uint8_t id[RELAY_ID_LEN])
+{
+	b->ops->unsubscribe(b, id);
+}
+
+bool sig_backend_is_up(const struct sig_backend *b)
+{
+	return b->up;
+}
+
+const char *sig_backend_url(const struct sig_backend *b)
+{
+	return b->url;
+}
+
+/* --- for the implementations ---------------------------------------------- */
+
+void sig_backend_set_state(struct sig_backend *b, bool up, const char *reason)
+{
+	if (b->reported && b->up == up)
+		return;
+	b->up = up;
+	b->reported = true;
+	if (b->cb.state_changed)
+		b->cb.state_changed(b, up, up ? NULL : reason, b->cb.userdata);
+}
+
+void sig_backend_deliver(struct sig_backend *b, const uint8_t *data, size_t len, const struct sig_route *from)
+{
+	if (b->cb.receive)
+		b->cb.receive(b, data, len, from, b->cb.userdata);
+}
+
+bool sig_backend_excludes(struct sig_backend *b, const char *ifname)
+{
+	return b->cb.exclude_interface && b->cb.exclude_interface(ifname, b->cb.userdata);
+}
+
+static gboolean timer_dispatch(GSource *source, GSourceFunc callback, gpointer data)
+{
+	g_source_set_ready_time(source, -1);
+	return callback(data);
+}
+
+static GSourceFuncs timer_funcs = {
+	.dispatch = timer_dispatch,
+};
+
+GSource *sig_timer_new(struct sig_backend *b, GSourceFunc fn, gpointer data)
+{
+	GSource *t = g_source_new(&timer_funcs, sizeof(GSource));
+
+	g_source_set_callback(t, fn, data, NULL);
+	g_source_set_ready_time(t, -1);
+	g_source_attach(t, b->context);
+	return t;
+}
+
+void sig_timer_arm(GSource *timer, int64_t delay_us)
+{
+	g_source_set_ready_time(timer, g_get_monotonic_time() + MAX(delay_us, 0));
+}
+
+void sig_timer_disarm(GSource *timer)
+{
+	g_source_set_ready_time(timer, -1);
+}
+
+bool sig_timer_armed(GSource *timer)
+{
+	return g_source_get_ready_time(timer) != -1;
+}
+
+void sig_source_free(GSource *source)
+{
+	if (!source)
+		return;
+	g_source_destroy(source);
+	g_source_unref(source);
+}
+
+int64_t sig_backoff_next(struct sig_backoff *bo, int64_t base_us, int64_t cap_us)
+{
+	int64_t delay = cap_us;
+
+	/* base * 2^n without overflow: stop doubling at the cap. */
+	if (bo->failures < 32 && base_us << bo->failures < cap_us)
+		delay = base_us << bo->failures;
+	bo->failures++;
+	return delay / 2 + (int64_t)g_random_double_range(0, (double)delay / 2);
+}

@@ -1,0 +1,553 @@
+/* The daemon: configuration, signaling backends, the nftables table, the
+ * interfaces it manages and the main loop that runs them all.
+ *
+ * Start-up order matters: ICE server names are resolved (asynchronously)
+ * before any interface is managed, because libnice wants literal
+ * addresses and a peer that starts without its servers would gather an
+ * incomplete candidate set. */
+#include "config.h"
+
+#include <glib-unix.h>
+#include <string.h>
+
+#include "control/control-client.h"
+#include "control/control.h"
+#include "daemon.h"
+#include "local-addresses.h"
+#include "peer.h"
+#include "proxy/nft-proxy.h"
+#include "resolve.h"
+#include "util/sd-notify.h"
+#include "wg-watch.h"
+
+/* How long shutdown waits for goodbyes and TURN releases to go out. */
+#define SHUTDOWN_GRACE_MS 500
+
+static void on_backend_receive(struct sig_backend *b, const uint8_t *data, size_t len, const struct sig_route *from,
+			       void *userdata)
+{
+	struct wice_daemon *d = userdata;
+	GHashTableIter it;
+	gpointer value;
+
+	g_hash_table_iter_init(&it, d->ifaces);
+	while (g_hash_table_iter_next(&it, NULL, &value))
+		iface_receive_envelope(value, data, len, from);
+}
+
+static void on_backend_state(struct sig_backend *b, bool up, const char *reason, void *userdata)
+{
+	struct wice_daemon *d = userdata;
+	struct wice_event ev = {
+		.type = up ? WICE_EVENT_BACKEND_UP : WICE_EVENT_BACKEND_DOWN,
+		.url = sig_backend_url(b),
+		.reason = reason,
+	};
+	GHashTableIter it;
+	gpointer value;
+
+	daemon_emit(d, &ev);
+	if (!up)
+		return;
+	/* What peers sent while no backend could carry it is lost: say it
+	 * again now rather than at the next resend. */
+	g_hash_table_iter_init(&it, d->ifaces);
+	while (g_hash_table_iter_next(&it, NULL, &value))
+		iface_on_signaling_up(value);
+}
+
+/* --- what interfaces and peers get from the daemon (iface.h) --------------- */
+
+static void host_emit(void *host, const struct wice_event *ev)
+{
+	daemon_emit(host, ev);
+}
+
+static void host_publish(void *host, const uint8_t relay_id[RELAY_ID_LEN], const uint8_t *data, size_t len,
+			 const struct sig_route *via)
+{
+	struct wice_daemon *d = host;
+
+	for (guint i = 0; i < d->backends->len; i++)
+		sig_backend_publish(g_ptr_array_index(d->backends, i), relay_id, data, len, via);
+}
+
+static void host_subscribe(void *host, const struct sig_subscription *sub)
+{
+	struct wice_daemon *d = host;
+
+	for (guint i = 0; i < d->backends->len; i++)
+		sig_backend_subscribe(g_ptr_array_index(d->backends, i), sub);
+}
+
+static void host_unsubscribe(void *host, const uint8_t relay_id[RELAY_ID_LEN])
+{
+	struct wice_daemon *d = host;
+
+	for (guint i = 0; i < d->backends->len; i++)
+		sig_backend_unsubscribe(g_ptr_array_index(d->backends, i), relay_id);
+}
+
+/* Interface names libnice must not gather on: all WireGuard interfaces
+ * and [ice] interfaces-exclude. */
+static bool excluded_netif(const char *netif, void *data)
+{
+	struct wice_daemon *d = data;
+
+	return g_hash_table_contains(d->wg_names, netif) || wice_config_gather_excluded(d->config, netif);
+}
+
+static const struct wice_iface_settings *host_settings(void *host, const char *ifname)
+{
+	struct wice_daemon *d = host;
+
+	return wice_config_iface(d->config, ifname);
+}
+
+static void host_local_addresses(void *host, GArray *ret)
+{
+	local_addresses_list(excluded_netif, host, ret);
+}
+
+static struct nft_proxy *host_nft(void *host)
+{
+	struct wice_daemon *d = host;
+
+	return d->nft;
+}
+
+static const struct iface_host_ops daemon_iface_host_ops = {
+	.emit = host_emit,
+	.publish = host_publish,
+	.subscribe = host_subscribe,
+	.unsubscribe = host_unsubscribe,
+	.settings = host_settings,
+	.local_addresses = host_local_addresses,
+	.nft = host_nft,
+};
+
+static bool daemon_manages(struct wice_daemon *d, const char *ifname)
+{
+	if (g_hash_table_contains(d->operator_removed, ifname))
+		return false;
+	if (g_hash_table_contains(d->operator_added, ifname))
+		return true;
+	if (d->only_ifaces && d->only_ifaces[0])
+		return g_strv_contains((const char *const *)d->only_ifaces, ifname);
+	return wice_config_manages(d->config, ifname);
+}
+
+struct wice_iface *daemon_find_iface(struct wice_daemon *d, const char *ifname)
+{
+	return g_hash_table_lookup(d->ifaces, ifname);
+}
+
+static void add_iface(struct wice_daemon *d, const char *ifname)
+{
+	struct wice_event ev = { .type = WICE_EVENT_INTERFACE_ADDED, .interface = ifname };
+	struct iface_host host = { &daemon_iface_host_ops, d, &wg_system_ops };
+
+	if (g_hash_table_contains(d->ifaces, ifname))
+		return;
+	daemon_emit(d, &ev);
+	g_hash_table_insert(d->ifaces, g_strdup(ifname), iface_new(&host, ifname));
+}
+
+static void remove_iface(struct wice_daemon *d, const char *ifname, const char *reason)
+{
+	g_autofree char *name = g_strdup(ifname); /* @ifname may be the table's key */
+	struct wice_event ev = { .type = WICE_EVENT_INTERFACE_REMOVED, .interface = name, .reason = reason };
+
+	if (g_hash_table_remove(d->ifaces, name))
+		daemon_emit(d, &ev);
+}
+
+bool daemon_add_iface_by_operator(struct wice_daemon *d, const char *ifname, GError **error)
+{
+	/* While ICE server names are still resolving the watcher has not
+	 * listed the interfaces yet; ask WireGuard directly and remember the
+	 * add, so a hook run at boot is not lost. */
+	bool known = d->watch ? g_hash_table_contains(d->wg_names, ifname) : wg_is_device(ifname);
+
+	if (!known) {
+		g_set_error(error, CONTROL_ERROR, ENODEV, "'%s' is not a WireGuard interface", ifname);
+		return false;
+	}
+	g_hash_table_remove(d->operator_removed, ifname);
+	g_hash_table_add(d->operator_added, g_strdup(ifname));
+	if (d->watch)
+		add_iface(d, ifname);
+	return true;
+}
+
+/* Succeeds for an interface that is not managed, so that hooks may call it
+ * whatever happened before.  An interface that exists stays unmanaged
+ * until `wice add`, also when it is deleted and created again. */
+bool daemon_remove_iface_by_operator(struct wice_daemon *d, const char *ifname, GError **error)
+{
+	g_hash_table_remove(d->operator_added, ifname);
+	if (g_hash_table_contains(d->wg_names, ifname))
+		g_hash_table_add(d->operator_removed, g_strdup(ifname));
+	remove_iface(d, ifname, "deleted by operator");
+	return true;
+}
+
+static void on_wg_event(const char *ifname, bool added, enum wg_backend_kind kind, void *userdata)
+{
+	struct wice_daemon *d = userdata;
+
+	if (added) {
+		g_hash_table_add(d->wg_names, g_strdup(ifname));
+		if (daemon_manages(d, ifname))
+			add_iface(d, ifname);
+		return;
+	}
+	g_hash_table_remove(d->wg_names, ifname);
+	if (g_hash_table_contains(d->ifaces, ifname)) {
+		iface_forget_device(g_hash_table_lookup(d->ifaces, ifname));
+		remove_iface(d, ifname, "interface gone");
+	}
+}
+
+static void on_network_changed(GNetworkMonitor *monitor, gboolean available, gpointer data)
+{
+	struct wice_daemon *d = data;
+	GHashTableIter it;
+	gpointer value;
+
+	g_hash_table_iter_init(&it, d->ifaces);
+	while (g_hash_table_iter_next(&it, NULL, &value))
+		iface_on_network_changed(value);
+}
+
+static bool backend_excludes(const char *ifname, void *userdata)
+{
+	return excluded_netif(ifname, userdata);
+}
+
+static struct sig_backend *new_backend(struct wice_daemon *d, const char *url, GError **error)
+{
+	struct sig_backend_callbacks cb = {
+		.receive = on_backend_receive,
+		.state_changed = on_backend_state,
+		.exclude_interface = backend_excludes,
+		.userdata = d,
+	};
+
+	return sig_backend_new(url, &cb, error);
+}
+
+static bool start_backends(struct wice_daemon *d, GError **error)
+{
+	for (unsigned i = 0; d->config->signaling_urls[i]; i++) {
+		struct sig_backend *b = new_backend(d, d->config->signaling_urls[i], error);
+
+		if (!b)
+			return false;
+		g_ptr_array_add(d->backends, b);
+	}
+	return true;
+}
+
+static void start_nft(struct wice_daemon *d)
+{
+	g_autoptr(GError) error = NULL;
+
+	if (!wice_config_wants_nft(d->config))
+		return;
+	/* No dry run first (nft_proxy_available): creating the table is one
+	 * transaction that fails as a whole where the rules cannot work, and
+	 * an aborted transaction with hooks costs the kernel as much as a
+	 * committed one (~25 ms here, before ICE could start). */
+	d->nft = nft_proxy_new(d->nft_table, &error);
+	if (!d->nft)
+		g_message("nftables unusable (%s); all peers use the user proxy",
+			  error ? error->message : "not available");
+}
+
+static void start_managing(struct wice_daemon *d)
+{
+	int r = wg_watch_new(on_wg_event, d, &d->watch);
+
+	if (r < 0) {
+		g_critical("cannot watch WireGuard interfaces: %s", g_strerror(-r));
+		d->exit_status = 1;
+		g_main_loop_quit(d->loop);
+		return;
+	}
+	d->netmon = g_object_ref(g_network_monitor_get_default());
+	d->netmon_handler = g_signal_connect(d->netmon, "network-changed", G_CALLBACK(on_network_changed), d);
+}
+
+/* --- life cycle -------------------------------------------------------------- */
+
+static gboolean on_quit_signal(gpointer data)
+{
+	struct wice_daemon *d = data;
+	struct wice_event ev = { .type = WICE_EVENT_SHUTDOWN };
+
+	daemon_emit(d, &ev);
+	g_main_loop_quit(d->loop);
+	return G_SOURCE_CONTINUE;
+}
+
+static gboolean on_hup(gpointer data)
+{
+	g_autoptr(GError) error = NULL;
+
+	if (!daemon_reload(data, &error))
+		g_warning("reload failed, keeping the old configuration: %s", error->message);
+	return G_SOURCE_CONTINUE;
+}
+
+static void add_signal(struct wice_daemon *d, unsigned slot, int signum, GSourceFunc fn)
+{
+	d->signal_sources[slot] = g_unix_signal_source_new(signum);
+	g_source_set_callback(d->signal_sources[slot], fn, d, NULL);
+	g_source_attach(d->signal_sources[slot], NULL);
+}
+
+static void on_config_resolved(struct wice_config *cfg, void *data);
+
+struct wice_daemon *daemon_new(struct wice_config *config, const char *config_path, char **only_ifaces,
+			       const char *socket_path, GError **error)
+{
+	struct wice_daemon *d = g_new0(struct wice_daemon, 1);
+
+	d->config = config;
+	d->config_path = g_strdup(config_path);
+	d->only_ifaces = g_strdupv(only_ifaces);
+	d->socket_path = g_strdup(socket_path);
+	d->loop = g_main_loop_new(NULL, FALSE);
+	d->ifaces = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)iface_free);
+	d->wg_names = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	d->operator_added = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	d->operator_removed = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	d->backends = g_ptr_array_new_with_free_func((GDestroyNotify)sig_backend_free);
+	d->cancel = g_cancellable_new();
+	d->nft_table = daemon_nft_table_name(socket_path);
+	d->control = control_new(socket_path, &daemon_control_handler, d, error);
+	if (!d->control || !start_backends(d, error)) {
+		daemon_free(d);
+		return NULL;
+	}
+	start_nft(d);
+	add_signal(d, 0, SIGINT, on_quit_signal);
+	add_signal(d, 1, SIGTERM, on_quit_signal);
+	add_signal(d, 2, SIGHUP, on_hup);
+	d->resolving = config_resolve_start(d->config, on_config_resolved, d);
+	return d;
+}
+
+/* One table per daemon: the default socket gets "wice", others a name
+ * derived from their socket path so daemons sharing a namespace differ. */
+char *daemon_nft_table_name(const char *socket_path)
+{
+	if (!socket_path || strcmp(socket_path, WICE_DEFAULT_SOCKET) == 0)
+		return g_strdup("wice");
+	return g_strdup_printf("wice_%08x", g_str_hash(socket_path));
+}
+
+int daemon_run(struct wice_daemon *d)
+{
+	GSource *watchdog = service_notify_ready();
+
+	g_main_loop_run(d->loop);
+	service_notify_stopping(watchdog);
+	return d->exit_status;
+}
+
+static gboolean on_grace_over(gpointer data)
+{
+	g_main_loop_quit(data);
+	return G_SOURCE_REMOVE;
+}
+
+/* Peers send goodbyes and release TURN allocations as they go; give the
+ * loop a moment to put those on the wire. */
+static void drain_loop(struct wice_daemon *d)
+{
+	GSource *timer = g_timeout_source_new(SHUTDOWN_GRACE_MS);
+
+	g_source_set_callback(timer, on_grace_over, d->loop, NULL);
+	g_source_attach(timer, NULL);
+	g_main_loop_run(d->loop);
+	g_source_destroy(timer);
+	g_source_unref(timer);
+}
+
+void daemon_free(struct wice_daemon *d)
+{
+	if (!d)
+		return;
+	g_cancellable_cancel(d->cancel);
+	for (unsigned i = 0; i < G_N_ELEMENTS(d->signal_sources); i++)
+		if (d->signal_sources[i]) {
+			g_source_destroy(d->signal_sources[i]);
+			g_source_unref(d->signal_sources[i]);
+		}
+	if (d->netmon) {
+		g_signal_handler_disconnect(d->netmon, d->netmon_handler);
+		g_object_unref(d->netmon);
+	}
+	wg_watch_free(d->watch);
+	g_clear_pointer(&d->control, control_free);
+	config_resolve_cancel(d->resolving);
+	wice_config_free(d->pending_config);
+	g_hash_table_remove_all(d->ifaces);
+	drain_loop(d);
+	g_hash_table_destroy(d->ifaces);
+	g_hash_table_destroy(d->wg_names);
+	g_hash_table_destroy(d->operator_added);
+	g_hash_table_destroy(d->operator_removed);
+	g_ptr_array_free(d->backends, TRUE);
+	nft_proxy_free(d->nft);
+	g_free(d->nft_table);
+	g_object_unref(d->cancel);
+	wice_config_free(d->config);
+	g_free(d->config_path);
+	g_strfreev(d->only_ifaces);
+	g_free(d->socket_path);
+	g_main_loop_unref(d->loop);
+	g_free(d);
+}
+
+/* --- configuration ------------------------------------------------------------ */
+
+static struct sig_backend *steal_backend(GPtrArray *backends, const char *url)
+{
+	for (guint i = 0; i < backends->len; i++)
+		if (strcmp(sig_backend_url(g_ptr_array_index(backends, i)), url) == 0)
+			return g_ptr_array_steal_index(backends, i);
+	return NULL;
+}
+
+static void subscribe_peers(struct wice_daemon *d, struct sig_backend *b)
+{
+	GHashTableIter it;
+	gpointer value;
+
+	g_hash_table_iter_init(&it, d->ifaces);
+	while (g_hash_table_iter_next(&it, NULL, &value))
+		iface_subscribe_peers(value, b);
+}
+
+/* Backends whose URL stays keep running with their mailboxes; a new URL
+ * gets a backend that reads every peer's mailbox; the rest are closed. */
+static void update_backends(struct wice_daemon *d)
+{
+	GPtrArray *old = d->backends;
+
+	d->backends = g_ptr_array_new_with_free_func((GDestroyNotify)sig_backend_free);
+	for (unsigned i = 0; d->config->signaling_urls[i]; i++) {
+		const char *url = d->config->signaling_urls[i];
+		g_autoptr(GError) error = NULL;
+		struct sig_backend *b = steal_backend(old, url);
+
+		if (!b && (b = new_backend(d, url, &error)))
+			subscribe_peers(d, b);
+		if (b)
+			g_ptr_array_add(d->backends, b);
+		else
+			g_warning("signaling %s: %s", url, error->message);
+	}
+	g_ptr_array_free(old, TRUE);
+}
+
+/* Interfaces the new configuration names start or stop being managed. */
+static void update_managed(struct wice_daemon *d)
+{
+	g_autoptr(GList) names = g_hash_table_get_keys(d->wg_names);
+
+	for (GList *l = names; l; l = l->next) {
+		bool managed = g_hash_table_contains(d->ifaces, l->data);
+
+		if (daemon_manages(d, l->data) && !managed)
+			add_iface(d, l->data);
+		else if (!daemon_manages(d, l->data) && managed)
+			remove_iface(d, l->data, "not in the configuration any more");
+	}
+}
+
+/* Running sessions keep what they were started with; everything started
+ * from now on reads the new settings through d->config. */
+static void apply_config(struct wice_daemon *d, struct wice_config *cfg)
+{
+	struct wice_event ev = { .type = WICE_EVENT_CONFIG_RELOADED, .path = d->config_path };
+	struct wice_config *old = d->config;
+
+	d->config = cfg;
+	update_backends(d);
+	if (!d->nft)
+		start_nft(d);
+	if (d->watch)
+		update_managed(d);
+	control_update_access(d->control);
+	wice_config_free(old);
+	daemon_emit(d, &ev);
+}
+
+static void on_config_resolved(struct wice_config *cfg, void *data)
+{
+	struct wice_daemon *d = data;
+
+	d->resolving = NULL;
+	if (cfg == d->pending_config) {
+		d->pending_config = NULL;
+		apply_config(d, cfg);
+	}
+	if (!d->watch)
+		start_managing(d);
+}
+
+bool daemon_reload(struct wice_daemon *d, GError **error)
+{
+	struct wice_config *cfg = wice_config_load(d->config_path, error);
+
+	if (!cfg)
+		return false;
+	/* A reload during a reload: the newest file wins. */
+	config_resolve_cancel(d->resolving);
+	wice_config_free(d->pending_config);
+	d->pending_config = cfg;
+	d->resolving = config_resolve_start(cfg, on_config_resolved, d);
+	return true;
+}
+
+static void add_field(GLogField *fields, gsize *n, const char *key, const char *value)
+{
+	if (!value)
+		return;
+	fields[*n].key = key;
+	fields[*n].value = value;
+	fields[*n].length = -1;
+	(*n)++;
+}
+
+/* Journal fields let `journalctl WICE_INTERFACE=wg0` or `WICE_EVENT=
+ * peer-state` pick out what matters; on stderr only MESSAGE shows. */
+static void log_event(const struct wice_event *ev, const char *message)
+{
+	GLogField fields[10];
+	gsize n = 0;
+
+	add_field(fields, &n, "MESSAGE", message);
+	add_field(fields, &n, "PRIORITY", "5"); /* notice, as g_message() */
+	add_field(fields, &n, "SYSLOG_IDENTIFIER", g_get_prgname() ? g_get_prgname() : "wice");
+	add_field(fields, &n, "WICE_EVENT", wice_event_name(ev->type));
+	add_field(fields, &n, "WICE_INTERFACE", ev->interface);
+	add_field(fields, &n, "WICE_PEER", ev->peer);
+	add_field(fields, &n, "WICE_STATE", ev->state);
+	add_field(fields, &n, "WICE_URL", ev->url);
+	g_log_structured_array(G_LOG_LEVEL_MESSAGE, fields, n);
+}
+
+void daemon_emit(struct wice_daemon *d, const struct wice_event *ev)
+{
+	g_autoptr(JsonNode) node = wice_event_to_json(ev, g_get_real_time());
+	g_autofree char *text = wice_event_describe(json_node_get_object(node), false);
+
+	log_event(ev, text);
+	if (d->control)
+		control_broadcast(d->control, node);
+}

@@ -1,0 +1,273 @@
+/* One managed WireGuard interface: its identity (the interface's own key),
+ * its peers, and a periodic sync with the device.
+ *
+ * WireGuard tells nobody when peers are added or removed, so the interface
+ * re-reads the device once a second: that picks up `wg set` changes and
+ * gives the handshake and transfer counters that show a dead path. */
+#include "config.h"
+
+#include <string.h>
+
+#include "util/source-util.h"
+#include "peer.h"
+
+#define SYNC_INTERVAL_MS 1000
+/* At most this often an extra sync for a message from an unknown key
+ * (anyone on the LAN can send those). */
+#define EARLY_SYNC_MIN_MS 250
+
+static guint key_hash(gconstpointer key)
+{
+	return g_bytes_hash(key);
+}
+
+static gboolean key_equal(gconstpointer a, gconstpointer b)
+{
+	return g_bytes_equal(a, b);
+}
+
+struct wice_peer *iface_find_peer(struct wice_iface *iface, const uint8_t public_key[32])
+{
+	g_autoptr(GBytes) key = g_bytes_new(public_key, 32);
+
+	return g_hash_table_lookup(iface->peers, key);
+}
+
+static struct sig_pair *lookup_pair(void *userdata, const uint8_t peer_public[SIG_KEY_LEN])
+{
+	struct wice_peer *peer = iface_find_peer(userdata, peer_public);
+
+	return peer ? &peer->pair : NULL;
+}
+
+/* A device that is gone is the watcher's news, not an error here. */
+static void sync_quietly(struct wice_iface *iface)
+{
+	int r = iface_sync(iface);
+
+	if (r < 0 && r != -ENODEV)
+		g_debug("%s: cannot read device: %s", iface->name, g_strerror(-r));
+}
+
+static gboolean on_sync_soon(gpointer data)
+{
+	struct wice_iface *iface = data;
+
+	g_clear_pointer(&iface->sync_soon, g_source_unref);
+	iface->early_sync_us = g_get_monotonic_time();
+	sync_quietly(iface);
+	return G_SOURCE_REMOVE;
+}
+
+/* A message sealed to us by a key that is not one of our peers: most
+ * likely the operator just added that peer on both sides (`wg set`), and
+ * the other daemon saw it first.  WireGuard tells nobody about new peers,
+ * so look now instead of at the next periodic sync, up to a second away;
+ * its offer is resent or answered once we know the peer. */
+static void sync_soon(struct wice_iface *iface)
+{
+	if (iface->sync_soon ||
+	    g_get_monotonic_time() - iface->early_sync_us < EARLY_SYNC_MIN_MS * G_TIME_SPAN_MILLISECOND)
+		return;
+	iface->sync_soon = source_timeout(0, on_sync_soon, iface);
+}
+
+void iface_receive_envelope(struct wice_iface *iface, const uint8_t *data, size_t len, const struct sig_route *from)
+{
+	struct sig_msg msg;
+	struct sig_pair *pair = NULL;
+	struct wice_peer *peer;
+	int r;
+
+	if (!iface->have_identity)
+		return;
+	r = sig_envelope_open_msg(&iface->identity, lookup_pair, iface, data, len, &msg, &pair);
+	if (r == -ENOKEY)
+		sync_soon(iface);
+	if (r < 0) {
+		if (r != -ENXIO && r != -EALREADY)
+			g_debug("%s: dropped signaling message: %s", iface->name, g_strerror(-r));
+		return;
+	}
+	peer = iface_find_peer(iface, pair->peer_public);
+	if (peer) {
+		peer_note_route(peer, from);
+		peer_receive(peer, &msg, r == 1);
+	}
+	sig_msg_wipe(&msg);
+}
+
+const struct wice_iface_settings *iface_settings(const struct wice_iface *iface)
+{
+	return iface->host.ops->settings(iface->host.data, iface->name);
+}
+
+void iface_emit(const struct wice_iface *iface, const struct wice_event *ev)
+{
+	iface->host.ops->emit(iface->host.data, ev);
+}
+
+static void emit_peer_event(struct wice_iface *iface, const uint8_t key[32], enum wice_event_type type,
+			    const char *reason)
+{
+	char b64[WG_KEY_B64_LEN];
+	struct wice_event ev = { .type = type, .interface = iface->name, .peer = b64, .reason = reason };
+
+	wg_key_to_base64(b64, key);
+	iface_emit(iface, &ev);
+}
+
+static void remove_all_peers(struct wice_iface *iface, const char *reason)
+{
+	GHashTableIter it;
+	gpointer key;
+
+	g_hash_table_iter_init(&it, iface->peers);
+	while (g_hash_table_iter_next(&it, &key, NULL)) {
+		emit_peer_event(iface, g_bytes_get_data(key, NULL), WICE_EVENT_PEER_REMOVED, reason);
+		g_hash_table_iter_remove(&it);
+	}
+}
+
+/* The interface's key changed (or appeared): every pair key changes. */
+static void set_identity(struct wice_iface *iface, const struct wg_device *dev)
+{
+	if (iface->have_identity && memcmp(iface->identity.private_key, dev->private_key, 32) == 0)
+		return;
+	remove_all_peers(iface, "interface key changed");
+	sig_identity_wipe(&iface->identity);
+	iface->have_identity = !wg_key_is_zero(dev->private_key) &&
+			       sig_identity_init(&iface->identity, dev->private_key) == 0;
+	if (iface->have_identity)
+		g_message("%s: managing interface (listen port %u)", iface->name, dev->listen_port);
+}
+
+static void sync_peers(struct wice_iface *iface, const struct wg_device *dev)
+{
+	GHashTableIter it;
+	gpointer key, value;
+
+	iface->n_device_peers = dev->n_peers;
+	for (size_t i = 0; i < dev->n_peers; i++) {
+		const struct wg_peer *wgp = &dev->peers[i];
+		struct wice_peer *peer = iface_find_peer(iface, wgp->public_key);
+
+		if (!peer) {
+			peer = peer_new(iface, wgp->public_key);
+			if (!peer)
+				continue;
+			emit_peer_event(iface, wgp->public_key, WICE_EVENT_PEER_ADDED, NULL);
+			g_hash_table_insert(iface->peers, g_bytes_new(wgp->public_key, 32), peer);
+			peer_update_wg(peer, wgp);
+			peer_start(peer);
+		} else {
+			peer_update_wg(peer, wgp);
+		}
+	}
+	g_hash_table_iter_init(&it, iface->peers);
+	while (g_hash_table_iter_next(&it, &key, &value))
+		if (!wg_device_find_peer(dev, g_bytes_get_data(key, NULL))) {
+			emit_peer_event(iface, g_bytes_get_data(key, NULL), WICE_EVENT_PEER_REMOVED,
+					"removed from WireGuard");
+			((struct wice_peer *)value)->endpoint_changed = false; /* nothing to restore */
+			g_hash_table_iter_remove(&it);
+		}
+}
+
+int iface_sync(struct wice_iface *iface)
+{
+	struct wg_device *dev = NULL;
+	int r = iface->host.wg->get(iface->name, &dev);
+
+	if (r < 0)
+		return r;
+	iface->listen_port = dev->listen_port;
+	set_identity(iface, dev);
+	if (iface->have_identity)
+		sync_peers(iface, dev);
+	wg_device_free(dev);
+	return 0;
+}
+
+static gboolean on_sync_timer(gpointer data)
+{
+	sync_quietly(data);
+	return G_SOURCE_CONTINUE;
+}
+
+static void for_each_peer(struct wice_iface *iface, void (*fn)(struct wice_peer *peer))
+{
+	GHashTableIter it;
+	gpointer value;
+
+	g_hash_table_iter_init(&it, iface->peers);
+	while (g_hash_table_iter_next(&it, NULL, &value))
+		fn(value);
+}
+
+size_t iface_unsettled_peers(struct wice_iface *iface)
+{
+	GHashTableIter it;
+	gpointer value;
+	size_t connected = 0;
+
+	g_hash_table_iter_init(&it, iface->peers);
+	while (g_hash_table_iter_next(&it, NULL, &value))
+		connected += ((struct wice_peer *)value)->state == PEER_CONNECTED;
+	return iface->n_device_peers > connected ? iface->n_device_peers - connected : 1;
+}
+
+/* The device is gone: nothing of it can (or needs to) be restored. */
+static void forget_endpoint(struct wice_peer *peer)
+{
+	peer->endpoint_changed = false;
+}
+
+void iface_on_network_changed(struct wice_iface *iface)
+{
+	for_each_peer(iface, peer_on_network_changed);
+}
+
+struct wice_iface *iface_new(const struct iface_host *host, const char *name)
+{
+	struct wice_iface *iface = g_new0(struct wice_iface, 1);
+
+	iface->host = *host;
+	g_strlcpy(iface->name, name, sizeof(iface->name));
+	iface->peers = g_hash_table_new_full(key_hash, key_equal, (GDestroyNotify)g_bytes_unref,
+					     (GDestroyNotify)peer_free);
+	iface_sync(iface);
+	iface->sync_timer = source_timeout(SYNC_INTERVAL_MS, on_sync_timer, iface);
+	return iface;
+}
+
+void iface_free(struct wice_iface *iface)
+{
+	if (!iface)
+		return;
+	source_clear(&iface->sync_timer);
+	source_clear(&iface->sync_soon);
+	g_hash_table_destroy(iface->peers);
+	sig_identity_wipe(&iface->identity);
+	g_free(iface);
+}
+
+void iface_forget_device(struct wice_iface *iface)
+{
+	for_each_peer(iface, forget_endpoint);
+}
+
+void iface_on_signaling_up(struct wice_iface *iface)
+{
+	for_each_peer(iface, peer_on_signaling_up);
+}
+
+void iface_subscribe_peers(struct wice_iface *iface, struct sig_backend *b)
+{
+	GHashTableIter it;
+	gpointer value;
+
+	g_hash_table_iter_init(&it, iface->peers);
+	while (g_hash_table_iter_next(&it, NULL, &value))
+		sig_backend_subscribe(b, &((struct wice_peer *)value)->sub);
+}

@@ -1,0 +1,81 @@
+/* One managed WireGuard interface: its identity (the interface's own key),
+ * its peers and the sync with the device (iface.c).
+ *
+ * An interface and its peers reach whatever owns them (the daemon, or a
+ * unit test) only through the host table below: events, signaling,
+ * settings, local addresses, the nftables table and WireGuard itself. */
+#pragma once
+
+#include <gio/gio.h>
+#include <net/if.h>
+
+#include "control/control-proto.h"
+#include "signaling/client/sig-backend.h"
+#include "signaling/sig-envelope.h"
+#include "signaling/sig-msg.h"
+#include "wg/wg.h"
+#include "wice-config.h"
+
+struct nft_proxy;
+struct wice_peer;
+
+struct iface_host_ops {
+	/* Tells monitors and the log about @ev. */
+	void (*emit)(void *host, const struct wice_event *ev);
+	/* Publishes on every signaling backend; @via (NULL: none) goes to
+	 * the backend it belongs to and makes that one answer directly. */
+	void (*publish)(void *host, const uint8_t relay_id[RELAY_ID_LEN], const uint8_t *data, size_t len,
+			const struct sig_route *via);
+	void (*subscribe)(void *host, const struct sig_subscription *sub);
+	void (*unsubscribe)(void *host, const uint8_t relay_id[RELAY_ID_LEN]);
+	/* The settings of interface @ifname in the current configuration. */
+	const struct wice_iface_settings *(*settings)(void *host, const char *ifname);
+	/* Appends the local addresses ICE may gather on (struct sockaddr_storage):
+	 * never one on a WireGuard or excluded interface. */
+	void (*local_addresses)(void *host, GArray *ret);
+	/* The nftables fast path; NULL when nftables is unusable. */
+	struct nft_proxy *(*nft)(void *host);
+};
+
+struct iface_host {
+	const struct iface_host_ops *ops;
+	void *data;
+	/* WireGuard device access (wg_system_ops, or a fake in tests). */
+	const struct wg_ops *wg;
+};
+
+struct wice_iface {
+	struct iface_host host;
+	char name[IFNAMSIZ];
+	uint16_t listen_port;
+	bool have_identity;
+	struct sig_identity identity;
+	GHashTable *peers; /* GBytes(public key) -> struct wice_peer */
+	size_t n_device_peers; /* in the last device read */
+	GSource *sync_timer;
+	GSource *sync_soon;  /* an early sync: a message from a peer we do not know yet */
+	gint64 early_sync_us; /* monotonic, the last one */
+};
+
+struct wice_iface *iface_new(const struct iface_host *host, const char *name);
+void iface_free(struct wice_iface *iface);
+/* The settings of this interface (wice_config_iface of the current
+ * configuration): they shape sessions started from now on. */
+const struct wice_iface_settings *iface_settings(const struct wice_iface *iface);
+/* Tells the host about @ev. */
+void iface_emit(const struct wice_iface *iface, const struct wice_event *ev);
+/* Reads all peers' mailboxes on backend @b too (a backend added by a reload). */
+void iface_subscribe_peers(struct wice_iface *iface, struct sig_backend *b);
+/* The device is gone: nothing of it can (or needs to) be restored. */
+void iface_forget_device(struct wice_iface *iface);
+/* Re-reads the WireGuard device: new and removed peers, key changes,
+ * handshake staleness.  Returns 0 or a negative errno. */
+int iface_sync(struct wice_iface *iface);
+/* @from: where it came from (NULL: no way back but the usual). */
+void iface_receive_envelope(struct wice_iface *iface, const uint8_t *data, size_t len, const struct sig_route *from);
+void iface_on_network_changed(struct wice_iface *iface);
+void iface_on_signaling_up(struct wice_iface *iface);
+struct wice_peer *iface_find_peer(struct wice_iface *iface, const uint8_t public_key[32]);
+/* Peers of the device that are not connected (yet), counting those the
+ * current sync is still about to start. */
+size_t iface_unsettled_peers(struct wice_iface *iface);

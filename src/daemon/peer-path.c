@@ -1,0 +1,385 @@
+/* The peer's data path: once ICE selects a pair, make WireGuard's packets
+ * for this peer flow over it.
+ *
+ * Host, server- and peer-reflexive pairs use the nftables fast path when
+ * nftables works here (WireGuard's endpoint is the remote candidate and
+ * the kernel rewrites ports); relay pairs, and every pair when the proxy
+ * mode is "user", go through the in-process proxy (WireGuard's endpoint is
+ * a loopback socket of ours).  A new pair replaces the path in place: the
+ * new path is set up before WireGuard is pointed at it. */
+#include "config.h"
+
+#include <string.h>
+
+#include "util/source-util.h"
+#include "proxy/nft-proxy.h"
+#include "peer-internal.h"
+#include "proxy/user-proxy.h"
+#include "wg/wg.h"
+
+#define KICK_KEEPALIVE_SEC 25
+/* WireGuard rekeys every 2 minutes while in use: older means no session. */
+#define KICK_HANDSHAKE_AGE_SEC 180
+#define KICK_MAX 5
+#define KICK_CHECK_MS 250
+/* How long after a path change packets on the old path are not a sign
+ * that the two sides disagree on the pair. */
+#define PATH_SETTLE_MS 1000
+
+static int restore_keepalive(struct wice_peer *peer, uint16_t keepalive);
+static void kick_after_lost_initiation(struct wice_peer *peer);
+
+static void record_pair(struct peer_pair_info *info, const NiceCandidate *local, const NiceCandidate *remote)
+{
+	info->valid = true;
+	info->local_type = local->type;
+	info->remote_type = remote->type;
+	nice_address_to_string(&local->addr, info->local_addr);
+	nice_address_to_string(&remote->addr, info->remote_addr);
+	info->local_port = (uint16_t)nice_address_get_port(&local->addr);
+	info->remote_port = (uint16_t)nice_address_get_port(&remote->addr);
+}
+
+static struct nft_proxy *peer_nft(const struct wice_peer *peer)
+{
+	const struct iface_host *host = &peer->iface->host;
+
+	return host->ops->nft(host->data);
+}
+
+static enum peer_proxy_kind choose_proxy(struct wice_peer *peer, const NiceCandidate *local,
+					 const NiceCandidate *remote)
+{
+	if (local->type == NICE_CANDIDATE_TYPE_RELAYED || remote->type == NICE_CANDIDATE_TYPE_RELAYED)
+		return PEER_PROXY_USER;
+	if (iface_settings(peer->iface)->proxy_mode == WICE_PROXY_USER || !peer_nft(peer))
+		return PEER_PROXY_USER;
+	return PEER_PROXY_NFT;
+}
+
+static char *nft_handle(const struct wice_peer *peer)
+{
+	return g_strdup_printf("p%u_%02x%02x%02x%02x%02x%02x", if_nametoindex(peer->iface->name), peer->public_key[0],
+			       peer->public_key[1], peer->public_key[2], peer->public_key[3], peer->public_key[4],
+			       peer->public_key[5]);
+}
+
+/* Removes the peer and adds it back with the same keys, allowed IPs and
+ * keepalive, and the endpoint @ep (NULL: none, which is the only way to
+ * clear an endpoint in WireGuard).
+ *
+ * With @kick the new peer handshakes at once: a WireGuard peer that tried
+ * to handshake before it had an endpoint waits out REKEY_TIMEOUT (5 s)
+ * before trying again, a fresh one does not, and setting a keepalive makes
+ * WireGuard send one (and so handshake) immediately; the operator's value
+ * is put back right after. */
+static int readd_peer(struct wice_peer *peer, const union wg_sockaddr *ep, bool kick)
+{
+	struct wg_device *dev = NULL;
+	struct wg_peer *wgp, copy;
+	uint16_t keepalive;
+	int r = peer->iface->host.wg->get(peer->iface->name, &dev);
+
+	if (r < 0)
+		return r;
+	wgp = wg_device_find_peer(dev, peer->public_key);
+	if (!wgp) {
+		wg_device_free(dev);
+		return ep ? -ENOENT : 0;
+	}
+	copy = *wgp;
+	keepalive = copy.persistent_keepalive;
+	memset(&copy.endpoint, 0, sizeof(copy.endpoint));
+	copy.set = WG_PEER_SET_KEEPALIVE | (wg_key_is_zero(copy.preshared_key) ? 0 : WG_PEER_SET_PRESHARED_KEY);
+	if (ep) {
+		copy.endpoint = *ep;
+		copy.set |= WG_PEER_SET_ENDPOINT;
+	}
+	if (kick && !keepalive)
+		copy.persistent_keepalive = KICK_KEEPALIVE_SEC;
+	r = wg_remove_peer(peer->iface->host.wg, peer->iface->name, peer->public_key);
+	if (r == 0)
+		r = wg_put_peer(peer->iface->host.wg, peer->iface->name, &copy);
+	if (r == 0 && kick && !keepalive)
+		r = restore_keepalive(peer, 0);
+	wg_device_free(dev);
+	return r;
+}
+
+static int restore_keepalive(struct wice_peer *peer, uint16_t keepalive)
+{
+	struct wg_peer change = { .persistent_keepalive = keepalive,
+				  .set = WG_PEER_UPDATE_ONLY | WG_PEER_SET_KEEPALIVE };
+	struct wg_device changes = { .peers = &change, .n_peers = 1 };
+
+	memcpy(change.public_key, peer->public_key, 32);
+	return peer->iface->host.wg->set(peer->iface->name, &changes);
+}
+
+/* Without a recent handshake there is no session to lose, so the
+ * controlling side re-adds the peer to handshake at once (see
+ * readd_peer).  Only one side does: WireGuard keeps one handshake
+ * per peer, and two crossing initiations leave both sides waiting as
+ * responders until the 5 s retry. */
+static bool set_endpoint(struct wice_peer *peer, const union wg_sockaddr *ep)
+{
+	int r;
+
+	if (peer->endpoint_changed && memcmp(&peer->endpoint_set, ep, sizeof(*ep)) == 0)
+		return true;
+	if (peer->controlling && !peer_has_session(peer)) {
+		r = readd_peer(peer, ep, true);
+		peer->kicks = 0;
+		if (r == 0)
+			peer_path_arm_kick(peer);
+	} else {
+		r = wg_set_peer_endpoint(peer->iface->host.wg, peer->iface->name, peer->public_key, ep);
+	}
+	if (r < 0) {
+		g_warning("%s/%s: cannot set WireGuard endpoint: %s", peer->iface->name, peer->name, g_strerror(-r));
+		return false;
+	}
+	peer->endpoint_set = *ep;
+	peer->endpoint_changed = true;
+	return true;
+}
+
+bool peer_has_session(const struct wice_peer *peer)
+{
+	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
+
+	return peer->last_handshake && now - peer->last_handshake <= KICK_HANDSHAKE_AGE_SEC;
+}
+
+static int read_handshake(struct wice_peer *peer, int64_t *ret_sec)
+{
+	struct wg_device *dev = NULL;
+	struct wg_peer *wgp;
+	int r = peer->iface->host.wg->get(peer->iface->name, &dev);
+
+	if (r < 0)
+		return r;
+	wgp = wg_device_find_peer(dev, peer->public_key);
+	*ret_sec = wgp ? wgp->last_handshake_sec : 0;
+	wg_device_free(dev);
+	return wgp ? 0 : -ENOENT;
+}
+
+/* The first initiation can arrive before the other side has its path in
+ * place; check soon and try again rather than wait for WireGuard's 5 s. */
+static gboolean on_kick_timer(gpointer data)
+{
+	struct wice_peer *peer = data;
+	int64_t handshake = 0;
+
+	g_clear_pointer(&peer->kick_timer, g_source_unref);
+	if (read_handshake(peer, &handshake) < 0 || handshake || peer->kicks >= KICK_MAX)
+		return G_SOURCE_REMOVE;
+	g_debug("%s/%s: no handshake yet, kicking WireGuard again", peer->iface->name, peer->name);
+	if (readd_peer(peer, &peer->endpoint_set, true) == 0)
+		peer_path_arm_kick(peer);
+	return G_SOURCE_REMOVE;
+}
+
+void peer_path_arm_kick(struct wice_peer *peer)
+{
+	peer_path_stop_kick(peer);
+	peer->kicks++;
+	peer->kick_timer = source_timeout(KICK_CHECK_MS << (peer->kicks - 1), on_kick_timer, peer);
+}
+
+void peer_path_stop_kick(struct wice_peer *peer)
+{
+	source_clear(&peer->kick_timer);
+}
+
+static bool use_nft(struct wice_peer *peer, const NiceCandidate *local, const NiceCandidate *remote)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GSocketAddress) sa = NULL;
+	g_autofree char *handle = nft_handle(peer);
+	union wg_sockaddr ep = { 0 };
+
+	nice_address_copy_to_sockaddr(&remote->addr, &ep.sa);
+	sa = g_socket_address_new_from_native(&ep, wg_sockaddr_len(&ep));
+	if (!nft_proxy_set_peer(peer_nft(peer), handle, peer->iface->listen_port,
+				(uint16_t)nice_address_get_port(&local->base_addr), G_INET_SOCKET_ADDRESS(sa), &error)) {
+		g_warning("%s/%s: nftables: %s; using the user proxy", peer->iface->name, peer->name, error->message);
+		return false;
+	}
+	return set_endpoint(peer, &ep);
+}
+
+static bool use_user_proxy(struct wice_peer *peer)
+{
+	g_autoptr(GError) error = NULL;
+	union wg_sockaddr ep;
+
+	if (!peer->user_proxy) {
+		peer->user_proxy = user_proxy_new(peer->agent, peer->stream, 1, peer->iface->listen_port, &error);
+		if (!peer->user_proxy) {
+			g_warning("%s/%s: user proxy: %s", peer->iface->name, peer->name, error->message);
+			return false;
+		}
+	}
+	user_proxy_get_endpoint(peer->user_proxy, &ep);
+	return set_endpoint(peer, &ep);
+}
+
+static void drop_nft_rules(struct wice_peer *peer)
+{
+	g_autofree char *handle = nft_handle(peer);
+
+	if (peer_nft(peer))
+		nft_proxy_remove_peer(peer_nft(peer), handle, NULL);
+}
+
+static void emit_selected_pair(struct wice_peer *peer)
+{
+	const struct peer_pair_info *p = &peer->selected;
+	struct wice_event ev = {
+		.type = WICE_EVENT_SELECTED_PAIR,
+		.local = { peer_candidate_type_name(p->local_type), p->local_addr, p->local_port },
+		.remote = { peer_candidate_type_name(p->remote_type), p->remote_addr, p->remote_port },
+		.proxy = peer_proxy_name(peer->proxy),
+	};
+
+	peer_emit(peer, &ev);
+}
+
+/* The new path (@kind) is in place and WireGuard points at it: make it
+ * the peer's, tell the monitors, and drop the old one (@old). */
+static void switch_path(struct wice_peer *peer, enum peer_proxy_kind old, enum peer_proxy_kind kind)
+{
+	peer->proxy = kind;
+	peer->path_since_us = g_get_monotonic_time();
+	kick_after_lost_initiation(peer);
+	emit_selected_pair(peer);
+	if (old == PEER_PROXY_NFT && kind != PEER_PROXY_NFT)
+		drop_nft_rules(peer);
+	if (old == PEER_PROXY_USER && kind != PEER_PROXY_USER)
+		g_clear_pointer(&peer->user_proxy, user_proxy_free);
+}
+
+void peer_path_on_selected_pair(struct wice_peer *peer, NiceCandidate *local, NiceCandidate *remote)
+{
+	enum peer_proxy_kind kind = choose_proxy(peer, local, remote);
+	enum peer_proxy_kind old = peer->proxy;
+	bool ok;
+
+	record_pair(&peer->selected, local, remote);
+	ok = kind == PEER_PROXY_NFT ? use_nft(peer, local, remote) : false;
+	if (!ok) {
+		kind = PEER_PROXY_USER;
+		ok = use_user_proxy(peer);
+	}
+	if (!ok) {
+		peer_schedule_restart(peer, "cannot set up the data path");
+		return;
+	}
+	peer->kicked_for_lost = false;
+	switch_path(peer, old, kind);
+	peer_on_connected(peer);
+}
+
+/* A WireGuard message: type 1-4 and three reserved zero bytes. */
+static bool is_wg_message(const uint8_t *buf, size_t len)
+{
+	return len >= 32 && buf[0] >= 1 && buf[0] <= 4 && buf[1] == 0 && buf[2] == 0 && buf[3] == 0;
+}
+
+/* Type 1, 148 bytes. */
+static bool is_wg_initiation(const uint8_t *buf, size_t len)
+{
+	return len == 148 && buf[0] == 1 && is_wg_message(buf, len);
+}
+
+/* The controlled side's answer to a lost first handshake.  The
+ * controlling side kicks WireGuard as soon as its pair is selected, which
+ * is when our answer to its nominating check arrives; we select the same
+ * pair on that check but set up our path (nftables rules, or the user
+ * proxy for a relay pair) only after answering, so its initiation often
+ * overtakes them and lands in the agent with nowhere to go.  Instead
+ * of leaving it to the other side's retry timer, handshake from here once
+ * our path is in place.  Both sides initiating at once would stall
+ * (see set_endpoint), but the other side's retry looks for a handshake
+ * first and finds ours. */
+static void kick_after_lost_initiation(struct wice_peer *peer)
+{
+	int64_t handshake = 0;
+
+	if (peer->controlling || !peer->lost_initiation || peer->kicked_for_lost || peer->proxy == PEER_PROXY_NONE)
+		return;
+	peer->kicked_for_lost = true;
+	if (read_handshake(peer, &handshake) < 0 || handshake)
+		return;
+	g_debug("%s/%s: first handshake reached the agent, handshaking from here", peer->iface->name, peer->name);
+	if (readd_peer(peer, &peer->endpoint_set, true) < 0)
+		g_debug("%s/%s: cannot re-add the WireGuard peer", peer->iface->name, peer->name);
+}
+
+/* WireGuard packets from the peer that reach the agent while our
+ * nftables path is up did not match its rules: the peer sends over
+ * another pair than the one we selected.  With aggressive nomination the
+ * two sides almost always agree, but in a busy mesh one side was seen to
+ * move on to a later, better pair that the other never selected, and
+ * each side's rules then pointed at ports the other no longer used.  The
+ * user proxy takes packets from any pair the agent has verified, so
+ * moving this peer to it mends the path without another round of ICE. */
+static void fall_back_to_user_proxy(struct wice_peer *peer)
+{
+	g_message("%s/%s: the peer sends over another pair than ours; moving it to the user proxy", peer->iface->name,
+		  peer->name);
+	if (!use_user_proxy(peer)) {
+		peer_schedule_restart(peer, "cannot set up the data path");
+		return;
+	}
+	switch_path(peer, PEER_PROXY_NFT, PEER_PROXY_USER);
+}
+
+void peer_path_deliver(struct wice_peer *peer, const uint8_t *buf, size_t len)
+{
+	if (peer->user_proxy && peer->proxy == PEER_PROXY_USER) {
+		user_proxy_deliver(peer->user_proxy, buf, len);
+		return;
+	}
+	if (!is_wg_message(buf, len))
+		return;
+	if (!peer->controlling && is_wg_initiation(buf, len) && !peer->kicked_for_lost) {
+		peer->lost_initiation = true;
+		kick_after_lost_initiation(peer);
+		return;
+	}
+	/* Packets the peer sent before its own path switched are still on
+	 * their way for a moment. */
+	if (peer->proxy == PEER_PROXY_NFT &&
+	    g_get_monotonic_time() - peer->path_since_us > PATH_SETTLE_MS * G_TIME_SPAN_MILLISECOND)
+		fall_back_to_user_proxy(peer);
+}
+
+void peer_path_release(struct wice_peer *peer)
+{
+	peer_path_stop_kick(peer);
+	if (peer->proxy == PEER_PROXY_NFT)
+		drop_nft_rules(peer);
+	g_clear_pointer(&peer->user_proxy, user_proxy_free);
+	peer->proxy = PEER_PROXY_NONE;
+	peer->selected.valid = false;
+	peer->lost_initiation = false;
+}
+
+void peer_path_restore_endpoint(struct wice_peer *peer)
+{
+	int r;
+
+	if (!peer->endpoint_changed)
+		return;
+	if (wg_sockaddr_len(&peer->original_endpoint))
+		r = wg_set_peer_endpoint(peer->iface->host.wg, peer->iface->name, peer->public_key, &peer->original_endpoint);
+	else
+		r = readd_peer(peer, NULL, false);
+	if (r < 0 && r != -ENODEV && r != -ENOENT)
+		g_warning("%s/%s: cannot restore WireGuard endpoint: %s", peer->iface->name, peer->name,
+			  g_strerror(-r));
+	peer->endpoint_changed = false;
+}

@@ -1,0 +1,320 @@
+/* The peer's side of signaling: our offer and candidates out, theirs in.
+ *
+ * Messages are idempotent and the LAN backend is lossy, so until the peer
+ * is connected we resend our whole state (offer, every candidate gathered,
+ * end-of-candidates) on a timer that backs off; the replay window on the
+ * other side drops true duplicates. */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <string.h>
+
+#include "util/source-util.h"
+#include "peer-internal.h"
+
+#define RESEND_FIRST_MS 1000
+#define RESEND_PER_PEER_MS 100
+#define RESEND_MAX_MS 16000
+#define ANSWER_INTERVAL_MS 200
+#define ROUTE_FRESH_MS 30000
+
+static void sockaddr_to_sig(const NiceAddress *a, struct sig_addr *ret)
+{
+	memset(ret, 0, sizeof(*ret));
+	ret->family = AF_UNSPEC;
+	if (!nice_address_is_valid(a))
+		return;
+	ret->family = a->s.addr.sa_family;
+	ret->port = (uint16_t)nice_address_get_port(a);
+	if (ret->family == AF_INET)
+		memcpy(ret->addr, &a->s.ip4.sin_addr, 4);
+	else
+		memcpy(ret->addr, &a->s.ip6.sin6_addr, 16);
+}
+
+static bool candidate_to_sig(const NiceCandidate *c, struct sig_candidate *ret)
+{
+	memset(ret, 0, sizeof(*ret));
+	g_strlcpy(ret->foundation, c->foundation, sizeof(ret->foundation));
+	ret->component = (uint8_t)c->component_id;
+	ret->transport = (uint8_t)c->transport;
+	ret->type = (uint8_t)c->type;
+	ret->priority = c->priority;
+	sockaddr_to_sig(&c->addr, &ret->addr);
+	if (c->type != NICE_CANDIDATE_TYPE_HOST)
+		sockaddr_to_sig(&c->base_addr, &ret->related);
+	return ret->addr.family != AF_UNSPEC;
+}
+
+static void sig_to_address(const struct sig_addr *s, NiceAddress *ret)
+{
+	nice_address_init(ret);
+	if (s->family == AF_INET)
+		nice_address_set_ipv4(ret, ntohl(*(const uint32_t *)(const void *)s->addr));
+	else if (s->family == AF_INET6)
+		nice_address_set_ipv6(ret, s->addr);
+	else
+		return;
+	nice_address_set_port(ret, s->port);
+}
+
+static NiceCandidate *candidate_from_sig(const struct wice_peer *peer, const struct sig_candidate *s)
+{
+	NiceCandidate *c;
+
+	if (s->component != 1 || s->transport != SIG_TRANSPORT_UDP)
+		return NULL; /* WireGuard is one UDP flow */
+	c = nice_candidate_new((NiceCandidateType)s->type);
+	c->transport = NICE_CANDIDATE_TRANSPORT_UDP;
+	c->stream_id = peer->stream;
+	c->component_id = 1;
+	c->priority = s->priority;
+	g_strlcpy(c->foundation, s->foundation, sizeof(c->foundation));
+	sig_to_address(&s->addr, &c->addr);
+	sig_to_address(&s->related, &c->base_addr);
+	return c;
+}
+
+/* The way the peer's last message came, while it is fresh: a peer that
+ * moved or restarted its daemon is heard from a new address when it
+ * sends, and one that went quiet gets the usual way again.  After two
+ * resends without an answer the usual way is taken too, in case the
+ * route went stale sooner. */
+static const struct sig_route *route_for(const struct wice_peer *peer)
+{
+	if (!peer->route.backend || peer->resends_unanswered > 1 ||
+	    g_get_monotonic_time() - peer->route_us > ROUTE_FRESH_MS * G_TIME_SPAN_MILLISECOND)
+		return NULL;
+	return &peer->route;
+}
+
+void peer_note_route(struct wice_peer *peer, const struct sig_route *from)
+{
+	peer->resends_unanswered = 0;
+	if (!from)
+		return;
+	peer->route = *from;
+	peer->route_us = g_get_monotonic_time();
+}
+
+static void publish(struct wice_peer *peer, struct sig_msg *msg)
+{
+	uint8_t buf[SIG_ENVELOPE_MAX];
+	size_t len = 0;
+	int r;
+
+	if (sig_session_stamp(&peer->session, msg) < 0)
+		return; /* counter spent: the next restart starts a new session */
+	r = sig_envelope_seal_msg(&peer->iface->identity, &peer->pair, msg, buf, sizeof(buf), &len);
+	if (r < 0) {
+		g_warning("%s/%s: cannot seal message: %s", peer->iface->name, peer->name, g_strerror(-r));
+		return;
+	}
+	peer->iface->host.ops->publish(peer->iface->host.data, peer->relay_send_id, buf, len, route_for(peer));
+}
+
+static bool fill_offer(struct wice_peer *peer, struct sig_msg *msg, bool please_answer)
+{
+	g_autofree char *ufrag = NULL, *pwd = NULL;
+
+	if (!peer->agent || !nice_agent_get_local_credentials(peer->agent, peer->stream, &ufrag, &pwd))
+		return false;
+	msg->has_offer = true;
+	g_strlcpy(msg->offer.ufrag, ufrag, sizeof(msg->offer.ufrag));
+	g_strlcpy(msg->offer.pwd, pwd, sizeof(msg->offer.pwd));
+	msg->offer.please_answer = please_answer;
+	explicit_bzero(pwd, strlen(pwd));
+	return true;
+}
+
+/* Adds a candidate to @msg, sending @msg first when it is full. */
+static void add_or_flush(struct wice_peer *peer, struct sig_msg *msg, const struct sig_candidate *c)
+{
+	if (sig_msg_add_candidate(msg, c) == 0 && sig_msg_encoded_len(msg) > 0)
+		return;
+	if (msg->n_candidates && sig_msg_encoded_len(msg) == 0)
+		msg->n_candidates--; /* the last one made it too big */
+	publish(peer, msg);
+	sig_msg_wipe(msg);
+	sig_msg_init(msg);
+	sig_msg_add_candidate(msg, c);
+}
+
+void peer_send_state(struct wice_peer *peer, bool please_answer)
+{
+	struct sig_msg msg;
+	struct sig_candidate c;
+
+	sig_msg_init(&msg);
+	if (!fill_offer(peer, &msg, please_answer))
+		return;
+	for (size_t i = 0; i < peer->n_local; i++)
+		if (candidate_to_sig(peer->local[i], &c))
+			add_or_flush(peer, &msg, &c);
+	msg.end_of_candidates = peer->gathering_done;
+	publish(peer, &msg);
+	sig_msg_wipe(&msg);
+}
+
+static gboolean on_send_state(gpointer data)
+{
+	struct wice_peer *peer = data;
+
+	g_clear_pointer(&peer->send_timer, g_source_unref);
+	peer_send_state(peer, !peer->have_remote_credentials);
+	return G_SOURCE_REMOVE;
+}
+
+/* Our state changed (started, a candidate, gathering done): send it all
+ * once the loop is idle.  Host candidates and the end of gathering come
+ * in one burst, and every datagram on the LAN backend reaches every
+ * daemon there: one message per burst instead of one per candidate.
+ * Candidates found later (STUN, TURN) still trickle out as they come. */
+void peer_schedule_send_state(struct wice_peer *peer)
+{
+	if (!peer->send_timer)
+		peer->send_timer = source_timeout(0, on_send_state, peer);
+}
+
+void peer_cancel_send_state(struct wice_peer *peer)
+{
+	source_clear(&peer->send_timer);
+}
+
+void peer_send_goodbye(struct wice_peer *peer)
+{
+	struct sig_msg msg;
+
+	if (!peer->session.id)
+		return;
+	sig_msg_init(&msg);
+	msg.goodbye = true;
+	publish(peer, &msg);
+}
+
+static gboolean on_resend(gpointer data)
+{
+	struct wice_peer *peer = data;
+
+	if (peer->state == PEER_CONNECTED || peer->state == PEER_CLOSED || !peer->agent) {
+		peer_stop_resending(peer);
+		return G_SOURCE_REMOVE;
+	}
+	peer->resends_unanswered++;
+	peer_send_state(peer, !peer->have_remote_credentials);
+	peer->resend_interval_ms = MIN(peer->resend_interval_ms * 2, RESEND_MAX_MS);
+	source_clear(&peer->resend_timer);
+	peer->resend_timer = source_timeout(peer->resend_interval_ms, on_resend, peer);
+	return G_SOURCE_REMOVE;
+}
+
+/* A resend is for a message that got lost, but when a whole mesh starts
+ * at once most of them are only waiting in a busy daemon's queue, and on
+ * the LAN backend every resend lands in every daemon's queue: the first
+ * resend waits longer the more of the interface's peers are still
+ * connecting (1 s for one, 6 s for 49), with jitter so that they do not
+ * come in waves. */
+static unsigned first_resend_ms(struct wice_peer *peer)
+{
+	size_t n = iface_unsettled_peers(peer->iface);
+	unsigned base = (unsigned)MIN(RESEND_FIRST_MS + RESEND_PER_PEER_MS * (n > 1 ? n - 1 : 0), RESEND_MAX_MS);
+
+	return base / 2 + (unsigned)g_random_int_range(0, (gint32)base + 1);
+}
+
+void peer_start_resending(struct wice_peer *peer)
+{
+	peer_stop_resending(peer);
+	peer->resend_interval_ms = first_resend_ms(peer);
+	peer->resend_timer = source_timeout(peer->resend_interval_ms, on_resend, peer);
+}
+
+void peer_stop_resending(struct wice_peer *peer)
+{
+	source_clear(&peer->resend_timer);
+}
+
+/* A newer remote session: the peer restarted ICE (or its daemon).  Our
+ * session stays (its credentials are still valid); only the agent is
+ * rebuilt, so that the two sides never chase each other's restarts. */
+static void on_remote_restart(struct wice_peer *peer, uint64_t session_id)
+{
+	g_autofree char *ufrag = NULL, *pwd = NULL;
+
+	g_info("%s/%s: peer restarted ICE", peer->iface->name, peer->name);
+	/* The rebuilt agent is a fresh attempt: a restart of our own that was
+	 * waiting would only throw it away again. */
+	peer_cancel_restart(peer);
+	nice_agent_get_local_credentials(peer->agent, peer->stream, &ufrag, &pwd);
+	peer_path_release(peer);
+	peer_ice_destroy(peer);
+	peer->remote_session = session_id;
+	peer_set_state(peer, PEER_GATHERING, "peer restarted ICE");
+	if (!peer_ice_create(peer, ufrag, pwd))
+		peer_schedule_restart(peer, "cannot create ICE agent");
+	else
+		peer_start_resending(peer);
+	if (pwd)
+		explicit_bzero(pwd, strlen(pwd));
+}
+
+/* Binds our session to the remote session @msg belongs to, rebuilding the
+ * agent when the peer moved to a newer one.  False when @msg is from a
+ * session we no longer answer. */
+static bool bind_remote_session(struct wice_peer *peer, const struct sig_msg *msg, bool new_session)
+{
+	if (!peer->agent) {
+		/* closed or waiting: any sign of life starts us again */
+		peer->remote_session = msg->session_id;
+		peer_start(peer);
+		return peer->agent != NULL;
+	}
+	if (!peer->remote_session) {
+		peer->remote_session = msg->session_id;
+		return true;
+	}
+	if (msg->session_id == peer->remote_session)
+		return true;
+	if (!new_session)
+		return false;
+	on_remote_restart(peer, msg->session_id);
+	return peer->agent != NULL;
+}
+
+/* Answers with our state at most every ANSWER_INTERVAL_MS: offers asking
+ * for an answer can come in bursts (resends, several backends). */
+static void answer(struct wice_peer *peer)
+{
+	gint64 now = g_get_monotonic_time();
+
+	if (now - peer->last_answer_us < ANSWER_INTERVAL_MS * 1000)
+		return;
+	peer->last_answer_us = now;
+	peer_send_state(peer, !peer->have_remote_credentials);
+}
+
+void peer_receive(struct wice_peer *peer, const struct sig_msg *msg, bool new_session)
+{
+	if (msg->goodbye) {
+		peer_close(peer, "peer said goodbye");
+		return;
+	}
+	if (!bind_remote_session(peer, msg, new_session))
+		return;
+	for (size_t i = 0; i < msg->n_candidates; i++) {
+		NiceCandidate *c = candidate_from_sig(peer, &msg->candidates[i]);
+
+		if (c)
+			peer_ice_add_remote_candidate(peer, c);
+	}
+	if (msg->has_offer) {
+		peer_ice_set_remote_credentials(peer, msg->offer.ufrag, msg->offer.pwd);
+		if (msg->offer.please_answer)
+			answer(peer);
+	} else if (!peer->have_remote_credentials && msg->n_candidates) {
+		answer(peer); /* candidates without an offer: ask for it */
+	}
+	if (msg->end_of_candidates)
+		peer_ice_remote_gathering_done(peer);
+}

@@ -1,0 +1,264 @@
+/* A peer's life: start, state changes, restarts with backoff, WireGuard's
+ * view of the path, and a clean end. */
+#include "config.h"
+
+#include <string.h>
+
+#include <sodium.h>
+
+#include "util/source-util.h"
+#include "peer-internal.h"
+
+#define RESTART_FIRST_MS 1000
+#define RESTART_MAX_MS 30000
+/* Checks that neither succeed nor fail (no remote candidates ever came)
+ * are given up after this long. */
+#define CONNECT_TIMEOUT_US (30 * G_USEC_PER_SEC)
+/* WireGuard answers within 10 s whatever it receives (data, or a
+ * keepalive after KEEPALIVE_TIMEOUT), so sending for this long without
+ * hearing back means the path is gone; doubled for each such restart in a
+ * row that brought nothing back (a peer whose WireGuard does not answer at
+ * all), up to 16 times. */
+#define PATH_SILENT_SEC 15
+#define PATH_SILENT_MAX_SHIFT 4
+/* A keepalive (an empty transport message: 16 bytes of header, 16 of
+ * tag) is the one thing WireGuard sends that nobody answers: the passive
+ * one 10 s after the last data received, and the persistent ones. */
+#define WG_KEEPALIVE_BYTES 32
+
+const char *peer_state_name(enum peer_state state)
+{
+	static const char *const names[] = { "idle", "gathering", "connecting", "connected", "failed", "closed" };
+
+	return state < G_N_ELEMENTS(names) ? names[state] : "?";
+}
+
+const char *peer_proxy_name(enum peer_proxy_kind kind)
+{
+	return kind == PEER_PROXY_NFT ? "nft" : kind == PEER_PROXY_USER ? "user" : NULL;
+}
+
+const char *peer_candidate_type_name(NiceCandidateType type)
+{
+	static const char *const names[] = { "host", "srflx", "prflx", "relay" };
+
+	return type < G_N_ELEMENTS(names) ? names[type] : "?";
+}
+
+void peer_emit(struct wice_peer *peer, struct wice_event *ev)
+{
+	char key[WG_KEY_B64_LEN];
+
+	wg_key_to_base64(key, peer->public_key);
+	ev->interface = peer->iface->name;
+	ev->peer = key;
+	iface_emit(peer->iface, ev);
+}
+
+void peer_set_state(struct wice_peer *peer, enum peer_state state, const char *reason)
+{
+	struct wice_event ev = {
+		.type = WICE_EVENT_PEER_STATE,
+		.old_state = peer_state_name(peer->state),
+		.state = peer_state_name(state),
+		.reason = reason,
+	};
+
+	if (peer->state == state)
+		return;
+	peer_emit(peer, &ev);
+	peer->state_since = g_get_real_time() / G_USEC_PER_SEC;
+	peer->state = state;
+	g_free(peer->state_reason);
+	peer->state_reason = g_strdup(reason);
+	if (state == PEER_CONNECTING || state == PEER_GATHERING)
+		peer->connecting_since_us = g_get_monotonic_time();
+}
+
+struct wice_peer *peer_new(struct wice_iface *iface, const uint8_t public_key[32])
+{
+	struct wice_peer *peer = g_new0(struct wice_peer, 1);
+	char b64[WG_KEY_B64_LEN];
+
+	peer->iface = iface;
+	memcpy(peer->public_key, public_key, 32);
+	wg_key_to_base64(b64, public_key);
+	g_strlcpy(peer->name, b64, sizeof(peer->name));
+	peer->controlling = memcmp(iface->identity.public_key, public_key, 32) < 0;
+	peer->state_since = g_get_real_time() / G_USEC_PER_SEC;
+	if (sig_pair_init(&peer->pair, &iface->identity, public_key) < 0) {
+		g_warning("%s/%s: unusable public key", iface->name, peer->name);
+		g_free(peer);
+		return NULL;
+	}
+	sig_relay_send_id(&peer->pair, peer->relay_send_id);
+	sig_relay_receive_id(&peer->pair, peer->sub.id, peer->sub.secret);
+	iface->host.ops->subscribe(iface->host.data, &peer->sub);
+	return peer;
+}
+
+void peer_cancel_restart(struct wice_peer *peer)
+{
+	source_clear(&peer->restart_timer);
+}
+
+/* Starts a new session of our own: new credentials, new agent. */
+void peer_start(struct wice_peer *peer)
+{
+	peer_cancel_restart(peer);
+	sig_session_start(&peer->session, (uint64_t)(g_get_real_time() / 1000));
+	peer_set_state(peer, PEER_GATHERING, "starting ICE");
+	if (!peer_ice_create(peer, NULL, NULL)) {
+		peer_schedule_restart(peer, "cannot create ICE agent");
+		return;
+	}
+	peer_schedule_send_state(peer);
+	peer_start_resending(peer);
+}
+
+/* The state change carries the reason for the restart; peer_start() then
+ * finds the peer gathering already. */
+void peer_restart(struct wice_peer *peer, const char *reason)
+{
+	g_autofree char *why = g_strdup_printf("restarting ICE: %s", reason);
+
+	peer->restarts++;
+	peer_stop_resending(peer);
+	peer_path_release(peer);
+	peer_ice_destroy(peer);
+	peer->remote_session = 0;
+	peer_set_state(peer, PEER_GATHERING, why);
+	peer_start(peer);
+}
+
+void peer_restart_now(struct wice_peer *peer)
+{
+	peer->failures = 0;
+	peer_restart(peer, "requested by operator");
+}
+
+static gboolean on_restart_timer(gpointer data)
+{
+	struct wice_peer *peer = data;
+
+	g_clear_pointer(&peer->restart_timer, g_source_unref);
+	peer_restart(peer, peer->state_reason ? peer->state_reason : "retry");
+	return G_SOURCE_REMOVE;
+}
+
+/* Exponential backoff with jitter, capped: a peer that is down must not
+ * cost more than a message every half minute. */
+static unsigned restart_delay_ms(unsigned failures)
+{
+	unsigned delay = RESTART_FIRST_MS << MIN(failures, 5u);
+
+	delay = MIN(delay, RESTART_MAX_MS);
+	return delay / 2 + (unsigned)g_random_int_range(0, (gint32)(delay / 2 + 1));
+}
+
+void peer_schedule_restart(struct wice_peer *peer, const char *reason)
+{
+	unsigned delay;
+
+	if (peer->restart_timer || peer->state == PEER_CLOSED)
+		return;
+	delay = restart_delay_ms(peer->failures++);
+	peer_set_state(peer, PEER_FAILED, reason);
+	peer_stop_resending(peer);
+	peer->restart_timer = source_timeout(delay, on_restart_timer, peer);
+}
+
+void peer_on_connected(struct wice_peer *peer)
+{
+	if (peer->state == PEER_CONNECTED)
+		return;
+	peer->failures = 0;
+	peer_stop_resending(peer);
+	peer_set_state(peer, PEER_CONNECTED, "pair selected");
+}
+
+void peer_close(struct wice_peer *peer, const char *reason)
+{
+	peer_cancel_restart(peer);
+	peer_stop_resending(peer);
+	peer_path_release(peer);
+	peer_ice_destroy(peer);
+	peer->remote_session = 0;
+	peer_set_state(peer, PEER_CLOSED, reason);
+}
+
+/* Called on every device sync with what WireGuard sent and received since
+ * the last one. */
+static void watch_path(struct wice_peer *peer, uint64_t tx_delta, bool receiving)
+{
+	bool sending = tx_delta > WG_KEEPALIVE_BYTES;
+	gint64 now = g_get_monotonic_time();
+	gint64 limit = (gint64)PATH_SILENT_SEC << MIN(peer->silent_restarts, PATH_SILENT_MAX_SHIFT);
+
+	if (receiving) {
+		peer->unanswered_since_us = 0;
+		peer->silent_restarts = 0;
+		return;
+	}
+	if (peer->state != PEER_CONNECTED) {
+		peer->unanswered_since_us = 0;
+		return;
+	}
+	if (sending && !peer->unanswered_since_us)
+		peer->unanswered_since_us = now;
+	if (peer->unanswered_since_us && now - peer->unanswered_since_us > limit * G_USEC_PER_SEC) {
+		peer->unanswered_since_us = 0;
+		peer->silent_restarts++;
+		peer_restart(peer, "WireGuard unanswered");
+	}
+}
+
+void peer_update_wg(struct wice_peer *peer, const struct wg_peer *wgp)
+{
+	/* Counters start over when the peer is re-added (a kick). */
+	uint64_t tx_delta = wgp->tx_bytes > peer->tx_bytes ? wgp->tx_bytes - peer->tx_bytes : 0;
+	bool receiving = wgp->rx_bytes > peer->rx_bytes;
+
+	peer->wg_endpoint = wgp->endpoint;
+	peer->last_handshake = wgp->last_handshake_sec;
+	peer->rx_bytes = wgp->rx_bytes;
+	peer->tx_bytes = wgp->tx_bytes;
+	if (!peer->endpoint_changed)
+		peer->original_endpoint = wgp->endpoint;
+	watch_path(peer, tx_delta, receiving);
+	if ((peer->state == PEER_CONNECTING || peer->state == PEER_GATHERING) && peer->have_remote_credentials &&
+	    g_get_monotonic_time() - peer->connecting_since_us > CONNECT_TIMEOUT_US)
+		peer_schedule_restart(peer, "checks timed out");
+}
+
+void peer_on_network_changed(struct wice_peer *peer)
+{
+	/* New addresses mean new candidates; a connected pair whose local
+	 * address is gone goes unanswered and restarts by itself. */
+	if (peer->state != PEER_CONNECTED && peer->state != PEER_CLOSED)
+		peer_restart(peer, "local addresses changed");
+}
+
+void peer_on_signaling_up(struct wice_peer *peer)
+{
+	if (peer->agent && (peer->state == PEER_GATHERING || peer->state == PEER_CONNECTING))
+		peer_send_state(peer, !peer->have_remote_credentials);
+}
+
+void peer_free(struct wice_peer *peer)
+{
+	if (!peer)
+		return;
+	peer_send_goodbye(peer);
+	peer_cancel_send_state(peer);
+	peer_cancel_restart(peer);
+	peer_stop_resending(peer);
+	peer_path_release(peer);
+	peer_path_restore_endpoint(peer);
+	peer_ice_destroy(peer);
+	peer->iface->host.ops->unsubscribe(peer->iface->host.data, peer->sub.id);
+	sig_pair_wipe(&peer->pair);
+	sodium_memzero(&peer->sub, sizeof(peer->sub));
+	g_free(peer->state_reason);
+	g_free(peer);
+}

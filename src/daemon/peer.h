@@ -1,0 +1,131 @@
+/* One WireGuard peer and the ICE session that finds it a path.
+ *
+ * Each peer has its own NiceAgent with one stream and one component: the
+ * controlling role must be decided per peer (the smaller public key
+ * controls) and libnice's role is a property of the whole agent.
+ *
+ * States: idle (waiting to start), gathering (collecting candidates, no
+ * remote credentials yet), connecting (checks running), connected (a pair
+ * is selected and WireGuard points at it), failed (waiting for the restart
+ * timer), closed (the peer said goodbye or is being removed). */
+#pragma once
+
+#include <nice/agent.h>
+
+#include "iface.h"
+#include "signaling/sig-relay.h"
+
+enum peer_state {
+	PEER_IDLE,
+	PEER_GATHERING,
+	PEER_CONNECTING,
+	PEER_CONNECTED,
+	PEER_FAILED,
+	PEER_CLOSED,
+};
+
+enum peer_proxy_kind {
+	PEER_PROXY_NONE,
+	PEER_PROXY_NFT,
+	PEER_PROXY_USER,
+};
+
+/* Remote candidates that came before the session's credentials. */
+#define PEER_MAX_PENDING_CANDIDATES 64
+/* Remote candidates accepted per session (resends included). */
+#define PEER_MAX_REMOTE_CANDIDATES 256
+/* Local candidates we keep to resend when messages are lost. */
+#define PEER_MAX_LOCAL_CANDIDATES 64
+
+struct user_proxy;
+
+struct peer_pair_info {
+	bool valid;
+	NiceCandidateType local_type, remote_type;
+	char local_addr[INET6_ADDRSTRLEN];
+	char remote_addr[INET6_ADDRSTRLEN];
+	uint16_t local_port, remote_port;
+};
+
+struct wice_peer {
+	struct wice_iface *iface;
+	uint8_t public_key[32];
+	char name[12]; /* short form of the key for logs */
+	bool controlling;
+	struct sig_pair pair;
+	uint8_t relay_send_id[RELAY_ID_LEN];
+	struct sig_subscription sub;
+
+	enum peer_state state;
+	char *state_reason;
+	gint64 state_since; /* real time, seconds */
+	NiceAgent *agent;
+	guint stream;
+	bool gathering_done;
+
+	/* our session and the remote session it answers (0: none yet) */
+	struct sig_session session;
+	uint64_t remote_session;
+	gint64 last_answer_us;
+	bool have_remote_credentials;
+	NiceCandidate *pending[PEER_MAX_PENDING_CANDIDATES];
+	size_t n_pending;
+	size_t n_remote;
+	bool remote_gathering_done;
+	NiceCandidate *local[PEER_MAX_LOCAL_CANDIDATES];
+	size_t n_local;
+
+	GSource *send_timer; /* a coalesced send of our state */
+	GSource *drop_timer; /* destroys a failed agent */
+	struct sig_route route; /* how the peer's last message came */
+	gint64 route_us;
+	unsigned resends_unanswered;
+	GSource *resend_timer;
+	unsigned resend_interval_ms;
+	GSource *restart_timer;
+	unsigned restarts;
+	unsigned failures; /* consecutive, for backoff */
+	gint64 connecting_since_us;
+
+	enum peer_proxy_kind proxy;
+	struct user_proxy *user_proxy;
+	struct peer_pair_info selected;
+	union wg_sockaddr endpoint_set;      /* what we last gave WireGuard */
+	union wg_sockaddr original_endpoint; /* what it had before us */
+	bool endpoint_changed;
+	GSource *kick_timer; /* checks that WireGuard handshook */
+	unsigned kicks;
+	/* controlled side: the peer's first handshake came to the agent
+	 * instead of WireGuard (our path was not in place yet) */
+	bool lost_initiation;
+	bool kicked_for_lost; /* once per selected pair */
+	gint64 path_since_us; /* monotonic: when the current path was set up */
+
+	/* WireGuard facts from the last sync */
+	union wg_sockaddr wg_endpoint;
+	int64_t last_handshake;
+	uint64_t rx_bytes, tx_bytes;
+	gint64 unanswered_since_us; /* monotonic: WireGuard sent, nothing came back */
+	unsigned silent_restarts;
+};
+
+struct wice_peer *peer_new(struct wice_iface *iface, const uint8_t public_key[32]);
+/* Sends goodbye, releases the agent (TURN allocations), removes the data
+ * path and leaves WireGuard's endpoint pointing at nothing of ours.
+ * Accepts NULL. */
+void peer_free(struct wice_peer *peer);
+void peer_start(struct wice_peer *peer);
+void peer_restart(struct wice_peer *peer, const char *reason);
+/* An operator asked for a restart: start over now, backoff forgotten. */
+void peer_restart_now(struct wice_peer *peer);
+void peer_receive(struct wice_peer *peer, const struct sig_msg *msg, bool new_session);
+/* Remembers the way back of an authenticated message from the peer
+ * (@from may be NULL: that backend has none). */
+void peer_note_route(struct wice_peer *peer, const struct sig_route *from);
+/* Called by the interface sync with the peer's WireGuard counters. */
+void peer_update_wg(struct wice_peer *peer, const struct wg_peer *wgp);
+void peer_on_network_changed(struct wice_peer *peer);
+void peer_on_signaling_up(struct wice_peer *peer);
+const char *peer_state_name(enum peer_state state);
+const char *peer_proxy_name(enum peer_proxy_kind kind);
+const char *peer_candidate_type_name(NiceCandidateType type);

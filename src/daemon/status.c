@@ -1,0 +1,220 @@
+/* The daemon's state as JSON: the body of `wice show --json`.
+ *
+ * {"version","interfaces":[{"name","public_key","listen_port","proxy_mode",
+ *   "peers":[{"public_key","state","reason","state_since","endpoint",
+ *   "proxy","selected_pair":{"local":{"type","address","port"},
+ *   "remote":{...}}|null,"last_handshake","rx_bytes","tx_bytes","role",
+ *   "local_candidates","remote_candidates","restarts"}]}],
+ *  "signaling":[{"url","up"}],"control":{"clients","monitors"}}
+ *
+ * Peers are sorted by public key, interfaces by name.  Private keys and
+ * TURN credentials are never part of it. */
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "control/control.h"
+#include "daemon.h"
+#include "peer.h"
+
+static void add_string(JsonBuilder *b, const char *name, const char *value)
+{
+	json_builder_set_member_name(b, name);
+	if (value)
+		json_builder_add_string_value(b, value);
+	else
+		json_builder_add_null_value(b);
+}
+
+static void add_int(JsonBuilder *b, const char *name, gint64 value)
+{
+	json_builder_set_member_name(b, name);
+	json_builder_add_int_value(b, value);
+}
+
+static gint compare_iface_names(gconstpointer a, gconstpointer b)
+{
+	return strcmp(((const struct wice_iface *)a)->name, ((const struct wice_iface *)b)->name);
+}
+
+static void add_candidate(JsonBuilder *b, const char *name, NiceCandidateType type, const char *addr, uint16_t port)
+{
+	json_builder_set_member_name(b, name);
+	json_builder_begin_object(b);
+	add_string(b, "type", peer_candidate_type_name(type));
+	add_string(b, "address", addr);
+	add_int(b, "port", port);
+	json_builder_end_object(b);
+}
+
+static void add_selected_pair(JsonBuilder *b, const struct wice_peer *peer)
+{
+	const struct peer_pair_info *p = &peer->selected;
+
+	json_builder_set_member_name(b, "selected_pair");
+	if (!p->valid) {
+		json_builder_add_null_value(b);
+		return;
+	}
+	json_builder_begin_object(b);
+	add_candidate(b, "local", p->local_type, p->local_addr, p->local_port);
+	add_candidate(b, "remote", p->remote_type, p->remote_addr, p->remote_port);
+	json_builder_end_object(b);
+}
+
+/* Distinct candidates, as the agent keeps them (resends do not count). */
+static gint64 count_remote_candidates(const struct wice_peer *peer)
+{
+	GSList *list;
+	gint64 n;
+
+	if (!peer->agent)
+		return 0;
+	list = nice_agent_get_remote_candidates(peer->agent, peer->stream, 1);
+	n = g_slist_length(list);
+	g_slist_free_full(list, (GDestroyNotify)nice_candidate_free);
+	return n;
+}
+
+static void add_peer(JsonBuilder *b, const struct wice_peer *peer)
+{
+	char key[WG_KEY_B64_LEN], ep[128];
+
+	wg_key_to_base64(key, peer->public_key);
+	wg_endpoint_format(&peer->wg_endpoint, ep, sizeof(ep));
+	json_builder_begin_object(b);
+	add_string(b, "public_key", key);
+	add_string(b, "state", peer_state_name(peer->state));
+	add_string(b, "reason", peer->state_reason);
+	add_int(b, "state_since", peer->state_since);
+	add_string(b, "endpoint", wg_sockaddr_len(&peer->wg_endpoint) ? ep : NULL);
+	add_string(b, "proxy", peer_proxy_name(peer->proxy));
+	add_selected_pair(b, peer);
+	add_int(b, "last_handshake", peer->last_handshake);
+	add_int(b, "rx_bytes", (gint64)peer->rx_bytes);
+	add_int(b, "tx_bytes", (gint64)peer->tx_bytes);
+	add_string(b, "role", peer->controlling ? "controlling" : "controlled");
+	add_int(b, "local_candidates", (gint64)peer->n_local);
+	add_int(b, "remote_candidates", count_remote_candidates(peer));
+	add_int(b, "restarts", peer->restarts);
+	json_builder_end_object(b);
+}
+
+static gint compare_peers(gconstpointer a, gconstpointer b)
+{
+	const struct wice_peer *pa = *(struct wice_peer *const *)a, *pb = *(struct wice_peer *const *)b;
+
+	return memcmp(pa->public_key, pb->public_key, sizeof(pa->public_key));
+}
+
+static void add_peers(JsonBuilder *b, const struct wice_iface *iface, const uint8_t *only)
+{
+	g_autoptr(GPtrArray) peers = g_ptr_array_new();
+	GHashTableIter it;
+	gpointer value;
+
+	g_hash_table_iter_init(&it, iface->peers);
+	while (g_hash_table_iter_next(&it, NULL, &value))
+		g_ptr_array_add(peers, value);
+	g_ptr_array_sort(peers, compare_peers);
+	json_builder_set_member_name(b, "peers");
+	json_builder_begin_array(b);
+	for (guint i = 0; i < peers->len; i++) {
+		const struct wice_peer *peer = g_ptr_array_index(peers, i);
+
+		if (!only || memcmp(peer->public_key, only, 32) == 0)
+			add_peer(b, peer);
+	}
+	json_builder_end_array(b);
+}
+
+static void add_iface(JsonBuilder *b, const struct wice_iface *iface, const uint8_t *only)
+{
+	char key[WG_KEY_B64_LEN];
+
+	json_builder_begin_object(b);
+	add_string(b, "name", iface->name);
+	if (iface->have_identity)
+		wg_key_to_base64(key, iface->identity.public_key);
+	add_string(b, "public_key", iface->have_identity ? key : NULL);
+	add_int(b, "listen_port", iface->listen_port);
+	add_string(b, "proxy_mode", wice_proxy_mode_name(iface_settings(iface)->proxy_mode));
+	add_peers(b, iface, only);
+	json_builder_end_object(b);
+}
+
+static void add_backends(JsonBuilder *b, struct wice_daemon *d)
+{
+	json_builder_set_member_name(b, "signaling");
+	json_builder_begin_array(b);
+	for (guint i = 0; i < d->backends->len; i++) {
+		struct sig_backend *be = g_ptr_array_index(d->backends, i);
+
+		json_builder_begin_object(b);
+		add_string(b, "url", sig_backend_url(be));
+		json_builder_set_member_name(b, "up");
+		json_builder_add_boolean_value(b, sig_backend_is_up(be));
+		json_builder_end_object(b);
+	}
+	json_builder_end_array(b);
+}
+
+static void add_control(JsonBuilder *b, struct wice_daemon *d)
+{
+	json_builder_set_member_name(b, "control");
+	json_builder_begin_object(b);
+	add_int(b, "clients", d->control ? control_n_clients(d->control) : 0);
+	add_int(b, "monitors", d->control ? control_n_monitors(d->control) : 0);
+	json_builder_end_object(b);
+}
+
+/* The interfaces to show, sorted; an error for a filter that matches
+ * nothing. */
+static GList *select_ifaces(struct wice_daemon *d, const char *ifname, const uint8_t *peer, GError **error)
+{
+	struct wice_iface *iface;
+	char key[WG_KEY_B64_LEN];
+
+	if (!ifname)
+		return g_list_sort(g_hash_table_get_values(d->ifaces), (GCompareFunc)compare_iface_names);
+	iface = daemon_find_iface(d, ifname);
+	if (!iface) {
+		g_set_error(error, CONTROL_ERROR, ENODEV, "wice does not manage interface '%s'", ifname);
+		return NULL;
+	}
+	if (peer && !iface_find_peer(iface, peer)) {
+		wg_key_to_base64(key, peer);
+		g_set_error(error, CONTROL_ERROR, ENOENT, "interface '%s' has no peer '%s'", ifname, key);
+		return NULL;
+	}
+	return g_list_prepend(NULL, iface);
+}
+
+JsonNode *status_build(struct wice_daemon *d, const char *ifname, const uint8_t *peer, GError **error)
+{
+	g_autoptr(JsonBuilder) b = json_builder_new();
+	g_autoptr(GList) ifaces = NULL;
+	GError *why = NULL;
+
+	ifaces = select_ifaces(d, ifname, peer, &why);
+	if (why) {
+		g_propagate_error(error, why);
+		return NULL;
+	}
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, "ok");
+	json_builder_add_boolean_value(b, TRUE);
+	add_string(b, "version", PACKAGE_VERSION);
+	json_builder_set_member_name(b, "interfaces");
+	json_builder_begin_array(b);
+	for (GList *l = ifaces; l; l = l->next) {
+		iface_sync(l->data); /* fresh counters, not a second old */
+		add_iface(b, l->data, peer);
+	}
+	json_builder_end_array(b);
+	add_backends(b, d);
+	add_control(b, d);
+	json_builder_end_object(b);
+	return json_builder_get_root(b);
+}

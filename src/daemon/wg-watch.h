@@ -1,0 +1,28 @@
+/* Notices WireGuard interfaces appearing and disappearing in this network
+ * namespace, without polling.
+ *
+ * Kernel devices are seen through rtnetlink link events; userspace devices
+ * (wireguard-go, boringtun) through their UAPI sockets appearing in
+ * /var/run/wireguard.  That directory is shared by all network namespaces,
+ * so a socket only counts while an interface of its name exists here, and a
+ * userspace device also goes away with its tun interface (a wireguard-go
+ * killed with SIGKILL leaves its socket behind). */
+#pragma once
+
+#include <stdbool.h>
+
+#include "wg/wg-device.h"
+
+struct wg_watch;
+
+/* @kind is the backend of the interface; for a removal, the one it had.
+ * The callback must not free the watch. */
+typedef void (*wg_watch_fn)(const char *ifname, bool added, enum wg_backend_kind kind, void *user_data);
+
+/* Starts watching in the thread-default GMainContext.  Interfaces that exist
+ * already are reported as added from that context's loop, never from inside
+ * this call; each interface is reported added once until it is removed.
+ * Returns 0 or a negative errno. */
+int wg_watch_new(wg_watch_fn fn, void *user_data, struct wg_watch **ret_watch);
+/* Stops watching; no callback runs afterwards.  Accepts NULL. */
+void wg_watch_free(struct wg_watch *watch);

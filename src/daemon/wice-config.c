@@ -1,0 +1,631 @@
+/* Parsing and validation of wice.conf.
+ *
+ * GLib's key file parser does the syntax; this file checks every value and
+ * says where a bad one is.  GKeyFile does not keep line numbers, so an
+ * error looks the key up in the text to quote its line. */
+#include "config.h"
+
+#include <errno.h>
+#include <fnmatch.h>
+#include <grp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "wice-config.h"
+#include "wg/wg-device.h"
+
+#define WICE_CONFIG_ERROR (g_quark_from_static_string("wice-config-error"))
+
+struct parse_ctx {
+	const char *path;
+	const char *text;
+	size_t len;
+	GKeyFile *kf;
+};
+
+/* The 1-based line of "key" (at the start of a line, after whitespace) in
+ * [group], or of the [group] header when @key is NULL; 0 when not found. */
+static unsigned line_of(const struct parse_ctx *c, const char *group, const char *key)
+{
+	g_auto(GStrv) lines = NULL;
+	g_autofree char *text = g_strndup(c->text, c->len);
+	g_autofree char *header = g_strdup_printf("[%s]", group);
+	bool in_group = false;
+
+	lines = g_strsplit(text, "\n", -1);
+	for (unsigned i = 0; lines[i]; i++) {
+		const char *l = lines[i] + strspn(lines[i], " \t");
+		size_t klen = key ? strlen(key) : 0;
+
+		if (*l == '[')
+			in_group = g_str_has_prefix(l, header);
+		if (*l == '[' && in_group && !key)
+			return i + 1;
+		if (*l != '[' && in_group && key && strncmp(l, key, klen) == 0 && strchr(" \t=", l[klen]))
+			return i + 1;
+	}
+	return 0;
+}
+
+static bool bad_value(const struct parse_ctx *c, const char *group, const char *key, const char *value,
+		      const char *why, GError **error)
+{
+	g_set_error(error, WICE_CONFIG_ERROR, EINVAL, "%s:%u: [%s] %s: invalid value '%s': %s", c->path,
+		    line_of(c, group, key), group, key, value, why);
+	return false;
+}
+
+static bool parse_port(const char *text, uint16_t *ret)
+{
+	char *end;
+	unsigned long v;
+
+	if (!g_ascii_isdigit(*text))
+		return false;
+	errno = 0;
+	v = strtoul(text, &end, 10);
+	if (errno || *end || v == 0 || v > 65535)
+		return false;
+	*ret = (uint16_t)v;
+	return true;
+}
+
+/* "host:port", "[v6]:port" or "host" (then @default_port). */
+static bool split_host_port(const char *text, char **ret_host, uint16_t *ret_port, uint16_t default_port)
+{
+	const char *colon;
+	g_autofree char *host = NULL;
+	uint16_t port = default_port;
+
+	if (*text == '[') {
+		const char *close = strchr(text, ']');
+
+		if (!close || close == text + 1 || (close[1] && (close[1] != ':' || !parse_port(close + 2, &port))))
+			return false;
+		host = g_strndup(text + 1, (size_t)(close - text - 1));
+	} else {
+		colon = strchr(text, ':');
+		if (colon && (strchr(colon + 1, ':') || !parse_port(colon + 1, &port)))
+			return false;
+		host = colon ? g_strndup(text, (size_t)(colon - text)) : g_strdup(text);
+	}
+	if (!*host || strpbrk(host, " \t/?#@"))
+		return false;
+	*ret_host = g_steal_pointer(&host);
+	*ret_port = port;
+	return true;
+}
+
+static bool parse_ice_query(const char *query, enum wice_ice_transport *ret)
+{
+	if (!query)
+		return true;
+	if (strcmp(query, "transport=udp") == 0)
+		*ret = WICE_ICE_TRANSPORT_UDP;
+	else if (strcmp(query, "transport=tcp") == 0)
+		*ret = WICE_ICE_TRANSPORT_TCP;
+	else
+		return false;
+	return true;
+}
+
+bool wice_ice_server_parse(const char *uri, struct wice_ice_server *ret, GError **error)
+{
+	struct wice_ice_server s = { 0 };
+	g_autofree char *rest = NULL;
+	char *query;
+	const char *after;
+
+	if (g_str_has_prefix(uri, "stun:"))
+		s.scheme = WICE_ICE_STUN, after = uri + 5;
+	else if (g_str_has_prefix(uri, "turn:"))
+		s.scheme = WICE_ICE_TURN, after = uri + 5;
+	else if (g_str_has_prefix(uri, "turns:"))
+		s.scheme = WICE_ICE_TURNS, after = uri + 6;
+	else {
+		g_set_error(error, WICE_CONFIG_ERROR, EINVAL, "not a stun:, turn: or turns: URI");
+		return false;
+	}
+	s.transport = s.scheme == WICE_ICE_TURNS ? WICE_ICE_TRANSPORT_TCP : WICE_ICE_TRANSPORT_UDP;
+	rest = g_strdup(after);
+	query = strchr(rest, '?');
+	if (query)
+		*query++ = '\0';
+	if ((query && s.scheme == WICE_ICE_STUN) || !parse_ice_query(query, &s.transport)) {
+		g_set_error(error, WICE_CONFIG_ERROR, EINVAL, "bad query (only transport=udp|tcp, and not for stun:)");
+		return false;
+	}
+	if (!split_host_port(rest, &s.host, &s.port, s.scheme == WICE_ICE_TURNS ? 5349 : 3478)) {
+		g_set_error(error, WICE_CONFIG_ERROR, EINVAL, "bad host or port");
+		return false;
+	}
+	*ret = s;
+	return true;
+}
+
+static bool signaling_url_ok(const char *url)
+{
+	g_autofree char *host = NULL;
+	uint16_t port;
+
+	if (strcmp(url, "mcast://") == 0 || g_str_has_prefix(url, "mcast://") )
+		return strcmp(url, "mcast://") == 0 ||
+		       split_host_port(url + 8, &host, &port, 0); /* mcast://GROUP:PORT */
+	if (g_str_has_prefix(url, "http://"))
+		url += 7;
+	else if (g_str_has_prefix(url, "https://"))
+		url += 8;
+	else
+		return false;
+	{
+		g_autofree char *hostport = g_strndup(url, strcspn(url, "/"));
+
+		return split_host_port(hostport, &host, &port, 80);
+	}
+}
+
+/* Lists accept ',' ';' and blanks as separators. */
+static char **split_list(const char *value)
+{
+	g_auto(GStrv) parts = g_strsplit_set(value, ",; \t", -1);
+	GPtrArray *out = g_ptr_array_new();
+
+	for (unsigned i = 0; parts[i]; i++)
+		if (*parts[i])
+			g_ptr_array_add(out, g_strdup(parts[i]));
+	g_ptr_array_add(out, NULL);
+	return (char **)g_ptr_array_free(out, FALSE);
+}
+
+static bool parse_signaling(const struct parse_ctx *c, struct wice_config *cfg, GError **error)
+{
+	g_autofree char *value = g_key_file_get_value(c->kf, "signaling", "urls", NULL);
+	g_auto(GStrv) urls = NULL;
+
+	if (!value)
+		return true;
+	urls = split_list(value);
+	if (!urls[0] || g_strv_length(urls) > WICE_CONFIG_MAX_URLS)
+		return bad_value(c, "signaling", "urls", value, "need 1 to 16 URLs", error);
+	for (unsigned i = 0; urls[i]; i++)
+		if (!signaling_url_ok(urls[i]))
+			return bad_value(c, "signaling", "urls", urls[i],
+					 "expected mcast://, mcast://GROUP:PORT, http://HOST:PORT or https://HOST:PORT",
+					 error);
+	g_strfreev(cfg->signaling_urls);
+	cfg->signaling_urls = g_steal_pointer(&urls);
+	return true;
+}
+
+/* --- the settings an [interface] section may override ------------------------ */
+
+/* Where a value sits, for error messages. */
+struct key_ref {
+	const struct parse_ctx *c;
+	const char *group;
+	const char *key;
+};
+
+static bool bad_setting(const struct key_ref *k, const char *value, const char *why, GError **error)
+{
+	return bad_value(k->c, k->group, k->key, value, why, error);
+}
+
+static void free_servers(struct wice_iface_settings *s)
+{
+	for (size_t i = 0; i < s->n_ice_servers; i++)
+		g_free(s->ice_servers[i].host);
+	g_free(s->ice_servers);
+	s->ice_servers = NULL;
+	s->n_ice_servers = 0;
+}
+
+static void free_secret(char **secret)
+{
+	if (*secret)
+		explicit_bzero(*secret, strlen(*secret));
+	g_clear_pointer(secret, g_free);
+}
+
+static void settings_clear(struct wice_iface_settings *s)
+{
+	free_servers(s);
+	g_clear_pointer(&s->turn_username, g_free);
+	free_secret(&s->turn_password);
+	free_secret(&s->turn_secret);
+}
+
+static void settings_copy(struct wice_iface_settings *dst, const struct wice_iface_settings *src)
+{
+	*dst = *src;
+	dst->ice_servers = g_new0(struct wice_ice_server, MAX(src->n_ice_servers, 1));
+	for (size_t i = 0; i < src->n_ice_servers; i++) {
+		dst->ice_servers[i] = src->ice_servers[i];
+		dst->ice_servers[i].host = g_strdup(src->ice_servers[i].host);
+	}
+	dst->turn_username = g_strdup(src->turn_username);
+	dst->turn_password = g_strdup(src->turn_password);
+	dst->turn_secret = g_strdup(src->turn_secret);
+}
+
+static bool parse_ice_urls(const struct key_ref *k, const char *value, struct wice_iface_settings *s,
+			   GError **error)
+{
+	g_auto(GStrv) uris = split_list(value);
+	size_t n = g_strv_length(uris);
+
+	if (n > WICE_CONFIG_MAX_URLS)
+		return bad_setting(k, value, "at most 16 URLs", error);
+	free_servers(s);
+	s->ice_servers = g_new0(struct wice_ice_server, n ? n : 1);
+	for (size_t i = 0; i < n; i++) {
+		g_autoptr(GError) why = NULL;
+
+		if (!wice_ice_server_parse(uris[i], &s->ice_servers[i], &why))
+			return bad_setting(k, uris[i], why->message, error);
+		s->n_ice_servers = i + 1;
+	}
+	return true;
+}
+
+static bool parse_username(const struct key_ref *k, const char *value, struct wice_iface_settings *s,
+			   GError **error)
+{
+	g_free(s->turn_username);
+	s->turn_username = g_strdup(value);
+	return true;
+}
+
+static bool parse_password(const struct key_ref *k, const char *value, struct wice_iface_settings *s,
+			   GError **error)
+{
+	free_secret(&s->turn_password);
+	s->turn_password = g_strdup(value);
+	return true;
+}
+
+static bool parse_turn_secret(const struct key_ref *k, const char *value, struct wice_iface_settings *s,
+			      GError **error)
+{
+	free_secret(&s->turn_secret);
+	s->turn_secret = g_strdup(value);
+	return true;
+}
+
+static bool parse_candidate_types(const struct key_ref *k, const char *value, struct wice_iface_settings *s,
+				  GError **error)
+{
+	g_auto(GStrv) types = split_list(value);
+
+	s->candidate_types = 0;
+	for (unsigned i = 0; types[i]; i++) {
+		if (strcmp(types[i], "host") == 0)
+			s->candidate_types |= WICE_CAND_HOST;
+		else if (strcmp(types[i], "srflx") == 0)
+			s->candidate_types |= WICE_CAND_SRFLX;
+		else if (strcmp(types[i], "relay") == 0)
+			s->candidate_types |= WICE_CAND_RELAY;
+		else
+			return bad_setting(k, types[i], "expected host, srflx or relay", error);
+	}
+	if (!s->candidate_types)
+		return bad_setting(k, value, "name at least one type", error);
+	return true;
+}
+
+static bool parse_port_range(const struct key_ref *k, const char *value, struct wice_iface_settings *s,
+			     GError **error)
+{
+	g_auto(GStrv) ends = g_strsplit(value, "-", 3);
+
+	if (g_strv_length(ends) != 2 || !parse_port(ends[0], &s->port_min) || !parse_port(ends[1], &s->port_max) ||
+	    s->port_min > s->port_max)
+		return bad_setting(k, value, "expected MIN-MAX with 1 <= MIN <= MAX <= 65535", error);
+	return true;
+}
+
+static bool parse_proxy_mode(const struct key_ref *k, const char *value, struct wice_iface_settings *s,
+			     GError **error)
+{
+	if (strcmp(value, "auto") == 0)
+		s->proxy_mode = WICE_PROXY_AUTO;
+	else if (strcmp(value, "nft") == 0)
+		s->proxy_mode = WICE_PROXY_NFT;
+	else if (strcmp(value, "user") == 0)
+		s->proxy_mode = WICE_PROXY_USER;
+	else
+		return bad_setting(k, value, "expected auto, nft or user", error);
+	return true;
+}
+
+static bool parse_liveness(const struct key_ref *k, const char *value, struct wice_iface_settings *s,
+			   GError **error)
+{
+	if (strcmp(value, "wireguard") == 0)
+		s->liveness = WICE_LIVENESS_WIREGUARD;
+	else if (strcmp(value, "consent") == 0)
+		s->liveness = WICE_LIVENESS_CONSENT;
+	else
+		return bad_setting(k, value, "expected wireguard or consent", error);
+	return true;
+}
+
+typedef bool (*setting_parser)(const struct key_ref *k, const char *value, struct wice_iface_settings *s,
+			       GError **error);
+
+static const struct setting {
+	const char *group, *key; /* in the global sections */
+	const char *iface_key;   /* in an [interface NAME] section */
+	setting_parser parse;
+} settings[] = {
+	{ "ice", "urls", "ice-urls", parse_ice_urls },
+	{ "ice", "username", "ice-username", parse_username },
+	{ "ice", "password", "ice-password", parse_password },
+	{ "ice", "turn-secret", "ice-turn-secret", parse_turn_secret },
+	{ "ice", "candidate-types", "ice-candidate-types", parse_candidate_types },
+	{ "ice", "port-range", "ice-port-range", parse_port_range },
+	{ "ice", "liveness", "ice-liveness", parse_liveness },
+	{ "proxy", "mode", "proxy-mode", parse_proxy_mode },
+};
+
+/* Applies the settings found in @group (a global section when @global,
+ * else an [interface] section) to @s. */
+static bool parse_settings(const struct parse_ctx *c, const char *group, bool global, struct wice_iface_settings *s,
+			   GError **error)
+{
+	for (size_t i = 0; i < G_N_ELEMENTS(settings); i++) {
+		struct key_ref k = { c, global ? settings[i].group : group, global ? settings[i].key : settings[i].iface_key };
+		g_autofree char *value = NULL;
+
+		if (global && strcmp(settings[i].group, group) != 0)
+			continue;
+		value = g_key_file_get_value(c->kf, k.group, k.key, NULL);
+		if (value && !settings[i].parse(&k, value, s, error))
+			return false;
+	}
+	return true;
+}
+
+/* --- global sections --------------------------------------------------------- */
+
+static bool parse_ice(const struct parse_ctx *c, struct wice_config *cfg, GError **error)
+{
+	g_autofree char *exclude = g_key_file_get_value(c->kf, "ice", "interfaces-exclude", NULL);
+
+	if (!parse_settings(c, "ice", true, &cfg->defaults, error))
+		return false;
+	if (exclude) {
+		g_strfreev(cfg->interfaces_exclude);
+		cfg->interfaces_exclude = split_list(exclude);
+	}
+	return true;
+}
+
+static bool parse_daemon(const struct parse_ctx *c, struct wice_config *cfg, GError **error)
+{
+	g_autofree char *ifaces = g_key_file_get_value(c->kf, "daemon", "interfaces", NULL);
+
+	if (!ifaces)
+		return true;
+	g_strfreev(cfg->interfaces);
+	cfg->interfaces = split_list(ifaces);
+	for (unsigned i = 0; cfg->interfaces[i]; i++)
+		if (!wg_ifname_valid(cfg->interfaces[i]))
+			return bad_value(c, "daemon", "interfaces", cfg->interfaces[i],
+					 "interface names are 1 to 15 bytes without blanks, '/' or ':'", error);
+	return true;
+}
+
+/* Group names are looked up when the file is read (getgrnam: /etc/group or
+ * NSS), so that a typo fails the load, not the first request. */
+static bool parse_group(const struct parse_ctx *c, const char *key, char **ret_name, gid_t *ret_gid, GError **error)
+{
+	g_autofree char *value = g_key_file_get_value(c->kf, "control", key, NULL);
+	struct group *gr;
+
+	if (!value)
+		return true;
+	gr = *value ? getgrnam(value) : NULL;
+	if (!gr)
+		return bad_value(c, "control", key, value, "no such group", error);
+	*ret_gid = gr->gr_gid;
+	*ret_name = g_steal_pointer(&value);
+	return true;
+}
+
+static bool parse_control(const struct parse_ctx *c, struct wice_config *cfg, GError **error)
+{
+	return parse_group(c, "group", &cfg->control_group, &cfg->control_gid, error) &&
+	       parse_group(c, "admin-group", &cfg->admin_group, &cfg->admin_gid, error);
+}
+
+/* --- [interface NAME] sections ----------------------------------------------- */
+
+#define IFACE_PREFIX "interface"
+
+static bool is_iface_group(const char *group)
+{
+	return g_str_has_prefix(group, IFACE_PREFIX) &&
+	       (group[strlen(IFACE_PREFIX)] == '\0' || g_ascii_isspace(group[strlen(IFACE_PREFIX)]));
+}
+
+static bool bad_section(const struct parse_ctx *c, const char *group, const char *why, GError **error)
+{
+	g_set_error(error, WICE_CONFIG_ERROR, EINVAL, "%s:%u: invalid section '[%s]': %s", c->path, line_of(c, group, NULL),
+		    group, why);
+	return false;
+}
+
+static bool add_iface_section(const struct parse_ctx *c, struct wice_config *cfg, const char *group, GError **error)
+{
+	g_autofree char *name = g_strstrip(g_strdup(group + strlen(IFACE_PREFIX)));
+	struct wice_iface_config *ic;
+
+	if (!wg_ifname_valid(name))
+		return bad_section(c, group, "expected [interface NAME], NAME 1 to 15 bytes without blanks, '/' or ':'",
+				   error);
+	if (wice_config_iface(cfg, name) != &cfg->defaults)
+		return bad_section(c, group, "a second section for this interface", error);
+	if (cfg->n_ifaces >= WICE_CONFIG_MAX_IFACES)
+		return bad_section(c, group, "more than 256 interface sections", error);
+	cfg->ifaces = g_renew(struct wice_iface_config, cfg->ifaces, cfg->n_ifaces + 1);
+	ic = &cfg->ifaces[cfg->n_ifaces++];
+	g_strlcpy(ic->name, name, sizeof(ic->name));
+	settings_copy(&ic->settings, &cfg->defaults);
+	return parse_settings(c, group, false, &ic->settings, error);
+}
+
+static bool parse_iface_sections(const struct parse_ctx *c, struct wice_config *cfg, GError **error)
+{
+	g_auto(GStrv) groups = g_key_file_get_groups(c->kf, NULL);
+
+	for (unsigned g = 0; groups[g]; g++)
+		if (is_iface_group(groups[g]) && !add_iface_section(c, cfg, groups[g], error))
+			return false;
+	return true;
+}
+
+/* --- the whole file ---------------------------------------------------------- */
+
+static bool key_known(const char *group, const char *key)
+{
+	static const char *const others[] = {
+		"signaling/urls", "ice/interfaces-exclude", "daemon/interfaces", "control/group",
+		"control/admin-group",
+	};
+	g_autofree char *full = g_strdup_printf("%s/%s", group, key);
+
+	for (size_t i = 0; i < G_N_ELEMENTS(settings); i++)
+		if (is_iface_group(group) ? strcmp(key, settings[i].iface_key) == 0
+					  : strcmp(group, settings[i].group) == 0 && strcmp(key, settings[i].key) == 0)
+			return true;
+	for (size_t i = 0; i < G_N_ELEMENTS(others); i++)
+		if (strcmp(full, others[i]) == 0)
+			return true;
+	return false;
+}
+
+/* Every group and key must be one we know: a typo must not silently fall
+ * back to a default. */
+static bool check_known_keys(const struct parse_ctx *c, GError **error)
+{
+	static const char *const known_groups[] = { "signaling", "ice", "proxy", "daemon", "control", NULL };
+	g_auto(GStrv) groups = g_key_file_get_groups(c->kf, NULL);
+
+	for (unsigned g = 0; groups[g]; g++) {
+		g_auto(GStrv) keys = g_key_file_get_keys(c->kf, groups[g], NULL, NULL);
+
+		if (!g_strv_contains(known_groups, groups[g]) && !is_iface_group(groups[g])) {
+			g_set_error(error, WICE_CONFIG_ERROR, EINVAL, "%s:%u: unknown section '[%s]'", c->path,
+				    line_of(c, groups[g], NULL), groups[g]);
+			return false;
+		}
+		for (unsigned k = 0; keys[k]; k++)
+			if (!key_known(groups[g], keys[k]))
+				return bad_value(c, groups[g], keys[k], keys[k], "unknown key", error);
+	}
+	return true;
+}
+
+struct wice_config *wice_config_new_default(void)
+{
+	struct wice_config *cfg = g_new0(struct wice_config, 1);
+
+	cfg->signaling_urls = g_strsplit("mcast://", ",", -1);
+	cfg->defaults.ice_servers = g_new0(struct wice_ice_server, 1);
+	cfg->defaults.candidate_types = WICE_CAND_ALL;
+	cfg->defaults.proxy_mode = WICE_PROXY_AUTO;
+	cfg->interfaces_exclude = g_new0(char *, 1);
+	cfg->interfaces = g_new0(char *, 1);
+	return cfg;
+}
+
+struct wice_config *wice_config_parse(const char *path, const char *text, size_t len, GError **error)
+{
+	g_autoptr(wice_config) cfg = wice_config_new_default();
+	g_autoptr(GKeyFile) kf = g_key_file_new();
+	g_autoptr(GError) syntax = NULL;
+	struct parse_ctx c = { .path = path, .text = text, .len = len, .kf = kf };
+
+	if (len > WICE_CONFIG_MAX_SIZE || memchr(text, '\0', len)) {
+		g_set_error(error, WICE_CONFIG_ERROR, EINVAL, "%s: not a text file of at most 1 MiB", path);
+		return NULL;
+	}
+	if (!g_key_file_load_from_data(kf, text, len, G_KEY_FILE_NONE, &syntax)) {
+		g_set_error(error, WICE_CONFIG_ERROR, EINVAL, "%s: %s", path, syntax->message);
+		return NULL;
+	}
+	/* Global sections first: interface sections start from their values. */
+	if (!check_known_keys(&c, error) || !parse_signaling(&c, cfg, error) || !parse_ice(&c, cfg, error) ||
+	    !parse_settings(&c, "proxy", true, &cfg->defaults, error) || !parse_daemon(&c, cfg, error) ||
+	    !parse_control(&c, cfg, error) || !parse_iface_sections(&c, cfg, error))
+		return NULL;
+	return g_steal_pointer(&cfg);
+}
+
+struct wice_config *wice_config_load(const char *path, GError **error)
+{
+	g_autofree char *text = NULL;
+	g_autoptr(GError) read_error = NULL;
+	gsize len = 0;
+
+	if (!g_file_get_contents(path, &text, &len, &read_error)) {
+		if (strcmp(path, WICE_CONFIG_DEFAULT_PATH) == 0 &&
+		    g_error_matches(read_error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+			return wice_config_new_default();
+		g_set_error(error, WICE_CONFIG_ERROR, EIO, "%s", read_error->message);
+		return NULL;
+	}
+	return wice_config_parse(path, text, len, error);
+}
+
+void wice_config_free(struct wice_config *cfg)
+{
+	if (!cfg)
+		return;
+	g_strfreev(cfg->signaling_urls);
+	settings_clear(&cfg->defaults);
+	for (size_t i = 0; i < cfg->n_ifaces; i++)
+		settings_clear(&cfg->ifaces[i].settings);
+	g_free(cfg->ifaces);
+	g_strfreev(cfg->interfaces_exclude);
+	g_strfreev(cfg->interfaces);
+	g_free(cfg->control_group);
+	g_free(cfg->admin_group);
+	g_free(cfg);
+}
+
+bool wice_config_manages(const struct wice_config *cfg, const char *ifname)
+{
+	return !cfg->interfaces[0] || g_strv_contains((const char *const *)cfg->interfaces, ifname);
+}
+
+bool wice_config_gather_excluded(const struct wice_config *cfg, const char *netif)
+{
+	for (unsigned i = 0; cfg->interfaces_exclude[i]; i++)
+		if (fnmatch(cfg->interfaces_exclude[i], netif, 0) == 0)
+			return true;
+	return false;
+}
+
+const char *wice_proxy_mode_name(enum wice_proxy_mode mode)
+{
+	return mode == WICE_PROXY_NFT ? "nft" : mode == WICE_PROXY_USER ? "user" : "auto";
+}
+
+const struct wice_iface_settings *wice_config_iface(const struct wice_config *cfg, const char *ifname)
+{
+	for (size_t i = 0; ifname && i < cfg->n_ifaces; i++)
+		if (strcmp(cfg->ifaces[i].name, ifname) == 0)
+			return &cfg->ifaces[i].settings;
+	return &cfg->defaults;
+}
+
+bool wice_config_wants_nft(const struct wice_config *cfg)
+{
+	bool wants = cfg->defaults.proxy_mode != WICE_PROXY_USER;
+
+	for (size_t i = 0; i < cfg->n_ifaces; i++)
+		wants = wants || cfg->ifaces[i].settings.proxy_mode != WICE_PROXY_USER;
+	return wants;
+}

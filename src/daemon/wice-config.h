@@ -1,0 +1,122 @@
+/* The daemon's configuration: /etc/wice/wice.conf, a GLib key file.
+ *
+ * Parsing is pure (text in, struct out) so that unit tests can feed it any
+ * file; every bad value is reported with the file, the line and the value
+ * quoted.  Defaults make an empty file a working configuration: LAN
+ * multicast signaling, host candidates, proxy mode auto.
+ *
+ * Global sections: [signaling] [ice] [proxy] [daemon] [control].  An
+ * [interface NAME] section overrides the [ice] and [proxy] keys for one
+ * WireGuard interface, under the names ice-urls, ice-username,
+ * ice-password, ice-turn-secret, ice-candidate-types, ice-port-range and
+ * proxy-mode; what it does not set comes from the global sections. */
+#pragma once
+
+#include <glib.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define WICE_CONFIG_DEFAULT_PATH "/etc/wice/wice.conf"
+#define WICE_CONFIG_MAX_SIZE (1u << 20)
+#define WICE_CONFIG_MAX_URLS 16
+
+enum wice_ice_scheme {
+	WICE_ICE_STUN,
+	WICE_ICE_TURN,
+	WICE_ICE_TURNS,
+};
+
+enum wice_ice_transport {
+	WICE_ICE_TRANSPORT_UDP,
+	WICE_ICE_TRANSPORT_TCP,
+};
+
+/* One [ice] urls= entry, RFC 7064 / RFC 7065. */
+struct wice_ice_server {
+	enum wice_ice_scheme scheme;
+	enum wice_ice_transport transport;
+	char *host; /* a name or a literal address */
+	uint16_t port;
+	char address[64]; /* @host as a literal address; filled in by the daemon */
+};
+
+enum wice_candidate_types {
+	WICE_CAND_HOST = 1u << 0,
+	WICE_CAND_SRFLX = 1u << 1,
+	WICE_CAND_RELAY = 1u << 2,
+	WICE_CAND_ALL = 7,
+};
+
+enum wice_proxy_mode {
+	WICE_PROXY_AUTO,
+	WICE_PROXY_NFT,
+	WICE_PROXY_USER,
+};
+
+/* How a connected path is found dead: by WireGuard going unanswered
+ * (no traffic while idle), or by RFC 7675 consent checks as well. */
+enum wice_liveness {
+	WICE_LIVENESS_WIREGUARD,
+	WICE_LIVENESS_CONSENT,
+};
+
+/* What shapes the sessions of one interface: the [ice] and [proxy] keys,
+ * which an [interface NAME] section may override (as ice-urls, ...,
+ * proxy-mode). */
+struct wice_iface_settings {
+	struct wice_ice_server *ice_servers;
+	size_t n_ice_servers;
+	char *turn_username;
+	char *turn_password;
+	char *turn_secret; /* coturn's REST API shared secret */
+	unsigned candidate_types;
+	uint16_t port_min, port_max; /* 0, 0: any */
+	enum wice_proxy_mode proxy_mode;
+	enum wice_liveness liveness;
+};
+
+/* An [interface NAME] section: the global settings with its overrides
+ * applied. */
+struct wice_iface_config {
+	char name[16];
+	struct wice_iface_settings settings;
+};
+
+#define WICE_CONFIG_MAX_IFACES 256
+
+struct wice_config {
+	char **signaling_urls;                /* NULL-terminated */
+	struct wice_iface_settings defaults;  /* [ice], [proxy] */
+	struct wice_iface_config *ifaces;     /* [interface NAME] */
+	size_t n_ifaces;
+	char **interfaces_exclude;   /* no gathering on these netifs (globs) */
+	char **interfaces;           /* manage only these WireGuard ifs (empty: all) */
+	char *control_group;         /* [control] group; NULL: the daemon's group */
+	gid_t control_gid;
+	char *admin_group;           /* [control] admin-group; NULL: none */
+	gid_t admin_gid;
+};
+
+/* Parses @text (the content of @path, which is only used in messages). */
+struct wice_config *wice_config_parse(const char *path, const char *text, size_t len, GError **error);
+/* Reads and parses @path; a missing file at the default path means defaults. */
+struct wice_config *wice_config_load(const char *path, GError **error);
+struct wice_config *wice_config_new_default(void);
+void wice_config_free(struct wice_config *cfg);
+typedef struct wice_config wice_config;
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(wice_config, wice_config_free)
+
+/* Parses one ICE URI ("stun:host:port", "turn:[v6]:3478?transport=tcp"). */
+bool wice_ice_server_parse(const char *uri, struct wice_ice_server *ret, GError **error);
+/* Whether the daemon manages this WireGuard interface ([daemon] interfaces). */
+bool wice_config_manages(const struct wice_config *cfg, const char *ifname);
+/* Whether candidates must not be gathered on this network interface
+ * ([ice] interfaces-exclude, glob patterns). */
+bool wice_config_gather_excluded(const struct wice_config *cfg, const char *netif);
+const char *wice_proxy_mode_name(enum wice_proxy_mode mode);
+/* The settings for WireGuard interface @ifname: its [interface] section's,
+ * else the global ones.  Every per-interface lookup goes through here. */
+const struct wice_iface_settings *wice_config_iface(const struct wice_config *cfg, const char *ifname);
+/* Whether any interface may use the nftables path (proxy mode not user). */
+bool wice_config_wants_nft(const struct wice_config *cfg);
