@@ -45,6 +45,7 @@
 
 #include "backend-impl.h"
 #include "signaling/sig-envelope.h"
+#include "wg/wg-netlink.h"
 
 #define MCAST_GROUP4 "239.255.119.105"
 #define MCAST_GROUP6 "ff12::7769:6365"
@@ -332,20 +333,6 @@ static int link_attr_cb(const struct nlattr *attr, void *data)
 	return MNL_CB_OK;
 }
 
-static bool link_is_wireguard(const struct nlattr *linkinfo)
-{
-	const struct nlattr *attr;
-
-	if (!linkinfo)
-		return false;
-	mnl_attr_for_each_nested(attr, linkinfo)
-		if (mnl_attr_get_type(attr) == IFLA_INFO_KIND &&
-		    mnl_attr_validate(attr, MNL_TYPE_STRING) == 0 &&
-		    strcmp(mnl_attr_get_str(attr), "wireguard") == 0)
-			return true;
-	return false;
-}
-
 /* Returns the interface to judge again, or NULL. */
 static struct mcast_if *on_link(struct mcast_backend *m, const struct nlmsghdr *nlh)
 {
@@ -368,7 +355,7 @@ static struct mcast_if *on_link(struct mcast_backend *m, const struct nlmsghdr *
 	i->flags = ifi->ifi_flags;
 	i->has_master = tb[IFLA_MASTER] && mnl_attr_get_payload_len(tb[IFLA_MASTER]) >= 4 &&
 			mnl_attr_get_u32(tb[IFLA_MASTER]) != 0;
-	i->wireguard = link_is_wireguard(tb[IFLA_LINKINFO]);
+	i->wireguard = wg_netlink_link_is_wireguard(tb[IFLA_LINKINFO]);
 	i->seen = true;
 	return i;
 }

@@ -10,6 +10,7 @@
 #include "control/control.h"
 #include "daemon.h"
 #include "peer.h"
+#include "util/source-util.h"
 
 static JsonNode *ok_body(const char *member, const char *value)
 {
@@ -52,29 +53,123 @@ static JsonNode *do_restart(struct wice_daemon *d, const struct control_request 
 	return ok_body(NULL, NULL);
 }
 
-static bool sync_one(struct wice_iface *iface, GError **error)
-{
-	int r = iface_sync(iface);
+/* --- show and sync: answered once the devices were read afresh ------------- */
 
-	if (r < 0)
-		g_set_error(error, CONTROL_ERROR, -r, "cannot read interface '%s': %s", iface->name, g_strerror(-r));
-	return r == 0;
+/* `wice show` never shows counters a second old, and `wice sync` means
+ * "read the devices now": both wait for a device read of every interface
+ * they name, which runs on the interface's WireGuard worker.  A device
+ * that does not answer holds them up for SYNC_WAIT_MS at most: show then
+ * answers with what it knows (the interface marked stalled), sync with an
+ * error.  A device known to be stalled already is not waited for. */
+#define SYNC_WAIT_MS IFACE_STALLED_MS
+
+struct sync_wait {
+	struct wice_daemon *d;
+	struct control_request req;
+	struct control_call *call; /* NULL once answered */
+	unsigned pending;          /* reads not back yet */
+	GError *failed;            /* the first read that failed */
+	GSource *deadline;
+};
+
+static void sync_wait_answer(struct sync_wait *w)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(JsonNode) body = NULL;
+
+	if (w->req.command == CONTROL_SHOW)
+		body = status_build(w->d, *w->req.interface ? w->req.interface : NULL,
+				    w->req.has_peer ? w->req.peer : NULL, &error);
+	else if (w->failed)
+		error = g_error_copy(w->failed);
+	else
+		body = ok_body(NULL, NULL);
+	control_call_reply(g_steal_pointer(&w->call), body, error);
 }
 
-static JsonNode *do_sync(struct wice_daemon *d, const struct control_request *req, GError **error)
+static void sync_wait_release(struct sync_wait *w)
 {
-	g_autoptr(GList) ifaces = NULL;
+	if (w->pending || w->call)
+		return;
+	source_clear(&w->deadline);
+	g_clear_error(&w->failed);
+	g_free(w);
+}
 
-	if (*req->interface) {
-		struct wice_iface *iface = find_iface(d, req->interface, error);
+static gboolean on_sync_deadline(gpointer data)
+{
+	struct sync_wait *w = data;
 
-		return iface && sync_one(iface, error) ? ok_body(NULL, NULL) : NULL;
+	g_clear_pointer(&w->deadline, g_source_unref);
+	if (!w->failed)
+		g_set_error(&w->failed, CONTROL_ERROR, ETIMEDOUT, "WireGuard did not answer within %u ms",
+			    SYNC_WAIT_MS);
+	sync_wait_answer(w);
+	sync_wait_release(w);
+	return G_SOURCE_REMOVE;
+}
+
+struct sync_one {
+	struct sync_wait *wait;
+	char ifname[IFNAMSIZ];
+};
+
+static void sync_wait_done_one(struct sync_wait *w, int r, const char *ifname)
+{
+	if (r < 0 && !w->failed)
+		g_set_error(&w->failed, CONTROL_ERROR, -r, "cannot read interface '%s': %s", ifname, g_strerror(-r));
+	w->pending--;
+	if (!w->pending && w->call)
+		sync_wait_answer(w);
+	sync_wait_release(w);
+}
+
+static void on_synced(int r, void *data)
+{
+	struct sync_one *one = data;
+
+	sync_wait_done_one(one->wait, r, one->ifname);
+	g_free(one);
+}
+
+static void sync_wait_add(struct sync_wait *w, struct wice_iface *iface)
+{
+	struct sync_one *one;
+
+	if (iface_device_stalled(iface)) {
+		if (!w->failed)
+			g_set_error(&w->failed, CONTROL_ERROR, ETIMEDOUT,
+				    "interface '%s': WireGuard did not answer within %u ms", iface->name, SYNC_WAIT_MS);
+		return;
 	}
-	ifaces = g_hash_table_get_values(d->ifaces);
+	one = g_new0(struct sync_one, 1);
+	one->wait = w;
+	g_strlcpy(one->ifname, iface->name, sizeof(one->ifname));
+	w->pending++;
+	iface_sync(iface, on_synced, one);
+}
+
+static void sync_then_answer(struct wice_daemon *d, const struct control_request *req, struct control_call *call)
+{
+	struct sync_wait *w = g_new0(struct sync_wait, 1);
+	g_autoptr(GList) ifaces = NULL;
+	g_autoptr(GError) error = NULL;
+
+	w->d = d;
+	w->req = *req;
+	w->call = call;
+	if (*req->interface && !find_iface(d, req->interface, &error)) {
+		control_call_reply(g_steal_pointer(&w->call), NULL, error);
+		sync_wait_release(w);
+		return;
+	}
+	ifaces = *req->interface ? g_list_prepend(NULL, daemon_find_iface(d, req->interface))
+				 : g_hash_table_get_values(d->ifaces);
+	w->deadline = source_timeout(SYNC_WAIT_MS, on_sync_deadline, w);
+	w->pending++; /* until every read is asked for */
 	for (GList *l = ifaces; l; l = l->next)
-		if (!sync_one(l->data, error))
-			return NULL;
-	return ok_body(NULL, NULL);
+		sync_wait_add(w, l->data);
+	sync_wait_done_one(w, 0, NULL);
 }
 
 static JsonNode *do_reload(struct wice_daemon *d, GError **error)
@@ -95,18 +190,16 @@ static JsonNode *run(struct wice_daemon *d, const struct control_request *req, G
 	const char *ifname = *req->interface ? req->interface : NULL;
 
 	switch (req->command) {
-	case CONTROL_SHOW:
-		return status_build(d, ifname, req->has_peer ? req->peer : NULL, error);
 	case CONTROL_ADD:
 		return daemon_add_iface_by_operator(d, ifname, error) ? ok_body(NULL, NULL) : NULL;
 	case CONTROL_DELETE:
 		return daemon_remove_iface_by_operator(d, ifname, error) ? ok_body(NULL, NULL) : NULL;
 	case CONTROL_RESTART:
 		return do_restart(d, req, error);
-	case CONTROL_SYNC:
-		return do_sync(d, req, error);
 	case CONTROL_RELOAD:
 		return do_reload(d, error);
+	case CONTROL_SHOW:
+	case CONTROL_SYNC:
 	case CONTROL_MONITOR:
 		break; /* the connection's business, see control.c */
 	}
@@ -117,8 +210,13 @@ static JsonNode *run(struct wice_daemon *d, const struct control_request *req, G
 static void execute(void *data, const struct control_request *req, struct control_call *call)
 {
 	g_autoptr(GError) error = NULL;
-	g_autoptr(JsonNode) body = run(data, req, &error);
+	g_autoptr(JsonNode) body = NULL;
 
+	if (req->command == CONTROL_SHOW || req->command == CONTROL_SYNC) {
+		sync_then_answer(data, req, call);
+		return;
+	}
+	body = run(data, req, &error);
 	control_call_reply(call, body, error);
 }
 

@@ -3,7 +3,9 @@
  *
  * WireGuard tells nobody when peers are added or removed, so the interface
  * re-reads the device once a second: that picks up `wg set` changes and
- * gives the handshake and transfer counters that show a dead path. */
+ * gives the handshake and transfer counters that show a dead path.  The
+ * read runs on the interface's WireGuard worker (wg-io.h); one sync is in
+ * flight at a time, and a request during it is served by the next one. */
 #include "config.h"
 
 #include <string.h>
@@ -40,13 +42,9 @@ static struct sig_pair *lookup_pair(void *userdata, const uint8_t peer_public[SI
 	return peer ? &peer->pair : NULL;
 }
 
-/* A device that is gone is the watcher's news, not an error here. */
 static void sync_quietly(struct wice_iface *iface)
 {
-	int r = iface_sync(iface);
-
-	if (r < 0 && r != -ENODEV)
-		g_debug("%s: cannot read device: %s", iface->name, g_strerror(-r));
+	iface_sync(iface, NULL, NULL);
 }
 
 static gboolean on_sync_soon(gpointer data)
@@ -174,19 +172,97 @@ static void sync_peers(struct wice_iface *iface, const struct wg_device *dev)
 		}
 }
 
-int iface_sync(struct wice_iface *iface)
-{
-	struct wg_device *dev = NULL;
-	int r = iface->host.wg->get(iface->name, &dev);
+struct sync_waiter {
+	iface_synced_fn fn;
+	void *data;
+};
 
-	if (r < 0)
-		return r;
+static int read_device(const struct wg_ops *ops, const char *ifname, void *arg)
+{
+	return ops->get(ifname, arg);
+}
+
+static void free_device_slot(void *arg)
+{
+	struct wg_device **slot = arg;
+
+	wg_device_free(*slot);
+	g_free(slot);
+}
+
+static void apply_device(struct wice_iface *iface, const struct wg_device *dev)
+{
 	iface->listen_port = dev->listen_port;
 	set_identity(iface, dev);
 	if (iface->have_identity)
 		sync_peers(iface, dev);
-	wg_device_free(dev);
-	return 0;
+}
+
+static void start_read(struct wice_iface *iface);
+
+/* Waiters that came during this read get the next one: what they asked
+ * for may have happened after this read started. */
+static void on_device_read(int r, void *arg, void *data)
+{
+	struct wice_iface *iface = data;
+	g_autoptr(GArray) waiters = iface->sync_waiters;
+
+	iface->sync_waiters = iface->next_sync_waiters;
+	iface->next_sync_waiters = NULL;
+	iface->sync_busy = false;
+	if (r == 0)
+		apply_device(iface, *(struct wg_device **)arg);
+	else if (r != -ENODEV) /* a device that is gone is the watcher's news */
+		g_debug("%s: cannot read device: %s", iface->name, g_strerror(-r));
+	if (iface->sync_waiters)
+		start_read(iface);
+	for (guint i = 0; waiters && i < waiters->len; i++) {
+		struct sync_waiter *w = &g_array_index(waiters, struct sync_waiter, i);
+
+		w->fn(r, w->data);
+	}
+}
+
+static void start_read(struct wice_iface *iface)
+{
+	iface->sync_busy = true;
+	wg_io_submit(iface->io, read_device, g_new0(struct wg_device *, 1), free_device_slot, on_device_read, iface);
+}
+
+static void add_waiter(GArray **list, iface_synced_fn fn, void *data)
+{
+	struct sync_waiter w = { fn, data };
+
+	if (!*list)
+		*list = g_array_new(FALSE, FALSE, sizeof(struct sync_waiter));
+	g_array_append_val(*list, w);
+}
+
+void iface_sync(struct wice_iface *iface, iface_synced_fn fn, void *data)
+{
+	if (!iface->sync_busy) {
+		if (fn)
+			add_waiter(&iface->sync_waiters, fn, data);
+		start_read(iface);
+	} else if (fn) {
+		add_waiter(&iface->next_sync_waiters, fn, data);
+	}
+}
+
+bool iface_device_stalled(const struct wice_iface *iface)
+{
+	return wg_io_busy_us(iface->io) > IFACE_STALLED_MS * G_TIME_SPAN_MILLISECOND;
+}
+
+static void fail_waiters(GArray *waiters)
+{
+	for (guint i = 0; waiters && i < waiters->len; i++) {
+		struct sync_waiter *w = &g_array_index(waiters, struct sync_waiter, i);
+
+		w->fn(-ENODEV, w->data);
+	}
+	if (waiters)
+		g_array_free(waiters, TRUE);
 }
 
 static gboolean on_sync_timer(gpointer data)
@@ -233,10 +309,11 @@ struct wice_iface *iface_new(const struct iface_host *host, const char *name)
 	struct wice_iface *iface = g_new0(struct wice_iface, 1);
 
 	iface->host = *host;
+	iface->io = wg_io_new(name, host->wg);
 	g_strlcpy(iface->name, name, sizeof(iface->name));
 	iface->peers = g_hash_table_new_full(key_hash, key_equal, (GDestroyNotify)g_bytes_unref,
 					     (GDestroyNotify)peer_free);
-	iface_sync(iface);
+	iface_sync(iface, NULL, NULL);
 	iface->sync_timer = source_timeout(SYNC_INTERVAL_MS, on_sync_timer, iface);
 	return iface;
 }
@@ -248,6 +325,11 @@ void iface_free(struct wice_iface *iface)
 	source_clear(&iface->sync_timer);
 	source_clear(&iface->sync_soon);
 	g_hash_table_destroy(iface->peers);
+	/* The peers' last writes (endpoints put back) are queued: give them
+	 * a moment, then let go of a device that does not answer. */
+	wg_io_free(iface->io, IFACE_DRAIN_MS);
+	fail_waiters(g_steal_pointer(&iface->sync_waiters));
+	fail_waiters(g_steal_pointer(&iface->next_sync_waiters));
 	sig_identity_wipe(&iface->identity);
 	g_free(iface);
 }

@@ -14,7 +14,14 @@
 #include "signaling/sig-envelope.h"
 #include "signaling/sig-msg.h"
 #include "wg/wg.h"
+#include "wg-io.h"
 #include "wice-config.h"
+
+/* A device read that takes longer than this makes the interface "stalled"
+ * in `wice show`; the control socket waits no longer for it. */
+#define IFACE_STALLED_MS 500
+/* How long freeing an interface waits for its last WireGuard writes. */
+#define IFACE_DRAIN_MS 2000
 
 struct nft_proxy;
 struct wice_peer;
@@ -52,6 +59,9 @@ struct wice_iface {
 	struct sig_identity identity;
 	GHashTable *peers; /* GBytes(public key) -> struct wice_peer */
 	size_t n_device_peers; /* in the last device read */
+	struct wg_io *io; /* this device's reads and writes, off the main loop */
+	bool sync_busy;   /* a read is in flight */
+	GArray *sync_waiters, *next_sync_waiters; /* of this read, of the next */
 	GSource *sync_timer;
 	GSource *sync_soon;  /* an early sync: a message from a peer we do not know yet */
 	gint64 early_sync_us; /* monotonic, the last one */
@@ -68,9 +78,15 @@ void iface_emit(const struct wice_iface *iface, const struct wice_event *ev);
 void iface_subscribe_peers(struct wice_iface *iface, struct sig_backend *b);
 /* The device is gone: nothing of it can (or needs to) be restored. */
 void iface_forget_device(struct wice_iface *iface);
-/* Re-reads the WireGuard device: new and removed peers, key changes,
- * handshake staleness.  Returns 0 or a negative errno. */
-int iface_sync(struct wice_iface *iface);
+/* 0 or a negative errno: how the device read went. */
+typedef void (*iface_synced_fn)(int r, void *data);
+/* Re-reads the WireGuard device (new and removed peers, key changes,
+ * handshake staleness) on the worker; @fn (may be NULL) is called once a
+ * read that started after this call is done, or with -ENODEV when the
+ * interface goes first. */
+void iface_sync(struct wice_iface *iface, iface_synced_fn fn, void *data);
+/* The device has kept a request waiting for over IFACE_STALLED_MS. */
+bool iface_device_stalled(const struct wice_iface *iface);
 /* @from: where it came from (NULL: no way back but the usual). */
 void iface_receive_envelope(struct wice_iface *iface, const uint8_t *data, size_t len, const struct sig_route *from);
 void iface_on_network_changed(struct wice_iface *iface);

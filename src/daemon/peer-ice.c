@@ -200,10 +200,8 @@ static gboolean on_drop_agent(gpointer data)
 	struct wice_peer *peer = data;
 
 	g_clear_pointer(&peer->drop_timer, g_source_unref);
-	if (peer->state == PEER_FAILED) {
-		peer_path_release(peer);
-		peer_ice_destroy(peer);
-	}
+	if (peer->state == PEER_FAILED)
+		peer_teardown(peer);
 	return G_SOURCE_REMOVE;
 }
 

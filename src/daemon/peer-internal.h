@@ -12,6 +12,10 @@ void peer_schedule_restart(struct wice_peer *peer, const char *reason);
 void peer_cancel_restart(struct wice_peer *peer);
 void peer_on_connected(struct wice_peer *peer);
 void peer_close(struct wice_peer *peer, const char *reason);
+/* Drops the data path and the agent (its TURN allocations are released). */
+void peer_teardown(struct wice_peer *peer);
+/* Tears the agent down and builds a new one (peer.c says when). */
+void peer_rebuild(struct wice_peer *peer, bool own_session, uint64_t remote_session, const char *reason);
 
 /* peer-ice.c: the agent of the current session. */
 bool peer_ice_create(struct wice_peer *peer, const char *ufrag, const char *pwd);
@@ -36,10 +40,17 @@ void peer_stop_resending(struct wice_peer *peer);
 /* peer-path.c */
 void peer_path_on_selected_pair(struct wice_peer *peer, NiceCandidate *local, NiceCandidate *remote);
 void peer_path_deliver(struct wice_peer *peer, const uint8_t *buf, size_t len);
-bool peer_has_session(const struct wice_peer *peer);
-void peer_path_arm_kick(struct wice_peer *peer);
-void peer_path_stop_kick(struct wice_peer *peer);
 /* Drops the proxy or nftables rules of the current agent. */
 void peer_path_release(struct wice_peer *peer);
+
+/* peer-wg.c: writes to WireGuard, on the interface's worker. */
+/* Points WireGuard at @ep; the controlling side of a peer without a
+ * recent handshake also makes WireGuard handshake at once (a kick). */
+void peer_wg_set_endpoint(struct wice_peer *peer, const union wg_sockaddr *ep);
+/* A kick, unless the peer has handshaken since its path was set. */
+void peer_wg_kick_unless_handshook(struct wice_peer *peer);
+bool peer_has_session(const struct wice_peer *peer);
+void peer_wg_arm_kick(struct wice_peer *peer);
+void peer_wg_stop_kick(struct wice_peer *peer);
 /* Puts WireGuard's endpoint back to what it was before wice touched it. */
-void peer_path_restore_endpoint(struct wice_peer *peer);
+void peer_wg_restore_endpoint(struct wice_peer *peer);

@@ -17,16 +17,10 @@
 #include "proxy/user-proxy.h"
 #include "wg/wg.h"
 
-#define KICK_KEEPALIVE_SEC 25
-/* WireGuard rekeys every 2 minutes while in use: older means no session. */
-#define KICK_HANDSHAKE_AGE_SEC 180
-#define KICK_MAX 5
-#define KICK_CHECK_MS 250
 /* How long after a path change packets on the old path are not a sign
  * that the two sides disagree on the pair. */
 #define PATH_SETTLE_MS 1000
 
-static int restore_keepalive(struct wice_peer *peer, uint16_t keepalive);
 static void kick_after_lost_initiation(struct wice_peer *peer);
 
 static void record_pair(struct peer_pair_info *info, const NiceCandidate *local, const NiceCandidate *remote)
@@ -64,135 +58,6 @@ static char *nft_handle(const struct wice_peer *peer)
 			       peer->public_key[5]);
 }
 
-/* Removes the peer and adds it back with the same keys, allowed IPs and
- * keepalive, and the endpoint @ep (NULL: none, which is the only way to
- * clear an endpoint in WireGuard).
- *
- * With @kick the new peer handshakes at once: a WireGuard peer that tried
- * to handshake before it had an endpoint waits out REKEY_TIMEOUT (5 s)
- * before trying again, a fresh one does not, and setting a keepalive makes
- * WireGuard send one (and so handshake) immediately; the operator's value
- * is put back right after. */
-static int readd_peer(struct wice_peer *peer, const union wg_sockaddr *ep, bool kick)
-{
-	struct wg_device *dev = NULL;
-	struct wg_peer *wgp, copy;
-	uint16_t keepalive;
-	int r = peer->iface->host.wg->get(peer->iface->name, &dev);
-
-	if (r < 0)
-		return r;
-	wgp = wg_device_find_peer(dev, peer->public_key);
-	if (!wgp) {
-		wg_device_free(dev);
-		return ep ? -ENOENT : 0;
-	}
-	copy = *wgp;
-	keepalive = copy.persistent_keepalive;
-	memset(&copy.endpoint, 0, sizeof(copy.endpoint));
-	copy.set = WG_PEER_SET_KEEPALIVE | (wg_key_is_zero(copy.preshared_key) ? 0 : WG_PEER_SET_PRESHARED_KEY);
-	if (ep) {
-		copy.endpoint = *ep;
-		copy.set |= WG_PEER_SET_ENDPOINT;
-	}
-	if (kick && !keepalive)
-		copy.persistent_keepalive = KICK_KEEPALIVE_SEC;
-	r = wg_remove_peer(peer->iface->host.wg, peer->iface->name, peer->public_key);
-	if (r == 0)
-		r = wg_put_peer(peer->iface->host.wg, peer->iface->name, &copy);
-	if (r == 0 && kick && !keepalive)
-		r = restore_keepalive(peer, 0);
-	wg_device_free(dev);
-	return r;
-}
-
-static int restore_keepalive(struct wice_peer *peer, uint16_t keepalive)
-{
-	struct wg_peer change = { .persistent_keepalive = keepalive,
-				  .set = WG_PEER_UPDATE_ONLY | WG_PEER_SET_KEEPALIVE };
-	struct wg_device changes = { .peers = &change, .n_peers = 1 };
-
-	memcpy(change.public_key, peer->public_key, 32);
-	return peer->iface->host.wg->set(peer->iface->name, &changes);
-}
-
-/* Without a recent handshake there is no session to lose, so the
- * controlling side re-adds the peer to handshake at once (see
- * readd_peer).  Only one side does: WireGuard keeps one handshake
- * per peer, and two crossing initiations leave both sides waiting as
- * responders until the 5 s retry. */
-static bool set_endpoint(struct wice_peer *peer, const union wg_sockaddr *ep)
-{
-	int r;
-
-	if (peer->endpoint_changed && memcmp(&peer->endpoint_set, ep, sizeof(*ep)) == 0)
-		return true;
-	if (peer->controlling && !peer_has_session(peer)) {
-		r = readd_peer(peer, ep, true);
-		peer->kicks = 0;
-		if (r == 0)
-			peer_path_arm_kick(peer);
-	} else {
-		r = wg_set_peer_endpoint(peer->iface->host.wg, peer->iface->name, peer->public_key, ep);
-	}
-	if (r < 0) {
-		g_warning("%s/%s: cannot set WireGuard endpoint: %s", peer->iface->name, peer->name, g_strerror(-r));
-		return false;
-	}
-	peer->endpoint_set = *ep;
-	peer->endpoint_changed = true;
-	return true;
-}
-
-bool peer_has_session(const struct wice_peer *peer)
-{
-	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
-
-	return peer->last_handshake && now - peer->last_handshake <= KICK_HANDSHAKE_AGE_SEC;
-}
-
-static int read_handshake(struct wice_peer *peer, int64_t *ret_sec)
-{
-	struct wg_device *dev = NULL;
-	struct wg_peer *wgp;
-	int r = peer->iface->host.wg->get(peer->iface->name, &dev);
-
-	if (r < 0)
-		return r;
-	wgp = wg_device_find_peer(dev, peer->public_key);
-	*ret_sec = wgp ? wgp->last_handshake_sec : 0;
-	wg_device_free(dev);
-	return wgp ? 0 : -ENOENT;
-}
-
-/* The first initiation can arrive before the other side has its path in
- * place; check soon and try again rather than wait for WireGuard's 5 s. */
-static gboolean on_kick_timer(gpointer data)
-{
-	struct wice_peer *peer = data;
-	int64_t handshake = 0;
-
-	g_clear_pointer(&peer->kick_timer, g_source_unref);
-	if (read_handshake(peer, &handshake) < 0 || handshake || peer->kicks >= KICK_MAX)
-		return G_SOURCE_REMOVE;
-	g_debug("%s/%s: no handshake yet, kicking WireGuard again", peer->iface->name, peer->name);
-	if (readd_peer(peer, &peer->endpoint_set, true) == 0)
-		peer_path_arm_kick(peer);
-	return G_SOURCE_REMOVE;
-}
-
-void peer_path_arm_kick(struct wice_peer *peer)
-{
-	peer_path_stop_kick(peer);
-	peer->kicks++;
-	peer->kick_timer = source_timeout(KICK_CHECK_MS << (peer->kicks - 1), on_kick_timer, peer);
-}
-
-void peer_path_stop_kick(struct wice_peer *peer)
-{
-	source_clear(&peer->kick_timer);
-}
-
 static bool use_nft(struct wice_peer *peer, const NiceCandidate *local, const NiceCandidate *remote)
 {
 	g_autoptr(GError) error = NULL;
@@ -207,7 +72,8 @@ static bool use_nft(struct wice_peer *peer, const NiceCandidate *local, const Ni
 		g_warning("%s/%s: nftables: %s; using the user proxy", peer->iface->name, peer->name, error->message);
 		return false;
 	}
-	return set_endpoint(peer, &ep);
+	peer_wg_set_endpoint(peer, &ep);
+	return true;
 }
 
 static bool use_user_proxy(struct wice_peer *peer)
@@ -223,7 +89,8 @@ static bool use_user_proxy(struct wice_peer *peer)
 		}
 	}
 	user_proxy_get_endpoint(peer->user_proxy, &ep);
-	return set_endpoint(peer, &ep);
+	peer_wg_set_endpoint(peer, &ep);
+	return true;
 }
 
 static void drop_nft_rules(struct wice_peer *peer)
@@ -302,20 +169,15 @@ static bool is_wg_initiation(const uint8_t *buf, size_t len)
  * overtakes them and lands in the agent with nowhere to go.  Instead
  * of leaving it to the other side's retry timer, handshake from here once
  * our path is in place.  Both sides initiating at once would stall
- * (see set_endpoint), but the other side's retry looks for a handshake
+ * (see peer_wg_set_endpoint), but the other side's retry looks for a handshake
  * first and finds ours. */
 static void kick_after_lost_initiation(struct wice_peer *peer)
 {
-	int64_t handshake = 0;
-
 	if (peer->controlling || !peer->lost_initiation || peer->kicked_for_lost || peer->proxy == PEER_PROXY_NONE)
 		return;
 	peer->kicked_for_lost = true;
-	if (read_handshake(peer, &handshake) < 0 || handshake)
-		return;
 	g_debug("%s/%s: first handshake reached the agent, handshaking from here", peer->iface->name, peer->name);
-	if (readd_peer(peer, &peer->endpoint_set, true) < 0)
-		g_debug("%s/%s: cannot re-add the WireGuard peer", peer->iface->name, peer->name);
+	peer_wg_kick_unless_handshook(peer);
 }
 
 /* WireGuard packets from the peer that reach the agent while our
@@ -359,27 +221,11 @@ void peer_path_deliver(struct wice_peer *peer, const uint8_t *buf, size_t len)
 
 void peer_path_release(struct wice_peer *peer)
 {
-	peer_path_stop_kick(peer);
+	peer_wg_stop_kick(peer);
 	if (peer->proxy == PEER_PROXY_NFT)
 		drop_nft_rules(peer);
 	g_clear_pointer(&peer->user_proxy, user_proxy_free);
 	peer->proxy = PEER_PROXY_NONE;
 	peer->selected.valid = false;
 	peer->lost_initiation = false;
-}
-
-void peer_path_restore_endpoint(struct wice_peer *peer)
-{
-	int r;
-
-	if (!peer->endpoint_changed)
-		return;
-	if (wg_sockaddr_len(&peer->original_endpoint))
-		r = wg_set_peer_endpoint(peer->iface->host.wg, peer->iface->name, peer->public_key, &peer->original_endpoint);
-	else
-		r = readd_peer(peer, NULL, false);
-	if (r < 0 && r != -ENODEV && r != -ENOENT)
-		g_warning("%s/%s: cannot restore WireGuard endpoint: %s", peer->iface->name, peer->name,
-			  g_strerror(-r));
-	peer->endpoint_changed = false;
 }

@@ -240,23 +240,10 @@ void peer_stop_resending(struct wice_peer *peer)
  * rebuilt, so that the two sides never chase each other's restarts. */
 static void on_remote_restart(struct wice_peer *peer, uint64_t session_id)
 {
-	g_autofree char *ufrag = NULL, *pwd = NULL;
-
 	g_info("%s/%s: peer restarted ICE", peer->iface->name, peer->name);
 	/* The rebuilt agent is a fresh attempt: a restart of our own that was
-	 * waiting would only throw it away again. */
-	peer_cancel_restart(peer);
-	nice_agent_get_local_credentials(peer->agent, peer->stream, &ufrag, &pwd);
-	peer_path_release(peer);
-	peer_ice_destroy(peer);
-	peer->remote_session = session_id;
-	peer_set_state(peer, PEER_GATHERING, "peer restarted ICE");
-	if (!peer_ice_create(peer, ufrag, pwd))
-		peer_schedule_restart(peer, "cannot create ICE agent");
-	else
-		peer_start_resending(peer);
-	if (pwd)
-		explicit_bzero(pwd, strlen(pwd));
+	 * waiting would only throw it away again (peer_rebuild cancels it). */
+	peer_rebuild(peer, false, session_id, "peer restarted ICE");
 }
 
 /* Binds our session to the remote session @msg belongs to, rebuilding the

@@ -77,10 +77,12 @@ void peer_set_state(struct wice_peer *peer, enum peer_state state, const char *r
 
 struct wice_peer *peer_new(struct wice_iface *iface, const uint8_t public_key[32])
 {
+	static uint64_t last_id;
 	struct wice_peer *peer = g_new0(struct wice_peer, 1);
 	char b64[WG_KEY_B64_LEN];
 
 	peer->iface = iface;
+	peer->id = ++last_id;
 	memcpy(peer->public_key, public_key, 32);
 	wg_key_to_base64(b64, public_key);
 	g_strlcpy(peer->name, b64, sizeof(peer->name));
@@ -102,33 +104,51 @@ void peer_cancel_restart(struct wice_peer *peer)
 	source_clear(&peer->restart_timer);
 }
 
+void peer_teardown(struct wice_peer *peer)
+{
+	peer_path_release(peer);
+	peer_ice_destroy(peer);
+}
+
+/* The one place an agent is torn down and built again.  With @own_session
+ * we start a session of our own (new credentials); without, the peer
+ * restarted and ours stays: the new agent keeps the credentials we
+ * announced, so the two sides never chase each other's restarts. */
+void peer_rebuild(struct wice_peer *peer, bool own_session, uint64_t remote_session, const char *reason)
+{
+	g_autofree char *ufrag = NULL, *pwd = NULL;
+
+	peer_cancel_restart(peer);
+	peer_stop_resending(peer);
+	if (!own_session && peer->agent)
+		nice_agent_get_local_credentials(peer->agent, peer->stream, &ufrag, &pwd);
+	peer_teardown(peer);
+	peer->remote_session = remote_session;
+	if (own_session)
+		sig_session_start(&peer->session, (uint64_t)(g_get_real_time() / 1000));
+	peer_set_state(peer, PEER_GATHERING, reason);
+	if (!peer_ice_create(peer, ufrag, pwd))
+		peer_schedule_restart(peer, "cannot create ICE agent");
+	else if (own_session)
+		peer_schedule_send_state(peer);
+	if (peer->agent)
+		peer_start_resending(peer);
+	if (pwd)
+		explicit_bzero(pwd, strlen(pwd));
+}
+
 /* Starts a new session of our own: new credentials, new agent. */
 void peer_start(struct wice_peer *peer)
 {
-	peer_cancel_restart(peer);
-	sig_session_start(&peer->session, (uint64_t)(g_get_real_time() / 1000));
-	peer_set_state(peer, PEER_GATHERING, "starting ICE");
-	if (!peer_ice_create(peer, NULL, NULL)) {
-		peer_schedule_restart(peer, "cannot create ICE agent");
-		return;
-	}
-	peer_schedule_send_state(peer);
-	peer_start_resending(peer);
+	peer_rebuild(peer, true, peer->remote_session, "starting ICE");
 }
 
-/* The state change carries the reason for the restart; peer_start() then
- * finds the peer gathering already. */
 void peer_restart(struct wice_peer *peer, const char *reason)
 {
 	g_autofree char *why = g_strdup_printf("restarting ICE: %s", reason);
 
 	peer->restarts++;
-	peer_stop_resending(peer);
-	peer_path_release(peer);
-	peer_ice_destroy(peer);
-	peer->remote_session = 0;
-	peer_set_state(peer, PEER_GATHERING, why);
-	peer_start(peer);
+	peer_rebuild(peer, true, 0, why);
 }
 
 void peer_restart_now(struct wice_peer *peer)
@@ -181,8 +201,7 @@ void peer_close(struct wice_peer *peer, const char *reason)
 {
 	peer_cancel_restart(peer);
 	peer_stop_resending(peer);
-	peer_path_release(peer);
-	peer_ice_destroy(peer);
+	peer_teardown(peer);
 	peer->remote_session = 0;
 	peer_set_state(peer, PEER_CLOSED, reason);
 }
@@ -254,7 +273,7 @@ void peer_free(struct wice_peer *peer)
 	peer_cancel_restart(peer);
 	peer_stop_resending(peer);
 	peer_path_release(peer);
-	peer_path_restore_endpoint(peer);
+	peer_wg_restore_endpoint(peer);
 	peer_ice_destroy(peer);
 	peer->iface->host.ops->unsubscribe(peer->iface->host.data, peer->sub.id);
 	sig_pair_wipe(&peer->pair);

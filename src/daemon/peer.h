@@ -49,6 +49,7 @@ struct peer_pair_info {
 
 struct wice_peer {
 	struct wice_iface *iface;
+	uint64_t id; /* unique in this process: results of WireGuard jobs find their peer by it */
 	uint8_t public_key[32];
 	char name[12]; /* short form of the key for logs */
 	bool controlling;

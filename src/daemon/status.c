@@ -1,6 +1,6 @@
 /* The daemon's state as JSON: the body of `wice show --json`.
  *
- * {"version","interfaces":[{"name","public_key","listen_port","proxy_mode",
+ * {"version","interfaces":[{"name","public_key","listen_port","stalled","proxy_mode",
  *   "peers":[{"public_key","state","reason","state_since","endpoint",
  *   "proxy","selected_pair":{"local":{"type","address","port"},
  *   "remote":{...}}|null,"last_handshake","rx_bytes","tx_bytes","role",
@@ -139,6 +139,8 @@ static void add_iface(JsonBuilder *b, const struct wice_iface *iface, const uint
 		wg_key_to_base64(key, iface->identity.public_key);
 	add_string(b, "public_key", iface->have_identity ? key : NULL);
 	add_int(b, "listen_port", iface->listen_port);
+	json_builder_set_member_name(b, "stalled");
+	json_builder_add_boolean_value(b, iface_device_stalled(iface));
 	add_string(b, "proxy_mode", wice_proxy_mode_name(iface_settings(iface)->proxy_mode));
 	add_peers(b, iface, only);
 	json_builder_end_object(b);
@@ -209,7 +211,6 @@ JsonNode *status_build(struct wice_daemon *d, const char *ifname, const uint8_t 
 	json_builder_set_member_name(b, "interfaces");
 	json_builder_begin_array(b);
 	for (GList *l = ifaces; l; l = l->next) {
-		iface_sync(l->data); /* fresh counters, not a second old */
 		add_iface(b, l->data, peer);
 	}
 	json_builder_end_array(b);

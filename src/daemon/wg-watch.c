@@ -159,19 +159,9 @@ static int link_attr_cb(const struct nlattr *attr, void *data)
 	return MNL_CB_OK;
 }
 
-static int linkinfo_attr_cb(const struct nlattr *attr, void *data)
-{
-	const struct nlattr **kind = data;
-
-	if (mnl_attr_get_type(attr) == IFLA_INFO_KIND)
-		*kind = attr;
-	return MNL_CB_OK;
-}
-
 static bool parse_link_event(const struct nlmsghdr *nlh, struct link_event *ev)
 {
 	const struct nlattr *tb[IFLA_MAX + 1] = { 0 };
-	const struct nlattr *kind = NULL;
 	const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
 
 	if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*ifi)) ||
@@ -182,10 +172,7 @@ static bool parse_link_event(const struct nlmsghdr *nlh, struct link_event *ev)
 		return false;
 	ev->ifindex = (uint32_t)ifi->ifi_index;
 	ev->name = mnl_attr_get_str(tb[IFLA_IFNAME]);
-	if (tb[IFLA_LINKINFO])
-		mnl_attr_parse_nested(tb[IFLA_LINKINFO], linkinfo_attr_cb, &kind);
-	ev->wireguard = kind && mnl_attr_validate(kind, MNL_TYPE_NUL_STRING) == 0 &&
-			strcmp(mnl_attr_get_str(kind), "wireguard") == 0;
+	ev->wireguard = wg_netlink_link_is_wireguard(tb[IFLA_LINKINFO]);
 	return true;
 }
 

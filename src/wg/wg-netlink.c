@@ -483,9 +483,7 @@ static int resolve_family(struct nl_conn *c, uint16_t *ret_id)
 
 static bool ifname_ok(const char *ifname)
 {
-	size_t len = strlen(ifname);
-
-	return len > 0 && len < IFNAMSIZ;
+	return wg_ifname_valid(ifname);
 }
 
 /* Opens a generic netlink socket and finds the wireguard family on it. */
@@ -810,12 +808,12 @@ int wg_netlink_set(const char *ifname, const struct wg_device *changes)
 
 /* ---- listing: RTM_GETLINK dump ----------------------------------------- */
 
-static bool link_is_wireguard(const struct nlattr *linkinfo)
+bool wg_netlink_link_is_wireguard(const struct nlattr *linkinfo)
 {
 	const struct nlattr *tb[IFLA_INFO_MAX + 1] = { 0 };
 	const struct nlattr *kind;
 
-	if (nested_to_table(linkinfo, tb, IFLA_INFO_MAX) < 0)
+	if (!linkinfo || nested_to_table(linkinfo, tb, IFLA_INFO_MAX) < 0)
 		return false;
 	kind = tb[IFLA_INFO_KIND];
 	return kind && attr_is(kind, MNL_TYPE_NUL_STRING) && strcmp(mnl_attr_get_str(kind), "wireguard") == 0;
@@ -834,7 +832,7 @@ static int link_msg_cb(const struct nlmsghdr *nlh, void *data)
 	if (r < 0)
 		return r;
 	name = tb[IFLA_IFNAME];
-	if (!tb[IFLA_LINKINFO] || !name || !link_is_wireguard(tb[IFLA_LINKINFO]))
+	if (!tb[IFLA_LINKINFO] || !name || !wg_netlink_link_is_wireguard(tb[IFLA_LINKINFO]))
 		return 0;
 	if (!attr_is(name, MNL_TYPE_NUL_STRING))
 		return -EPROTO;

@@ -14,6 +14,9 @@
 int wg_netlink_get(const char *ifname, struct wg_device **ret_dev);
 int wg_netlink_set(const char *ifname, const struct wg_device *changes);
 int wg_netlink_list(struct wg_names *names);
+/* Whether an rtnetlink link message's IFLA_LINKINFO (may be NULL) says
+ * the link is WireGuard (kind "wireguard"). */
+bool wg_netlink_link_is_wireguard(const struct nlattr *linkinfo);
 
 /* Folds one message of a WG_CMD_GET_DEVICE dump into @dev.  A peer split over
  * two messages (the kernel does this for peers with many allowed IPs) is

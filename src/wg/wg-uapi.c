@@ -346,7 +346,7 @@ static int uapi_connect(const char *ifname)
 	struct timeval timeout = { .tv_sec = UAPI_TIMEOUT_SEC };
 	int fd, n;
 
-	if (strlen(ifname) >= IFNAMSIZ || strchr(ifname, '/'))
+	if (!wg_ifname_valid(ifname))
 		return -EINVAL;
 	n = snprintf(addr.sun_path, sizeof(addr.sun_path), "%s/%s.sock", WG_UAPI_DIR, ifname);
 	if (n < 0 || (size_t)n >= sizeof(addr.sun_path))
