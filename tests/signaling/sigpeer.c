@@ -1,8 +1,9 @@
 /* sigpeer: one end of a signaling conversation for the backend tests
  * (tests/signaling/mcast.test and http.test).  It seals real messages with
- * WireGuard keys, sends them through a backend (signaling/sig-backend.h)
- * and prints, one line each, what the application layer gets: only
- * messages that open, decode and pass the replay check count.
+ * WireGuard keys, sends them through a backend
+ * (signaling/client/sig-backend.h) and prints, one line each, what the
+ * application layer gets: only messages that open, decode and pass the
+ * replay check count.
  *
  *   sigpeer --url URL --key PRIVATE-KEY-FILE --peer PUBLIC-KEY
  *           [--count N] [--interval MS] [--expect N] [--now] [--timeout S]

@@ -1,5 +1,5 @@
-/* wgwatch: prints the WireGuard interface events of src/wg-watch.c, one
- * line each, for tests/wg/watch.test:
+/* wgwatch: prints the WireGuard interface events of src/daemon/wg-watch.c,
+ * one line each, for tests/wg/watch.test:
  *
  *   ready                     the watch is set up and the existing
  *                             interfaces have been reported
