@@ -40,7 +40,9 @@ static const uint8_t personal_direction[crypto_generichash_blake2b_PERSONALBYTES
 	"wice-sig-dir-v1";
 static const uint8_t zero_salt[crypto_generichash_blake2b_SALTBYTES];
 
-void sig_mailbox_from_public(uint8_t ret_mailbox[SIG_MAILBOX_LEN],
+/* The mailbox id of a public key: BLAKE2b-128 with a personalisation
+ * string, so it names the key without revealing it. */
+static void sig_mailbox_from_public(uint8_t ret_mailbox[SIG_MAILBOX_LEN],
 			     const uint8_t public_key[SIG_KEY_LEN])
 {
 	crypto_generichash_blake2b_salt_personal(ret_mailbox, SIG_MAILBOX_LEN, public_key,

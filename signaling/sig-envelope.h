@@ -58,10 +58,6 @@ struct sig_pair {
  * sender is not a configured peer. */
 typedef struct sig_pair *sig_pair_lookup_fn(void *userdata, const uint8_t peer_public[SIG_KEY_LEN]);
 
-/* The mailbox id of a public key: BLAKE2b-128 with a personalisation
- * string, so it names the key without revealing it. */
-void sig_mailbox_from_public(uint8_t ret_mailbox[SIG_MAILBOX_LEN],
-			     const uint8_t public_key[SIG_KEY_LEN]);
 
 /* Returns 0, or -EINVAL if the key is unusable. */
 int sig_identity_init(struct sig_identity *ret_id, const uint8_t private_key[SIG_KEY_LEN]);

@@ -326,8 +326,3 @@ void http_conn_release(struct http_conn *conn)
 	if (conn)
 		http_conn_free(conn);
 }
-
-size_t http_listener_n_connections(const struct http_listener *hl)
-{
-	return hl->conns->total;
-}

@@ -40,4 +40,3 @@ struct http_conn *http_listener_take(SoupServerMessage *msg);
 GSocket *http_conn_socket(const struct http_conn *conn);
 void http_conn_release(struct http_conn *conn);
 
-size_t http_listener_n_connections(const struct http_listener *hl);

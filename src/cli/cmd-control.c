@@ -44,7 +44,9 @@ bool cmd_parse_client(const char *name, const char *params, const char *summary,
 	return true;
 }
 
-int cmd_simple_request(const char *name, const char *socket, const char *command, const char *ifname,
+/* Sends {"command":@command} (with "interface" and "peer" when given) and
+ * reports an error reply as "wice NAME: ..."; 0 or 1 for exit(). */
+static int cmd_simple_request(const char *name, const char *socket, const char *command, const char *ifname,
 		       const char *peer)
 {
 	g_autoptr(JsonNode) request = control_request_new(command, ifname, peer);

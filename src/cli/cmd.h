@@ -32,7 +32,3 @@ bool cmd_wants_help(int argc, char **argv);
  * usage and exits. */
 bool cmd_parse_client(const char *name, const char *params, const char *summary, GOptionEntry *extra,
 		      int min_args, int max_args, int *argc, char ***argv, char **ret_socket);
-/* Sends {"command":@command} (with "interface" and "peer" when given) and
- * reports an error reply as "wice NAME: ..."; 0 or 1 for exit(). */
-int cmd_simple_request(const char *name, const char *socket, const char *command, const char *ifname,
-		       const char *peer);

@@ -23,6 +23,9 @@
 /* How long shutdown waits for goodbyes and TURN releases to go out. */
 #define SHUTDOWN_GRACE_MS 500
 
+static void daemon_emit(struct wice_daemon *d, const struct wice_event *ev);
+static char *daemon_nft_table_name(const char *socket_path);
+
 static void on_backend_receive(struct sig_backend *b, const uint8_t *data, size_t len, const struct sig_route *from,
 			       void *userdata)
 {
@@ -341,7 +344,7 @@ struct wice_daemon *daemon_new(struct wice_config *config, const char *config_pa
 
 /* One table per daemon: the default socket gets "wice", others a name
  * derived from their socket path so daemons sharing a namespace differ. */
-char *daemon_nft_table_name(const char *socket_path)
+static char *daemon_nft_table_name(const char *socket_path)
 {
 	if (!socket_path || strcmp(socket_path, WICE_DEFAULT_SOCKET) == 0)
 		return g_strdup("wice");
@@ -542,7 +545,8 @@ static void log_event(const struct wice_event *ev, const char *message)
 	g_log_structured_array(G_LOG_LEVEL_MESSAGE, fields, n);
 }
 
-void daemon_emit(struct wice_daemon *d, const struct wice_event *ev)
+/* Tells monitors (`wice monitor`) and the log about @ev. */
+static void daemon_emit(struct wice_daemon *d, const struct wice_event *ev)
 {
 	g_autoptr(JsonNode) node = wice_event_to_json(ev, g_get_real_time());
 	g_autofree char *text = wice_event_describe(json_node_get_object(node), false);

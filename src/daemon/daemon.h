@@ -55,15 +55,12 @@ void daemon_free(struct wice_daemon *d);
  * settings apply to sessions started from now on; connected peers stay
  * connected. */
 bool daemon_reload(struct wice_daemon *d, GError **error);
-char *daemon_nft_table_name(const char *socket_path);
 /* `wice add` and `wice delete`: start and stop managing an interface at run
  * time, whatever the configuration says.  Stopping restores what wice
  * changed (endpoints, nftables rules). */
 bool daemon_add_iface_by_operator(struct wice_daemon *d, const char *ifname, GError **error);
 bool daemon_remove_iface_by_operator(struct wice_daemon *d, const char *ifname, GError **error);
 struct wice_iface *daemon_find_iface(struct wice_daemon *d, const char *ifname);
-/* Tells monitors (`wice monitor`) and the log about @ev. */
-void daemon_emit(struct wice_daemon *d, const struct wice_event *ev);
 
 /* commands.c: what the control socket's requests do. */
 extern const struct control_handler daemon_control_handler;

@@ -30,6 +30,8 @@
  * first answer. */
 #define PEER_ICE_CHECK_RETRANSMISSIONS 5u
 
+static void peer_ice_drop_soon(struct wice_peer *peer);
+
 static void on_new_candidate(NiceAgent *agent, NiceCandidate *c, gpointer data)
 {
 	struct wice_peer *peer = data;
@@ -205,13 +207,15 @@ static gboolean on_drop_agent(gpointer data)
 	return G_SOURCE_REMOVE;
 }
 
-void peer_ice_drop_soon(struct wice_peer *peer)
+/* Destroys the agent from the loop soon after, if the peer is still
+ * failed by then. */
+static void peer_ice_drop_soon(struct wice_peer *peer)
 {
 	if (!peer->drop_timer)
 		peer->drop_timer = source_timeout(0, on_drop_agent, peer);
 }
 
-void peer_clear_candidates(struct wice_peer *peer)
+static void peer_clear_candidates(struct wice_peer *peer)
 {
 	for (size_t i = 0; i < peer->n_pending; i++)
 		nice_candidate_free(peer->pending[i]);

@@ -5,11 +5,10 @@
 #include "peer.h"
 
 /* peer.c */
-/* Fills in the peer's interface and key and hands @ev to daemon_emit(). */
+/* Fills in the peer's interface and key and hands @ev to the host. */
 void peer_emit(struct wice_peer *peer, struct wice_event *ev);
 void peer_set_state(struct wice_peer *peer, enum peer_state state, const char *reason);
 void peer_schedule_restart(struct wice_peer *peer, const char *reason);
-void peer_cancel_restart(struct wice_peer *peer);
 void peer_on_connected(struct wice_peer *peer);
 void peer_close(struct wice_peer *peer, const char *reason);
 /* Drops the data path and the agent (its TURN allocations are released). */
@@ -23,10 +22,6 @@ void peer_ice_destroy(struct wice_peer *peer);
 void peer_ice_set_remote_credentials(struct wice_peer *peer, const char *ufrag, const char *pwd);
 void peer_ice_add_remote_candidate(struct wice_peer *peer, NiceCandidate *c);
 void peer_ice_remote_gathering_done(struct wice_peer *peer);
-void peer_clear_candidates(struct wice_peer *peer);
-/* Destroys the agent from the loop soon after, if the peer is still
- * failed by then. */
-void peer_ice_drop_soon(struct wice_peer *peer);
 
 /* peer-signal.c */
 void peer_send_state(struct wice_peer *peer, bool please_answer);
@@ -49,8 +44,6 @@ void peer_path_release(struct wice_peer *peer);
 void peer_wg_set_endpoint(struct wice_peer *peer, const union wg_sockaddr *ep);
 /* A kick, unless the peer has handshaken since its path was set. */
 void peer_wg_kick_unless_handshook(struct wice_peer *peer);
-bool peer_has_session(const struct wice_peer *peer);
-void peer_wg_arm_kick(struct wice_peer *peer);
 void peer_wg_stop_kick(struct wice_peer *peer);
 /* Puts WireGuard's endpoint back to what it was before wice touched it. */
 void peer_wg_restore_endpoint(struct wice_peer *peer);

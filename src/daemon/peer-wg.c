@@ -20,6 +20,8 @@
 /* A job's answer when the peer handshook already: no kick needed. */
 #define HANDSHOOK 1
 
+static void peer_wg_arm_kick(struct wice_peer *peer);
+
 struct peer_job {
 	uint8_t key[32];
 	uint64_t peer_id;
@@ -179,7 +181,7 @@ static gboolean on_kick_timer(gpointer data)
 	return G_SOURCE_REMOVE;
 }
 
-void peer_wg_arm_kick(struct wice_peer *peer)
+static void peer_wg_arm_kick(struct wice_peer *peer)
 {
 	peer_wg_stop_kick(peer);
 	peer->kicks++;
@@ -191,7 +193,7 @@ void peer_wg_stop_kick(struct wice_peer *peer)
 	source_clear(&peer->kick_timer);
 }
 
-bool peer_has_session(const struct wice_peer *peer)
+static bool peer_has_session(const struct wice_peer *peer)
 {
 	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
 

@@ -99,7 +99,7 @@ struct wice_peer *peer_new(struct wice_iface *iface, const uint8_t public_key[32
 	return peer;
 }
 
-void peer_cancel_restart(struct wice_peer *peer)
+static void peer_cancel_restart(struct wice_peer *peer)
 {
 	source_clear(&peer->restart_timer);
 }

@@ -5,7 +5,8 @@
 
 #include "turn-credentials.h"
 
-char *turn_rest_password(const char *secret, const char *user)
+/* The password for @user under @secret; exposed for tests. */
+static char *turn_rest_password(const char *secret, const char *user)
 {
 	g_autoptr(GHmac) hmac = g_hmac_new(G_CHECKSUM_SHA1, (const guchar *)secret, strlen(secret));
 	guint8 digest[20];

@@ -11,5 +11,3 @@
 #define TURN_CREDENTIAL_LIFETIME_SEC (24 * 3600)
 
 void turn_credentials(const struct wice_iface_settings *cfg, char **ret_user, char **ret_pass);
-/* The password for @user under @secret; exposed for tests. */
-char *turn_rest_password(const char *secret, const char *user);

@@ -8,7 +8,7 @@
 #include "wg-uapi.h"
 #include "wg.h"
 
-enum wg_backend_kind wg_backend_of(const char *ifname)
+static enum wg_backend_kind wg_backend_of(const char *ifname)
 {
 	return wg_uapi_exists(ifname) ? WG_BACKEND_USERSPACE : WG_BACKEND_KERNEL;
 }

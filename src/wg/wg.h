@@ -14,7 +14,6 @@ bool wg_is_device(const char *ifname);
 int wg_get(const char *ifname, struct wg_device **ret_dev);
 /* Applies the changes flagged in @changes; peers not named are untouched. */
 int wg_set(const char *ifname, const struct wg_device *changes);
-enum wg_backend_kind wg_backend_of(const char *ifname);
 
 /* Reading and writing a device through a table, so that a test can put a
  * fake device where the daemon expects WireGuard.  Both may be called from
