@@ -30,9 +30,9 @@
 #include "backend-impl.h"
 #include "signaling/relay-proto.h"
 #include "signaling/sig-envelope.h"
+#include "util/backoff.h"
 #include "util/source-util.h"
 
-#define MS (G_USEC_PER_SEC / 1000)
 #define POST_QUEUE_MAX 64 /* envelopes waiting or in flight */
 /* The server keeps a message this long by default; one that waited longer
  * here describes ICE state that has moved on. */
@@ -41,8 +41,8 @@
 /* A batch stays within what every server takes (64 KiB). */
 #define POST_BATCH_MAX 32
 #define POST_BATCH_BYTES (64 * 1024)
-#define BACKOFF_BASE (500 * MS)
-#define BACKOFF_CAP (30 * G_USEC_PER_SEC)
+#define BACKOFF_FIRST_MS 500
+#define BACKOFF_CAP_MS 30000
 #define CONNECT_TIMEOUT_MS 10000L
 #define REQUEST_TIMEOUT_MS 20000L
 /* The server sends a keepalive frame on a quiet stream every 25 s by
@@ -84,7 +84,7 @@ struct http_sub {
 	bool streaming;
 	bool failed; /* from a failed attempt until a stream is up again */
 	char *error;
-	struct sig_backoff backoff;
+	struct backoff backoff;
 	GSource *retry;
 	GSource *idle;
 };
@@ -129,11 +129,11 @@ struct http_backend {
 	bool no_batch;	    /* the server has no /v1/batch: one by one */
 	GSource *post_retry;
 	GSource *post_soon; /* gathers what is published in one go */
-	struct sig_backoff post_backoff;
+	struct backoff post_backoff;
 	uint64_t next_serial;
 	struct http_req *probe;
 	GSource *probe_retry;
-	struct sig_backoff probe_backoff;
+	struct backoff probe_backoff;
 	bool settled;  /* some request has finished: there is a state to tell */
 	bool answered; /* the server answered the last request that finished */
 	char *error;   /* why not */
@@ -316,7 +316,7 @@ static void stream_established(struct http_sub *sub, const char *instance)
 	}
 	sub->streaming = true;
 	sub->failed = false;
-	sig_backoff_reset(&sub->backoff);
+	backoff_reset(&sub->backoff);
 	set_answered(sub->be, true, NULL);
 }
 
@@ -398,16 +398,15 @@ static size_t on_header(char *data, size_t size, size_t n, void *userdata)
 
 static void sub_fail(struct http_sub *sub, char *error)
 {
-	int64_t delay = sig_backoff_next(&sub->backoff, BACKOFF_BASE, BACKOFF_CAP);
+	unsigned delay = backoff_next_ms(&sub->backoff, BACKOFF_FIRST_MS, BACKOFF_CAP_MS);
 
-	g_debug("http: mailbox %.8s...: %s; again in %" G_GINT64_FORMAT " ms", sub->id_str, error,
-		delay / MS);
+	g_debug("http: mailbox %.8s...: %s; again in %u ms", sub->id_str, error, delay);
 	g_free(sub->error);
 	sub->error = error;
 	sub->failed = true;
 	sub->streaming = false;
 	source_timer_disarm(sub->idle);
-	source_timer_arm(sub->retry, (guint)(delay / MS));
+	source_timer_arm(sub->retry, delay);
 }
 
 static void stream_start(struct http_sub *sub, const uint8_t challenge[RELAY_CHALLENGE_LEN])
@@ -680,7 +679,7 @@ static void post_settle(struct http_backend *be, struct http_post *post, long st
 	g_queue_unlink(&be->sending, &post->link);
 	post->req = NULL;
 	if (status >= 200 && status < 300) {
-		sig_backoff_reset(&be->post_backoff);
+		backoff_reset(&be->post_backoff);
 		post_free(post);
 	} else if (!post_retriable(status)) {
 		g_warning("%s: the server refused a message: %s", be->base.url, error);
@@ -689,7 +688,7 @@ static void post_settle(struct http_backend *be, struct http_post *post, long st
 		post_requeue(be, post);
 		if (!source_timer_armed(be->post_retry))
 			source_timer_arm(be->post_retry,
-					 (guint)(sig_backoff_next(&be->post_backoff, BACKOFF_BASE, BACKOFF_CAP) / MS));
+					 backoff_next_ms(&be->post_backoff, BACKOFF_FIRST_MS, BACKOFF_CAP_MS));
 	}
 }
 
@@ -790,7 +789,7 @@ static void probe_done(struct http_backend *be, struct http_req *req, CURLcode r
 	req_note_answer(req, result);
 	if (!be->answered)
 		source_timer_arm(be->probe_retry,
-				 (guint)(sig_backoff_next(&be->probe_backoff, BACKOFF_BASE, BACKOFF_CAP) / MS));
+				 backoff_next_ms(&be->probe_backoff, BACKOFF_FIRST_MS, BACKOFF_CAP_MS));
 }
 
 static void probe_start(struct http_backend *be)

@@ -38,16 +38,3 @@ extern const struct sig_backend_ops sig_backend_http_ops;
 void sig_backend_set_state(struct sig_backend *b, bool up, const char *reason);
 void sig_backend_deliver(struct sig_backend *b, const uint8_t *data, size_t len, const struct sig_route *from);
 bool sig_backend_excludes(struct sig_backend *b, const char *ifname);
-
-/* Exponential backoff with jitter: the n-th consecutive failure waits a
- * random time between half and all of min(base * 2^n, cap), so that many
- * clients that lost the same server do not come back in step. */
-struct sig_backoff {
-	unsigned failures;
-};
-
-int64_t sig_backoff_next(struct sig_backoff *bo, int64_t base_us, int64_t cap_us);
-static inline void sig_backoff_reset(struct sig_backoff *bo)
-{
-	bo->failures = 0;
-}

@@ -1,7 +1,6 @@
 /* The signaling backend front: parses the URL, picks the implementation by
  * scheme, keeps what every backend has (URL, callbacks, up state) and
- * forwards the public calls.  Also the backoff helper the
- * implementations share.  See sig-backend.h and backend-impl.h. */
+ * forwards the public calls.  See sig-backend.h and backend-impl.h. */
 #include "config.h"
 
 #define G_LOG_DOMAIN "wice-signaling"
@@ -145,15 +144,4 @@ void sig_backend_deliver(struct sig_backend *b, const uint8_t *data, size_t len,
 bool sig_backend_excludes(struct sig_backend *b, const char *ifname)
 {
 	return b->cb.exclude_interface && b->cb.exclude_interface(ifname, b->cb.userdata);
-}
-
-int64_t sig_backoff_next(struct sig_backoff *bo, int64_t base_us, int64_t cap_us)
-{
-	int64_t delay = cap_us;
-
-	/* base * 2^n without overflow: stop doubling at the cap. */
-	if (bo->failures < 32 && base_us << bo->failures < cap_us)
-		delay = base_us << bo->failures;
-	bo->failures++;
-	return delay / 2 + (int64_t)g_random_double_range(0, (double)delay / 2);
 }

@@ -1,8 +1,112 @@
-/* The GLib helpers in src/util: the re-armable timer the signaling
- * backends and server keep per purpose. */
+/* The GLib helpers in src/util: the backoff every retry in wice uses
+ * (growth, cap, jitter, reset; the figures the callers rely on) and the
+ * re-armable timer the signaling backends and server keep per purpose. */
 #include <criterion/criterion.h>
+#include <limits.h>
 
+#include "util/backoff.h"
 #include "util/source-util.h"
+
+#define SAMPLES 10000
+
+/* Lowest and highest of SAMPLES draws of backoff_jitter_ms(@ms). */
+static void jitter_range(unsigned ms, unsigned *ret_lo, unsigned *ret_hi)
+{
+	unsigned lo = UINT_MAX, hi = 0;
+
+	for (int i = 0; i < SAMPLES; i++) {
+		unsigned d = backoff_jitter_ms(ms);
+
+		lo = MIN(lo, d);
+		hi = MAX(hi, d);
+	}
+	*ret_lo = lo;
+	*ret_hi = hi;
+}
+
+Test(backoff, step_doubles_from_first)
+{
+	for (unsigned n = 0; n <= 5; n++)
+		cr_assert_eq(backoff_step_ms(500, 30000, n), 500u << n, "n=%u", n);
+}
+
+Test(backoff, step_stops_at_cap)
+{
+	cr_assert_eq(backoff_step_ms(500, 30000, 6), 30000);
+	cr_assert_eq(backoff_step_ms(500, 30000, 40), 30000);
+	cr_assert_eq(backoff_step_ms(500, 30000, UINT_MAX), 30000);
+	cr_assert_eq(backoff_step_ms(40000, 30000, 0), 30000, "first above the cap");
+	cr_assert_eq(backoff_step_ms(0, 30000, 7), 0);
+}
+
+Test(backoff, step_does_not_overflow)
+{
+	cr_assert_eq(backoff_step_ms(1, UINT_MAX, 31), 1u << 31);
+	cr_assert_eq(backoff_step_ms(3, UINT_MAX, 31), UINT_MAX);
+	cr_assert_eq(backoff_step_ms(UINT_MAX / 2 + 1, UINT_MAX, 1), UINT_MAX);
+	cr_assert_eq(backoff_step_ms(1, UINT_MAX, 32), UINT_MAX);
+}
+
+Test(backoff, jitter_stays_within_half_and_all)
+{
+	static const unsigned ms[] = { 0, 1, 2, 3, 999, 1000, 30000, UINT_MAX };
+	unsigned lo, hi;
+
+	for (size_t i = 0; i < G_N_ELEMENTS(ms); i++) {
+		jitter_range(ms[i], &lo, &hi);
+		cr_assert_geq(lo, ms[i] / 2, "%u: %u below half", ms[i], lo);
+		cr_assert_leq(hi, ms[i], "%u: %u above", ms[i], hi);
+	}
+}
+
+/* Jitter that always gave the same value would not spread retries. */
+Test(backoff, jitter_covers_the_range)
+{
+	unsigned lo, hi;
+	double sum = 0;
+
+	jitter_range(1000, &lo, &hi);
+	cr_assert_lt(lo, 550, "lowest %u", lo);
+	cr_assert_gt(hi, 950, "highest %u", hi);
+	/* Uniform: the mean is 3/4 of the step (peer-signal.c relies on it). */
+	for (int i = 0; i < SAMPLES; i++)
+		sum += backoff_jitter_ms(1000);
+	cr_assert_float_eq(sum / SAMPLES, 750, 15);
+}
+
+/* The peer restart schedule: 1, 2, 4, 8, 16 s, then 30 s for good. */
+Test(backoff, delay_is_a_jittered_step)
+{
+	for (unsigned n = 0; n < 40; n++) {
+		unsigned step = backoff_step_ms(1000, 30000, n);
+
+		for (int i = 0; i < 100; i++) {
+			unsigned d = backoff_delay_ms(1000, 30000, n);
+
+			cr_assert(d >= step / 2 && d <= step, "n=%u: %u outside [%u, %u]", n, d, step / 2, step);
+		}
+	}
+	cr_assert_eq(backoff_step_ms(1000, 30000, 4), 16000);
+	cr_assert_eq(backoff_step_ms(1000, 30000, 5), 30000);
+}
+
+Test(backoff, next_counts_failures_and_reset_starts_over)
+{
+	struct backoff bo = { 0 };
+	unsigned d;
+
+	for (unsigned n = 0; n < 8; n++) {
+		unsigned step = backoff_step_ms(500, 30000, n);
+
+		d = backoff_next_ms(&bo, 500, 30000);
+		cr_assert(d >= step / 2 && d <= step, "failure %u: %u", n, d);
+		cr_assert_eq(bo.failures, n + 1);
+	}
+	backoff_reset(&bo);
+	cr_assert_eq(bo.failures, 0);
+	d = backoff_next_ms(&bo, 500, 30000);
+	cr_assert(d >= 250 && d <= 500, "after reset: %u", d);
+}
 
 /* --- the re-armable timer ------------------------------------------------- */
 
