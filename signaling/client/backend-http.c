@@ -30,8 +30,9 @@
 #include "backend-impl.h"
 #include "signaling/relay-proto.h"
 #include "signaling/sig-envelope.h"
+#include "util/backoff.h"
+#include "util/source-util.h"
 
-#define MS (G_USEC_PER_SEC / 1000)
 #define POST_QUEUE_MAX 64 /* envelopes waiting or in flight */
 /* The server keeps a message this long by default; one that waited longer
  * here describes ICE state that has moved on. */
@@ -40,13 +41,13 @@
 /* A batch stays within what every server takes (64 KiB). */
 #define POST_BATCH_MAX 32
 #define POST_BATCH_BYTES (64 * 1024)
-#define BACKOFF_BASE (500 * MS)
-#define BACKOFF_CAP (30 * G_USEC_PER_SEC)
+#define BACKOFF_FIRST_MS 500
+#define BACKOFF_CAP_MS 30000
 #define CONNECT_TIMEOUT_MS 10000L
 #define REQUEST_TIMEOUT_MS 20000L
 /* The server sends a keepalive frame on a quiet stream every 25 s by
  * default: three missed ones mean the connection is dead. */
-#define STREAM_IDLE (75 * G_USEC_PER_SEC)
+#define STREAM_IDLE_MS 75000
 #define STREAM_KEEPALIVE_IDLE_S 10L
 #define STREAM_KEEPALIVE_INTERVAL_S 5L
 /* The largest body `wice signal-server --max-message` allows: a frame up
@@ -83,7 +84,7 @@ struct http_sub {
 	bool streaming;
 	bool failed; /* from a failed attempt until a stream is up again */
 	char *error;
-	struct sig_backoff backoff;
+	struct backoff backoff;
 	GSource *retry;
 	GSource *idle;
 };
@@ -128,11 +129,11 @@ struct http_backend {
 	bool no_batch;	    /* the server has no /v1/batch: one by one */
 	GSource *post_retry;
 	GSource *post_soon; /* gathers what is published in one go */
-	struct sig_backoff post_backoff;
+	struct backoff post_backoff;
 	uint64_t next_serial;
 	struct http_req *probe;
 	GSource *probe_retry;
-	struct sig_backoff probe_backoff;
+	struct backoff probe_backoff;
 	bool settled;  /* some request has finished: there is a state to tell */
 	bool answered; /* the server answered the last request that finished */
 	char *error;   /* why not */
@@ -315,7 +316,7 @@ static void stream_established(struct http_sub *sub, const char *instance)
 	}
 	sub->streaming = true;
 	sub->failed = false;
-	sig_backoff_reset(&sub->backoff);
+	backoff_reset(&sub->backoff);
 	set_answered(sub->be, true, NULL);
 }
 
@@ -359,7 +360,7 @@ static size_t on_body(char *data, size_t size, size_t n, void *userdata)
 		g_byte_array_append(req->body, (const guint8 *)data, MIN(len, cap - MIN(req->body->len, cap)));
 		return len;
 	}
-	sig_timer_arm(((struct http_sub *)req->owner)->idle, STREAM_IDLE);
+	source_timer_arm(((struct http_sub *)req->owner)->idle, STREAM_IDLE_MS);
 	g_byte_array_append(req->body, (const guint8 *)data, len);
 	return stream_parse(req->owner, req->body) ? len : 0;
 }
@@ -397,16 +398,15 @@ static size_t on_header(char *data, size_t size, size_t n, void *userdata)
 
 static void sub_fail(struct http_sub *sub, char *error)
 {
-	int64_t delay = sig_backoff_next(&sub->backoff, BACKOFF_BASE, BACKOFF_CAP);
+	unsigned delay = backoff_next_ms(&sub->backoff, BACKOFF_FIRST_MS, BACKOFF_CAP_MS);
 
-	g_debug("http: mailbox %.8s...: %s; again in %" G_GINT64_FORMAT " ms", sub->id_str, error,
-		delay / MS);
+	g_debug("http: mailbox %.8s...: %s; again in %u ms", sub->id_str, error, delay);
 	g_free(sub->error);
 	sub->error = error;
 	sub->failed = true;
 	sub->streaming = false;
-	sig_timer_disarm(sub->idle);
-	sig_timer_arm(sub->retry, delay);
+	source_timer_disarm(sub->idle);
+	source_timer_arm(sub->retry, delay);
 }
 
 static void stream_start(struct http_sub *sub, const uint8_t challenge[RELAY_CHALLENGE_LEN])
@@ -424,7 +424,7 @@ static void stream_start(struct http_sub *sub, const uint8_t challenge[RELAY_CHA
 	sub->req = req_new(be, REQ_STREAM, sub, url);
 	req_add_header(sub->req, RELAY_HEADER_CHALLENGE, challenge_str);
 	req_add_header(sub->req, RELAY_HEADER_SIGNATURE, sig_str);
-	sig_timer_arm(sub->idle, STREAM_IDLE);
+	source_timer_arm(sub->idle, STREAM_IDLE_MS);
 	req_send(sub->req);
 }
 
@@ -478,7 +478,7 @@ static gboolean on_sub_idle(gpointer data)
 	if (!sub->req)
 		return G_SOURCE_CONTINUE;
 	req_free(g_steal_pointer(&sub->req));
-	sub_fail(sub, g_strdup_printf("stream silent for %d s", (int)(STREAM_IDLE / G_USEC_PER_SEC)));
+	sub_fail(sub, g_strdup_printf("stream silent for %d s", STREAM_IDLE_MS / 1000));
 	update_state(sub->be);
 	return G_SOURCE_CONTINUE;
 }
@@ -498,8 +498,8 @@ static void sub_free(gpointer data)
 	struct http_sub *sub = data;
 
 	req_free(sub->req);
-	sig_source_free(sub->retry);
-	sig_source_free(sub->idle);
+	source_free(sub->retry);
+	source_free(sub->idle);
 	sodium_memzero(sub->secret, sizeof(sub->secret));
 	g_free(sub->error);
 	g_free(sub);
@@ -533,8 +533,8 @@ static int http_subscribe(struct sig_backend *b, const struct sig_subscription *
 	memcpy(sub->id, s->id, RELAY_ID_LEN);
 	memcpy(sub->secret, s->secret, sizeof(sub->secret));
 	relay_b64_encode(sub->id_str, sizeof(sub->id_str), sub->id, RELAY_ID_LEN);
-	sub->retry = sig_timer_new(b, on_sub_retry, sub);
-	sub->idle = sig_timer_new(b, on_sub_idle, sub);
+	sub->retry = source_timer_new(b->context, on_sub_retry, sub);
+	sub->idle = source_timer_new(b->context, on_sub_idle, sub);
 	g_hash_table_insert(be->subs, sub->id, sub);
 	sub_start(sub);
 	return 0;
@@ -547,7 +547,7 @@ static void http_unsubscribe(struct sig_backend *b, const uint8_t id[RELAY_ID_LE
 	/* A failed subscription may have held the backend down; tell the user
 	 * from the loop, not from inside this call. */
 	if (g_hash_table_remove(be->subs, id))
-		sig_timer_arm(be->state_timer, 0);
+		source_timer_arm(be->state_timer, 0);
 }
 
 /* --- posting ----------------------------------------------------------------- */
@@ -655,7 +655,7 @@ static void batch_start(struct http_backend *be)
 
 static void post_kick(struct http_backend *be)
 {
-	if (sig_timer_armed(be->post_retry))
+	if (source_timer_armed(be->post_retry))
 		return;
 	post_expire(be);
 	while (be->post_reqs < POSTS_IN_FLIGHT && be->waiting.length > 0) {
@@ -679,15 +679,16 @@ static void post_settle(struct http_backend *be, struct http_post *post, long st
 	g_queue_unlink(&be->sending, &post->link);
 	post->req = NULL;
 	if (status >= 200 && status < 300) {
-		sig_backoff_reset(&be->post_backoff);
+		backoff_reset(&be->post_backoff);
 		post_free(post);
 	} else if (!post_retriable(status)) {
 		g_warning("%s: the server refused a message: %s", be->base.url, error);
 		post_free(post);
 	} else {
 		post_requeue(be, post);
-		if (!sig_timer_armed(be->post_retry))
-			sig_timer_arm(be->post_retry, sig_backoff_next(&be->post_backoff, BACKOFF_BASE, BACKOFF_CAP));
+		if (!source_timer_armed(be->post_retry))
+			source_timer_arm(be->post_retry,
+					 backoff_next_ms(&be->post_backoff, BACKOFF_FIRST_MS, BACKOFF_CAP_MS));
 	}
 }
 
@@ -775,8 +776,8 @@ static int http_publish(struct sig_backend *b, const uint8_t id[RELAY_ID_LEN], c
 	/* Not at once: what the caller publishes before returning to the
 	 * loop (offers to many peers, a burst of candidates) goes in one
 	 * batch. */
-	if (!sig_timer_armed(be->post_soon))
-		sig_timer_arm(be->post_soon, 0);
+	if (!source_timer_armed(be->post_soon))
+		source_timer_arm(be->post_soon, 0);
 	return 0;
 }
 
@@ -787,7 +788,8 @@ static void probe_done(struct http_backend *be, struct http_req *req, CURLcode r
 	be->probe = NULL;
 	req_note_answer(req, result);
 	if (!be->answered)
-		sig_timer_arm(be->probe_retry, sig_backoff_next(&be->probe_backoff, BACKOFF_BASE, BACKOFF_CAP));
+		source_timer_arm(be->probe_retry,
+				 backoff_next_ms(&be->probe_backoff, BACKOFF_FIRST_MS, BACKOFF_CAP_MS));
 }
 
 static void probe_start(struct http_backend *be)
@@ -853,8 +855,8 @@ static void after_curl(struct http_backend *be)
 		req_done(req, result);
 	}
 	/* The server is back: posts waiting out a backoff go now. */
-	if (be->answered && be->sending.length == 0 && sig_timer_armed(be->post_retry))
-		sig_timer_disarm(be->post_retry);
+	if (be->answered && be->sending.length == 0 && source_timer_armed(be->post_retry))
+		source_timer_disarm(be->post_retry);
 	post_kick(be);
 	deliver_inbox(be);
 	update_state(be);
@@ -925,9 +927,9 @@ static int on_curl_timer(CURLM *multi, long timeout_ms, void *userp)
 	struct http_backend *be = userp;
 
 	if (timeout_ms < 0)
-		sig_timer_disarm(be->curl_timer);
+		source_timer_disarm(be->curl_timer);
 	else
-		sig_timer_arm(be->curl_timer, (int64_t)timeout_ms * MS);
+		source_timer_arm(be->curl_timer, (guint)MIN(timeout_ms, (long)G_MAXUINT));
 	return 0;
 }
 
@@ -1003,11 +1005,11 @@ static void http_fini(struct sig_backend *b)
 	/* Whatever curl did not take back must not fire into freed memory. */
 	if (be->watches)
 		g_hash_table_destroy(be->watches);
-	sig_source_free(be->curl_timer);
-	sig_source_free(be->state_timer);
-	sig_source_free(be->post_retry);
-	sig_source_free(be->post_soon);
-	sig_source_free(be->probe_retry);
+	source_free(be->curl_timer);
+	source_free(be->state_timer);
+	source_free(be->post_retry);
+	source_free(be->post_soon);
+	source_free(be->probe_retry);
 	while ((env = g_queue_pop_head(&be->inbox)))
 		g_bytes_unref(env);
 	g_free(be->base_url);
@@ -1028,12 +1030,12 @@ static bool http_init(struct sig_backend *b, GUri *uri, GError **error)
 	curl_multi_setopt(be->multi, CURLMOPT_SOCKETDATA, be);
 	curl_multi_setopt(be->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
 	curl_multi_setopt(be->multi, CURLMOPT_TIMERDATA, be);
-	be->watches = g_hash_table_new_full(NULL, NULL, (GDestroyNotify)sig_source_free, NULL);
-	be->curl_timer = sig_timer_new(b, on_curl_timeout, be);
-	be->state_timer = sig_timer_new(b, on_state_timer, be);
-	be->post_retry = sig_timer_new(b, on_post_timer, be);
-	be->post_soon = sig_timer_new(b, on_post_timer, be);
-	be->probe_retry = sig_timer_new(b, on_probe_retry, be);
+	be->watches = g_hash_table_new_full(NULL, NULL, (GDestroyNotify)source_free, NULL);
+	be->curl_timer = source_timer_new(b->context, on_curl_timeout, be);
+	be->state_timer = source_timer_new(b->context, on_state_timer, be);
+	be->post_retry = source_timer_new(b->context, on_post_timer, be);
+	be->post_soon = source_timer_new(b->context, on_post_timer, be);
+	be->probe_retry = source_timer_new(b->context, on_probe_retry, be);
 	be->subs = g_hash_table_new_full(id_hash, id_equal, NULL, sub_free);
 	g_queue_init(&be->waiting);
 	g_queue_init(&be->sending);

@@ -38,26 +38,3 @@ extern const struct sig_backend_ops sig_backend_http_ops;
 void sig_backend_set_state(struct sig_backend *b, bool up, const char *reason);
 void sig_backend_deliver(struct sig_backend *b, const uint8_t *data, size_t len, const struct sig_route *from);
 bool sig_backend_excludes(struct sig_backend *b, const char *ifname);
-
-/* A one-shot timer that stays allocated: armed and disarmed by setting its
- * ready time, so a backend keeps one GSource per purpose instead of
- * juggling source ids.  The callback runs with the timer disarmed. */
-GSource *sig_timer_new(struct sig_backend *b, GSourceFunc fn, gpointer data);
-void sig_timer_arm(GSource *timer, int64_t delay_us);
-void sig_timer_disarm(GSource *timer);
-bool sig_timer_armed(GSource *timer);
-/* Destroys and unrefs; accepts NULL. */
-void sig_source_free(GSource *source);
-
-/* Exponential backoff with jitter: the n-th consecutive failure waits a
- * random time between half and all of min(base * 2^n, cap), so that many
- * clients that lost the same server do not come back in step. */
-struct sig_backoff {
-	unsigned failures;
-};
-
-int64_t sig_backoff_next(struct sig_backoff *bo, int64_t base_us, int64_t cap_us);
-static inline void sig_backoff_reset(struct sig_backoff *bo)
-{
-	bo->failures = 0;
-}

@@ -45,6 +45,7 @@
 
 #include "backend-impl.h"
 #include "signaling/sig-envelope.h"
+#include "util/source-util.h"
 #include "wg/wg-netlink.h"
 
 #define MCAST_GROUP4 "239.255.119.105"
@@ -516,7 +517,6 @@ static bool nl_open(struct mcast_backend *m, GError **error)
 {
 	int rcvbuf = MCAST_NL_RCVBUF;
 	unsigned groups = RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR;
-	GSource *s;
 
 	m->nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (!m->nl || mnl_socket_bind(m->nl, groups, MNL_SOCKET_AUTOPID) < 0) {
@@ -526,10 +526,8 @@ static bool nl_open(struct mcast_backend *m, GError **error)
 	}
 	setsockopt(mnl_socket_get_fd(m->nl), SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
 	m->nl_buf = g_malloc(MCAST_NL_RECV_SIZE);
-	s = g_unix_fd_source_new(mnl_socket_get_fd(m->nl), G_IO_IN);
-	g_source_set_callback(s, G_SOURCE_FUNC(on_netlink), m, NULL);
-	g_source_attach(s, m->base.context);
-	m->nl_source = s;
+	m->nl_source = source_attach(g_unix_fd_source_new(mnl_socket_get_fd(m->nl), G_IO_IN), m->base.context,
+				     G_SOURCE_FUNC(on_netlink), m);
 	nl_resync(m);
 	return true;
 }
@@ -839,11 +837,7 @@ static int bind_any(int fd, int af, uint16_t port)
 
 static GSource *watch_fd(struct mcast_backend *m, int fd)
 {
-	GSource *source = g_unix_fd_source_new(fd, G_IO_IN);
-
-	g_source_set_callback(source, G_SOURCE_FUNC(on_datagram), m, NULL);
-	g_source_attach(source, m->base.context);
-	return source;
+	return source_attach(g_unix_fd_source_new(fd, G_IO_IN), m->base.context, G_SOURCE_FUNC(on_datagram), m);
 }
 
 static int family_open(struct mcast_backend *m, struct mcast_family *f)
@@ -908,14 +902,14 @@ static void mcast_fini(struct sig_backend *b)
 	struct mcast_backend *m = mcast(b);
 
 	for (int fam = 0; fam < N_FAMS; fam++) {
-		sig_source_free(m->fam[fam].source);
+		source_free(m->fam[fam].source);
 		if (m->fam[fam].fd >= 0)
 			close(m->fam[fam].fd); /* leaves the groups */
-		sig_source_free(m->fam[fam].usource);
+		source_free(m->fam[fam].usource);
 		if (m->fam[fam].ufd >= 0)
 			close(m->fam[fam].ufd);
 	}
-	sig_source_free(m->nl_source);
+	source_free(m->nl_source);
 	if (m->nl)
 		mnl_socket_close(m->nl);
 	g_free(m->nl_buf);

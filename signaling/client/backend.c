@@ -1,7 +1,6 @@
 /* The signaling backend front: parses the URL, picks the implementation by
  * scheme, keeps what every backend has (URL, callbacks, up state) and
- * forwards the public calls.  Also the small timer and backoff helpers the
- * implementations share.  See sig-backend.h and backend-impl.h. */
+ * forwards the public calls.  See sig-backend.h and backend-impl.h. */
 #include "config.h"
 
 #define G_LOG_DOMAIN "wice-signaling"
@@ -145,58 +144,4 @@ void sig_backend_deliver(struct sig_backend *b, const uint8_t *data, size_t len,
 bool sig_backend_excludes(struct sig_backend *b, const char *ifname)
 {
 	return b->cb.exclude_interface && b->cb.exclude_interface(ifname, b->cb.userdata);
-}
-
-static gboolean timer_dispatch(GSource *source, GSourceFunc callback, gpointer data)
-{
-	g_source_set_ready_time(source, -1);
-	return callback(data);
-}
-
-static GSourceFuncs timer_funcs = {
-	.dispatch = timer_dispatch,
-};
-
-GSource *sig_timer_new(struct sig_backend *b, GSourceFunc fn, gpointer data)
-{
-	GSource *t = g_source_new(&timer_funcs, sizeof(GSource));
-
-	g_source_set_callback(t, fn, data, NULL);
-	g_source_set_ready_time(t, -1);
-	g_source_attach(t, b->context);
-	return t;
-}
-
-void sig_timer_arm(GSource *timer, int64_t delay_us)
-{
-	g_source_set_ready_time(timer, g_get_monotonic_time() + MAX(delay_us, 0));
-}
-
-void sig_timer_disarm(GSource *timer)
-{
-	g_source_set_ready_time(timer, -1);
-}
-
-bool sig_timer_armed(GSource *timer)
-{
-	return g_source_get_ready_time(timer) != -1;
-}
-
-void sig_source_free(GSource *source)
-{
-	if (!source)
-		return;
-	g_source_destroy(source);
-	g_source_unref(source);
-}
-
-int64_t sig_backoff_next(struct sig_backoff *bo, int64_t base_us, int64_t cap_us)
-{
-	int64_t delay = cap_us;
-
-	/* base * 2^n without overflow: stop doubling at the cap. */
-	if (bo->failures < 32 && base_us << bo->failures < cap_us)
-		delay = base_us << bo->failures;
-	bo->failures++;
-	return delay / 2 + (int64_t)g_random_double_range(0, (double)delay / 2);
 }

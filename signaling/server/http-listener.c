@@ -14,6 +14,7 @@
 #include <sodium.h>
 
 #include "http-listener.h"
+#include "util/source-util.h"
 
 #define LISTEN_BACKLOG 4096
 /* Connections taken per wake-up: fair to the rest of the main loop. */
@@ -243,8 +244,7 @@ static void listen_socket_free(gpointer data)
 {
 	struct listen_socket *l = data;
 
-	g_source_destroy(l->source);
-	g_source_unref(l->source);
+	source_free(l->source);
 	g_object_unref(l->socket);
 	g_free(l);
 }
@@ -302,9 +302,7 @@ GSocketAddress *http_listener_add(struct http_listener *hl, GInetSocketAddress *
 	l = g_new0(struct listen_socket, 1);
 	l->owner = hl;
 	l->socket = sock;
-	l->source = g_socket_create_source(sock, G_IO_IN, NULL);
-	g_source_set_callback(l->source, G_SOURCE_FUNC(on_incoming), l, NULL);
-	g_source_attach(l->source, NULL);
+	l->source = source_attach(g_socket_create_source(sock, G_IO_IN, NULL), NULL, G_SOURCE_FUNC(on_incoming), l);
 	g_ptr_array_add(hl->sockets, l);
 	return g_socket_get_local_address(sock, error);
 }

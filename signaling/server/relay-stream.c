@@ -7,6 +7,7 @@
 
 #include "signaling/relay-proto.h"
 #include "relay-stream.h"
+#include "util/source-util.h"
 
 /* Queued buffers handed to one send call. */
 #define MAX_VECTORS 32
@@ -38,10 +39,7 @@ struct relay_stream *relay_stream_new(size_t max_pending, void (*on_done)(void *
 
 static void stop_watching(struct relay_stream *st)
 {
-	if (!st->writable)
-		return;
-	g_source_destroy(st->writable);
-	g_clear_pointer(&st->writable, g_source_unref);
+	source_clear(&st->writable);
 }
 
 void relay_stream_free(struct relay_stream *st)
@@ -105,9 +103,8 @@ static void watch_writable(struct relay_stream *st)
 {
 	if (st->writable)
 		return;
-	st->writable = g_socket_create_source(st->socket, G_IO_OUT, NULL);
-	g_source_set_callback(st->writable, G_SOURCE_FUNC(on_writable), st, NULL);
-	g_source_attach(st->writable, NULL);
+	st->writable = source_attach(g_socket_create_source(st->socket, G_IO_OUT, NULL), NULL,
+				     G_SOURCE_FUNC(on_writable), st);
 }
 
 /* Writes what the socket takes now.  Returns false once the stream is

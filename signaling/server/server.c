@@ -20,6 +20,7 @@
 #include "relay-stream.h"
 #include "server.h"
 #include "stun-responder.h"
+#include "util/source-util.h"
 
 #define MAILBOX_PATH "/v1/mailboxes/"
 #define CHALLENGE_PATH "/v1/challenge"
@@ -107,19 +108,12 @@ static void reply_method(struct signal_server *srv, SoupServerMessage *msg, cons
 
 /* --- expiry ---------------------------------------------------------------- */
 
-static gboolean ready_time_dispatch(GSource *source, GSourceFunc callback, gpointer data)
-{
-	g_source_set_ready_time(source, -1);
-	return callback(data);
-}
-
-static GSourceFuncs ready_time_funcs = {
-	.dispatch = ready_time_dispatch,
-};
-
 static void expiry_arm(struct signal_server *srv, int64_t when)
 {
-	g_source_set_ready_time(srv->expiry, when == INT64_MAX ? -1 : when);
+	if (when == INT64_MAX)
+		source_timer_disarm(srv->expiry);
+	else
+		source_timer_arm_at(srv->expiry, when);
 }
 
 static gboolean on_expiry(gpointer data)
@@ -151,7 +145,7 @@ static void stream_doom(struct stream *st)
 	st->dead = true;
 	g_queue_unlink(&srv->streams, &st->link);
 	g_queue_push_tail_link(&srv->dead, &st->link);
-	g_source_set_ready_time(srv->reaper, 0);
+	source_timer_arm(srv->reaper, 0);
 }
 
 static gboolean on_reap(gpointer data)
@@ -293,7 +287,7 @@ static const char *post_refusal(int r, guint *ret_status)
 /* The expiry timer sleeps while the store is empty. */
 static void expiry_wake(struct signal_server *srv, int64_t now)
 {
-	if (g_source_get_ready_time(srv->expiry) == -1)
+	if (!source_timer_armed(srv->expiry))
 		expiry_arm(srv, mailbox_store_expire(srv->store, now));
 }
 
@@ -660,17 +654,10 @@ static void make_instance(char out[RELAY_INSTANCE_STR_LEN])
 
 static void start_timers(struct signal_server *srv)
 {
-	srv->expiry = g_source_new(&ready_time_funcs, sizeof(GSource));
-	g_source_set_callback(srv->expiry, on_expiry, srv, NULL);
-	g_source_set_ready_time(srv->expiry, -1);
-	g_source_attach(srv->expiry, NULL);
-	srv->reaper = g_source_new(&ready_time_funcs, sizeof(GSource));
-	g_source_set_callback(srv->reaper, on_reap, srv, NULL);
-	g_source_set_ready_time(srv->reaper, -1);
-	g_source_attach(srv->reaper, NULL);
-	srv->keepalive = g_timeout_source_new_seconds(srv->cfg.keepalive);
-	g_source_set_callback(srv->keepalive, on_keepalive, srv, NULL);
-	g_source_attach(srv->keepalive, NULL);
+	srv->expiry = source_timer_new(NULL, on_expiry, srv);
+	srv->reaper = source_timer_new(NULL, on_reap, srv);
+	/* Whole seconds: GLib wakes for all such timers at once. */
+	srv->keepalive = source_attach(g_timeout_source_new_seconds(srv->cfg.keepalive), NULL, on_keepalive, srv);
 }
 
 struct signal_server *signal_server_new(const struct signal_server_config *cfg, GError **error)
@@ -724,12 +711,9 @@ void signal_server_free(struct signal_server *srv)
 		soup_server_disconnect(srv->soup);
 		g_object_unref(srv->soup);
 	}
-	g_source_destroy(srv->expiry);
-	g_source_unref(srv->expiry);
-	g_source_destroy(srv->keepalive);
-	g_source_unref(srv->keepalive);
-	g_source_destroy(srv->reaper);
-	g_source_unref(srv->reaper);
+	source_free(srv->expiry);
+	source_free(srv->keepalive);
+	source_free(srv->reaper);
 	g_bytes_unref(srv->keepalive_frame);
 	stun_responder_free(srv->stun);
 	challenger_free(srv->challenger);

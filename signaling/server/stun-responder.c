@@ -10,6 +10,7 @@
 #include <stun/stunagent.h>
 
 #include "stun-responder.h"
+#include "util/source-util.h"
 
 /* Datagrams handled per wake-up, so a flood on one socket cannot starve
  * the HTTP side of the main loop. */
@@ -37,8 +38,7 @@ static void listener_free(gpointer data)
 {
 	struct stun_listener *l = data;
 
-	g_source_destroy(l->source);
-	g_source_unref(l->source);
+	source_free(l->source);
 	g_object_unref(l->socket);
 	g_free(l);
 }
@@ -191,9 +191,8 @@ bool stun_responder_listen(struct stun_responder *r, GInetSocketAddress *addr, G
 	l = g_new0(struct stun_listener, 1);
 	l->socket = sock;
 	l->owner = r;
-	l->source = g_unix_fd_source_new(g_socket_get_fd(sock), G_IO_IN);
-	g_source_set_callback(l->source, G_SOURCE_FUNC(on_readable), l, NULL);
-	g_source_attach(l->source, NULL);
+	l->source = source_attach(g_unix_fd_source_new(g_socket_get_fd(sock), G_IO_IN), NULL,
+				  G_SOURCE_FUNC(on_readable), l);
 	g_ptr_array_add(r->listeners, l);
 	return true;
 }

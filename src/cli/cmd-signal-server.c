@@ -17,6 +17,7 @@
 
 #include "cmd.h"
 #include "signaling/server/server.h"
+#include "util/source-util.h"
 
 /* File descriptors kept back for listeners, STUN and the rest. */
 #define FD_RESERVE 64
@@ -286,20 +287,11 @@ static gboolean on_signal(gpointer data)
 	return G_SOURCE_CONTINUE;
 }
 
-static GSource *watch_signal(int signum, GMainLoop *loop)
-{
-	GSource *source = g_unix_signal_source_new(signum);
-
-	g_source_set_callback(source, on_signal, loop, NULL);
-	g_source_attach(source, NULL);
-	return source;
-}
-
 static int run(const struct signal_server_config *cfg)
 {
 	g_autoptr(GMainLoop) loop = g_main_loop_new(NULL, FALSE);
-	g_autoptr(GSource) sigint = watch_signal(SIGINT, loop);
-	g_autoptr(GSource) sigterm = watch_signal(SIGTERM, loop);
+	GSource *sigint = source_attach(g_unix_signal_source_new(SIGINT), NULL, on_signal, loop);
+	GSource *sigterm = source_attach(g_unix_signal_source_new(SIGTERM), NULL, on_signal, loop);
 	g_autoptr(GError) err = NULL;
 	struct signal_server *srv;
 	bool ok;
@@ -312,8 +304,8 @@ static int run(const struct signal_server_config *cfg)
 	} else {
 		fprintf(stderr, "wice signal-server: %s\n", err->message);
 	}
-	g_source_destroy(sigint);
-	g_source_destroy(sigterm);
+	source_free(sigint);
+	source_free(sigterm);
 	return ok ? 0 : 1;
 }
 

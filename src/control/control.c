@@ -146,9 +146,7 @@ static gboolean on_timeout(gpointer data)
 static void arm_timer(struct client *cl)
 {
 	source_clear(&cl->timer);
-	cl->timer = g_timeout_source_new(CONTROL_REQUEST_TIMEOUT_MS);
-	g_source_set_callback(cl->timer, on_timeout, cl, NULL);
-	g_source_attach(cl->timer, NULL);
+	cl->timer = source_timeout(CONTROL_REQUEST_TIMEOUT_MS, on_timeout, cl);
 }
 
 /* --- requests ------------------------------------------------------------------ */
@@ -328,9 +326,7 @@ static void watch(struct client *cl, GSource **slot, GIOCondition cond, bool wan
 	}
 	if (*slot)
 		return;
-	*slot = g_socket_create_source(cl->socket, cond, NULL);
-	g_source_set_callback(*slot, G_SOURCE_FUNC(fn), cl, NULL);
-	g_source_attach(*slot, NULL);
+	*slot = source_attach(g_socket_create_source(cl->socket, cond, NULL), NULL, G_SOURCE_FUNC(fn), cl);
 }
 
 /* Reads while there is room and no reply waits (monitors: always), writes

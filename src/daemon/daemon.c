@@ -18,6 +18,7 @@
 #include "proxy/nft-proxy.h"
 #include "resolve.h"
 #include "util/sd-notify.h"
+#include "util/source-util.h"
 #include "wg-watch.h"
 
 /* How long shutdown waits for goodbyes and TURN releases to go out. */
@@ -305,9 +306,7 @@ static gboolean on_hup(gpointer data)
 
 static void add_signal(struct wice_daemon *d, unsigned slot, int signum, GSourceFunc fn)
 {
-	d->signal_sources[slot] = g_unix_signal_source_new(signum);
-	g_source_set_callback(d->signal_sources[slot], fn, d, NULL);
-	g_source_attach(d->signal_sources[slot], NULL);
+	d->signal_sources[slot] = source_attach(g_unix_signal_source_new(signum), NULL, fn, d);
 }
 
 static void on_config_resolved(struct wice_config *cfg, void *data);
@@ -370,13 +369,10 @@ static gboolean on_grace_over(gpointer data)
  * loop a moment to put those on the wire. */
 static void drain_loop(struct wice_daemon *d)
 {
-	GSource *timer = g_timeout_source_new(SHUTDOWN_GRACE_MS);
+	GSource *timer = source_timeout(SHUTDOWN_GRACE_MS, on_grace_over, d->loop);
 
-	g_source_set_callback(timer, on_grace_over, d->loop, NULL);
-	g_source_attach(timer, NULL);
 	g_main_loop_run(d->loop);
-	g_source_destroy(timer);
-	g_source_unref(timer);
+	source_free(timer);
 }
 
 void daemon_free(struct wice_daemon *d)
@@ -385,10 +381,7 @@ void daemon_free(struct wice_daemon *d)
 		return;
 	g_cancellable_cancel(d->cancel);
 	for (unsigned i = 0; i < G_N_ELEMENTS(d->signal_sources); i++)
-		if (d->signal_sources[i]) {
-			g_source_destroy(d->signal_sources[i]);
-			g_source_unref(d->signal_sources[i]);
-		}
+		source_free(d->signal_sources[i]);
 	if (d->netmon) {
 		g_signal_handler_disconnect(d->netmon, d->netmon_handler);
 		g_object_unref(d->netmon);

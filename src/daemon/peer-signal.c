@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "util/backoff.h"
 #include "util/source-util.h"
 #include "peer-internal.h"
 
@@ -203,7 +204,7 @@ static gboolean on_resend(gpointer data)
 	}
 	peer->resends_unanswered++;
 	peer_send_state(peer, !peer->have_remote_credentials);
-	peer->resend_interval_ms = MIN(peer->resend_interval_ms * 2, RESEND_MAX_MS);
+	peer->resend_interval_ms = backoff_step_ms(peer->resend_interval_ms, RESEND_MAX_MS, 1);
 	source_clear(&peer->resend_timer);
 	peer->resend_timer = source_timeout(peer->resend_interval_ms, on_resend, peer);
 	return G_SOURCE_REMOVE;
@@ -220,7 +221,8 @@ static unsigned first_resend_ms(struct wice_peer *peer)
 	size_t n = iface_unsettled_peers(peer->iface);
 	unsigned base = (unsigned)MIN(RESEND_FIRST_MS + RESEND_PER_PEER_MS * (n > 1 ? n - 1 : 0), RESEND_MAX_MS);
 
-	return base / 2 + (unsigned)g_random_int_range(0, (gint32)base + 1);
+	/* Jitter takes [d/2, d]: d = 4/3 base keeps the mean wait at base. */
+	return backoff_jitter_ms(base * 4 / 3);
 }
 
 void peer_start_resending(struct wice_peer *peer)

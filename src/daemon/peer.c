@@ -6,6 +6,7 @@
 
 #include <sodium.h>
 
+#include "util/backoff.h"
 #include "util/source-util.h"
 #include "peer-internal.h"
 
@@ -170,10 +171,7 @@ static gboolean on_restart_timer(gpointer data)
  * cost more than a message every half minute. */
 static unsigned restart_delay_ms(unsigned failures)
 {
-	unsigned delay = RESTART_FIRST_MS << MIN(failures, 5u);
-
-	delay = MIN(delay, RESTART_MAX_MS);
-	return delay / 2 + (unsigned)g_random_int_range(0, (gint32)(delay / 2 + 1));
+	return backoff_delay_ms(RESTART_FIRST_MS, RESTART_MAX_MS, failures);
 }
 
 void peer_schedule_restart(struct wice_peer *peer, const char *reason)

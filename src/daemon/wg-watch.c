@@ -256,9 +256,8 @@ static int open_link_events(struct wg_watch *w)
 		return -errno;
 	/* Best effort: the overflow path copes when this is not enough. */
 	setsockopt(mnl_socket_get_fd(w->nl), SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
-	w->nl_source = g_unix_fd_source_new(mnl_socket_get_fd(w->nl), G_IO_IN);
-	g_source_set_callback(w->nl_source, G_SOURCE_FUNC(on_netlink_readable), w, NULL);
-	g_source_attach(w->nl_source, w->context);
+	w->nl_source = source_attach(g_unix_fd_source_new(mnl_socket_get_fd(w->nl), G_IO_IN), w->context,
+				     G_SOURCE_FUNC(on_netlink_readable), w);
 	return 0;
 }
 
@@ -365,6 +364,7 @@ void wg_watch_free(struct wg_watch *w)
 int wg_watch_new(wg_watch_fn fn, void *user_data, struct wg_watch **ret_watch)
 {
 	struct wg_watch *w = g_new0(struct wg_watch, 1);
+	GSource *start;
 	int r;
 
 	w->fn = fn;
@@ -382,10 +382,9 @@ int wg_watch_new(wg_watch_fn fn, void *user_data, struct wg_watch **ret_watch)
 	}
 	/* Ahead of the event sources, so that the existing interfaces come
 	 * before any change to them. */
-	w->start_source = g_idle_source_new();
-	g_source_set_priority(w->start_source, G_PRIORITY_HIGH);
-	g_source_set_callback(w->start_source, on_start, w, NULL);
-	g_source_attach(w->start_source, w->context);
+	start = g_idle_source_new();
+	g_source_set_priority(start, G_PRIORITY_HIGH);
+	w->start_source = source_attach(start, w->context, on_start, w);
 	*ret_watch = w;
 	return 0;
 }

@@ -3,7 +3,8 @@
 
 #include <systemd/sd-daemon.h>
 
-#include "sd-notify.h"
+#include "util/sd-notify.h"
+#include "util/source-util.h"
 
 static gboolean on_watchdog_tick(gpointer data)
 {
@@ -15,18 +16,16 @@ static gboolean on_watchdog_tick(gpointer data)
 static GSource *start_watchdog(void)
 {
 	uint64_t usec = 0;
-	GSource *source;
+	guint ms;
 	int r = sd_watchdog_enabled(0, &usec);
 
 	if (r < 0)
 		g_warning("ignoring the systemd watchdog settings: %s", g_strerror(-r));
 	if (r <= 0 || usec == 0)
 		return NULL;
-	source = g_timeout_source_new(MAX(usec / 2 / 1000, 1));
-	g_source_set_callback(source, on_watchdog_tick, NULL, NULL);
-	g_source_attach(source, NULL);
-	g_debug("systemd watchdog every %" G_GUINT64_FORMAT " ms", MAX(usec / 2 / 1000, 1));
-	return source;
+	ms = (guint)CLAMP(usec / 2 / 1000, 1, G_MAXUINT);
+	g_debug("systemd watchdog every %u ms", ms);
+	return source_timeout(ms, on_watchdog_tick, NULL);
 }
 
 GSource *service_notify_ready(void)
@@ -40,9 +39,6 @@ GSource *service_notify_ready(void)
 
 void service_notify_stopping(GSource *watchdog)
 {
-	if (watchdog) {
-		g_source_destroy(watchdog);
-		g_source_unref(watchdog);
-	}
+	source_free(watchdog);
 	sd_notify(0, "STOPPING=1");
 }

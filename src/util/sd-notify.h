@@ -8,7 +8,7 @@
 #include <glib.h>
 
 /* Sends READY=1.  When the service has a watchdog (WATCHDOG_USEC for this
- * process), returns a source on the default main context that sends
+ * process), returns a source on the thread-default main context that sends
  * WATCHDOG=1 at half the interval; otherwise NULL. */
 GSource *service_notify_ready(void);
 /* Sends STOPPING=1 and destroys @watchdog (NULL is fine). */

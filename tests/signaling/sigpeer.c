@@ -35,6 +35,7 @@
 #include "signaling/client/sig-backend.h"
 #include "signaling/sig-envelope.h"
 #include "signaling/sig-relay.h"
+#include "util/source-util.h"
 
 struct peer {
 	struct sig_identity self;
@@ -167,9 +168,7 @@ static void start_sending(struct peer *p)
 {
 	if (p->sender || p->count == 0)
 		return;
-	p->sender = g_timeout_source_new(p->interval_ms);
-	g_source_set_callback(p->sender, on_send_tick, p, NULL);
-	g_source_attach(p->sender, NULL);
+	p->sender = source_timeout(p->interval_ms, on_send_tick, p);
 }
 
 static gboolean on_usr1(gpointer data)
@@ -194,13 +193,6 @@ static gboolean on_timeout(gpointer data)
 	p->status = 1;
 	g_main_loop_quit(p->loop);
 	return G_SOURCE_REMOVE;
-}
-
-static GSource *add_source(GSource *s, GSourceFunc fn, struct peer *p)
-{
-	g_source_set_callback(s, fn, p, NULL);
-	g_source_attach(s, NULL);
-	return s;
 }
 
 static int usage(void)
@@ -290,22 +282,17 @@ static int run(struct peer *p, const struct options *o, const struct sig_subscri
 	}
 	sig_backend_subscribe(p->backend, sub);
 	p->loop = g_main_loop_new(NULL, FALSE);
-	sources[0] = add_source(g_unix_signal_source_new(SIGUSR1), on_usr1, p);
-	sources[1] = add_source(g_unix_signal_source_new(SIGTERM), on_term, p);
-	sources[2] = add_source(g_unix_signal_source_new(SIGINT), on_term, p);
-	sources[3] = add_source(g_timeout_source_new_seconds(o->timeout_s), on_timeout, p);
+	sources[0] = source_attach(g_unix_signal_source_new(SIGUSR1), NULL, on_usr1, p);
+	sources[1] = source_attach(g_unix_signal_source_new(SIGTERM), NULL, on_term, p);
+	sources[2] = source_attach(g_unix_signal_source_new(SIGINT), NULL, on_term, p);
+	sources[3] = source_attach(g_timeout_source_new_seconds(o->timeout_s), NULL, on_timeout, p);
 	if (o->now)
 		start_sending(p);
 	g_main_loop_run(p->loop);
 	sig_backend_free(p->backend);
-	for (size_t i = 0; i < G_N_ELEMENTS(sources); i++) {
-		g_source_destroy(sources[i]);
-		g_source_unref(sources[i]);
-	}
-	if (p->sender) {
-		g_source_destroy(p->sender);
-		g_source_unref(p->sender);
-	}
+	for (size_t i = 0; i < G_N_ELEMENTS(sources); i++)
+		source_free(sources[i]);
+	source_free(p->sender);
 	g_main_loop_unref(p->loop);
 	return p->status;
 }

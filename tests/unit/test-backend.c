@@ -8,6 +8,7 @@
 
 #include "signaling/client/sig-backend.h"
 #include "signaling/sig-envelope.h"
+#include "util/source-util.h"
 
 struct seen {
 	int states;
@@ -136,14 +137,11 @@ static gboolean quit_loop(gpointer data)
 static void wait_state(struct seen *seen, unsigned seconds)
 {
 	g_autoptr(GMainLoop) loop = g_main_loop_new(NULL, FALSE);
-	GSource *t = g_timeout_source_new_seconds(seconds);
+	GSource *t = source_timeout(seconds * 1000, quit_loop, loop);
 
-	g_source_set_callback(t, quit_loop, loop, NULL);
-	g_source_attach(t, NULL);
 	while (seen->states == 0 && !g_source_is_destroyed(t))
 		g_main_context_iteration(NULL, TRUE);
-	g_source_destroy(t);
-	g_source_unref(t);
+	source_free(t);
 }
 
 Test(backend, http_unreachable_server_goes_down_with_reason)

@@ -17,6 +17,7 @@
 #include <glib.h>
 
 #include "daemon/wg-watch.h"
+#include "util/source-util.h"
 #include "wg/wg.h"
 
 static void on_event(const char *ifname, bool added, enum wg_backend_kind kind, void *user_data)
@@ -40,15 +41,6 @@ static gboolean on_signal(gpointer loop)
 	return G_SOURCE_CONTINUE;
 }
 
-static GSource *add_signal(int signum, GMainLoop *loop)
-{
-	GSource *source = g_unix_signal_source_new(signum);
-
-	g_source_set_callback(source, on_signal, loop, NULL);
-	g_source_attach(source, NULL);
-	return source;
-}
-
 int main(void)
 {
 	g_autoptr(GMainLoop) loop = g_main_loop_new(NULL, FALSE);
@@ -57,23 +49,18 @@ int main(void)
 	int r;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	term = add_signal(SIGTERM, loop);
-	intr = add_signal(SIGINT, loop);
+	term = source_attach(g_unix_signal_source_new(SIGTERM), NULL, on_signal, loop);
+	intr = source_attach(g_unix_signal_source_new(SIGINT), NULL, on_signal, loop);
 	r = wg_watch_new(on_event, NULL, &watch);
 	if (r < 0) {
 		fprintf(stderr, "wgwatch: cannot watch interfaces: %s\n", strerror(-r));
 		return 1;
 	}
-	ready = g_idle_source_new();
-	g_source_set_callback(ready, on_ready, NULL, NULL);
-	g_source_attach(ready, NULL);
+	ready = source_attach(g_idle_source_new(), NULL, on_ready, NULL);
 	g_main_loop_run(loop);
 	wg_watch_free(watch);
-	g_source_destroy(ready);
-	g_source_unref(ready);
-	g_source_destroy(term);
-	g_source_unref(term);
-	g_source_destroy(intr);
-	g_source_unref(intr);
+	source_free(ready);
+	source_free(term);
+	source_free(intr);
 	return 0;
 }
