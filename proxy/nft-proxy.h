@@ -57,12 +57,18 @@ bool nft_proxy_remove_peer(struct nft_proxy *proxy, const char *handle, GError *
 unsigned nft_proxy_n_peers(const struct nft_proxy *proxy);
 
 /* A firewall reload (`nft flush ruleset`, `systemctl reload nftables`)
- * deletes our table with everything in it, and nothing tells us.  The
- * daemon can check now and then and, if the table is gone, restore it with
- * every peer's rules in one transaction (which also undoes partial damage,
- * e.g. a flushed map). */
+ * deletes our table with everything in it.  nft_proxy_restore() re-creates
+ * it with every peer's rules in one transaction (which also undoes partial
+ * damage, e.g. a flushed map). */
 bool nft_proxy_table_exists(struct nft_proxy *proxy);
 bool nft_proxy_restore(struct nft_proxy *proxy, GError **error);
+
+/* From now on, restores the table whenever another process changes it
+ * (nft-watch.h: no polling), from the thread-default main context: at
+ * once, and at most every 0.1 s, backing off to every 30 s while changes
+ * keep coming.  Logs each repair.  Fails if the nftables monitor socket
+ * cannot be opened. */
+bool nft_proxy_watch(struct nft_proxy *proxy, GError **error);
 
 /* Deletes the table.  Accepts NULL. */
 void nft_proxy_free(struct nft_proxy *proxy);
