@@ -328,12 +328,37 @@ static void append_add(GString *cmds, const char *table, const struct nft_peer *
 			       peer->remote, peer->remote_port, peer->ice_port, peer->handle, peer->wg_port);
 }
 
+/* Replaces @old (NULL: a new peer) by @next. */
+static bool install_peer(struct nft_proxy *p, struct nft_peer *old, const struct nft_peer *next, GError **error)
+{
+	const struct nft_peer *clash = find_clash(p, next);
+	g_autoptr(GString) cmds = g_string_new(NULL);
+
+	if (clash) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_EXISTS, "peer '%s' has the same flow as peer '%s'",
+			    next->handle, clash->handle);
+		return false;
+	}
+	/* Deletes and adds are one transaction: the kernel switches at once. */
+	if (old)
+		append_delete(cmds, p->table, old);
+	append_add(cmds, p->table, next);
+	if (!commit(p, cmds->str, error))
+		return false;
+	if (old) {
+		*old = *next;
+	} else {
+		old = g_new(struct nft_peer, 1);
+		*old = *next;
+		g_hash_table_insert(p->peers, old->handle, old);
+	}
+	return true;
+}
+
 bool nft_proxy_set_peer(struct nft_proxy *p, const char *handle, uint16_t wg_port, uint16_t ice_port,
 			GInetSocketAddress *remote, GError **error)
 {
 	struct nft_peer next, *old;
-	const struct nft_peer *clash;
-	g_autoptr(GString) cmds = g_string_new(NULL);
 
 	if (!peer_from_args(&next, handle, wg_port, ice_port, remote, error))
 		return false;
@@ -342,26 +367,26 @@ bool nft_proxy_set_peer(struct nft_proxy *p, const char *handle, uint16_t wg_por
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_NO_SPACE, "more than %u peers", NFT_PROXY_MAX_PEERS);
 		return false;
 	}
-	clash = find_clash(p, &next);
-	if (clash) {
-		g_set_error(error, G_IO_ERROR, G_IO_ERROR_EXISTS, "peer '%s' has the same flow as peer '%s'", handle,
-			    clash->handle);
+	return install_peer(p, old, &next, error);
+}
+
+bool nft_proxy_set_peer_wg_port(struct nft_proxy *p, const char *handle, uint16_t wg_port, GError **error)
+{
+	struct nft_peer *old = g_hash_table_lookup(p->peers, handle), next;
+
+	if (!old) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "no peer '%s'", handle);
 		return false;
 	}
-	/* Deletes and adds are one transaction: the kernel switches at once. */
-	if (old)
-		append_delete(cmds, p->table, old);
-	append_add(cmds, p->table, &next);
-	if (!commit(p, cmds->str, error))
+	if (!wg_port) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "peer '%s': WireGuard port 0", handle);
 		return false;
-	if (old) {
-		*old = next;
-	} else {
-		old = g_new(struct nft_peer, 1);
-		*old = next;
-		g_hash_table_insert(p->peers, old->handle, old);
 	}
-	return true;
+	if (old->wg_port == wg_port)
+		return true;
+	next = *old;
+	next.wg_port = wg_port;
+	return install_peer(p, old, &next, error);
 }
 
 bool nft_proxy_remove_peer(struct nft_proxy *p, const char *handle, GError **error)

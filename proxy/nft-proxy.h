@@ -50,6 +50,11 @@ struct nft_proxy *nft_proxy_new(const char *table, GError **error);
 bool nft_proxy_set_peer(struct nft_proxy *proxy, const char *handle, uint16_t wg_port, uint16_t ice_port,
 			GInetSocketAddress *remote, GError **error);
 
+/* WireGuard's listen port changed: moves the rules of peer @handle to
+ * @wg_port, with the ICE port and remote they had.  Fails for an unknown
+ * peer; on failure the old rules stay. */
+bool nft_proxy_set_peer_wg_port(struct nft_proxy *proxy, const char *handle, uint16_t wg_port, GError **error);
+
 /* Removes the rules of peer @handle; removing an unknown peer succeeds. */
 bool nft_proxy_remove_peer(struct nft_proxy *proxy, const char *handle, GError **error);
 
