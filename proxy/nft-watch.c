@@ -11,7 +11,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <glib-unix.h>
-#include <limits.h>
 #include <libmnl/libmnl.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
@@ -113,7 +112,9 @@ int nft_event_parse(const void *buf, size_t len, const char *table, struct nft_e
 	char name[NFT_WATCH_MAX_TABLE + 1];
 	uint16_t type;
 
-	if (len < sizeof(*nlh) || !mnl_nlmsg_ok(nlh, (int)MIN(len, (size_t)INT_MAX)))
+	/* Not mnl_nlmsg_ok(): it compares lengths as int, so a length of
+	 * 2 GiB or more passes it. */
+	if (len < sizeof(*nlh) || nlh->nlmsg_len < sizeof(*nlh) || nlh->nlmsg_len > len)
 		return -EINVAL;
 	if (NFNL_SUBSYS_ID(nlh->nlmsg_type) != NFNL_SUBSYS_NFTABLES) {
 		*ret = ev;

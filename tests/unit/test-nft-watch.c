@@ -165,6 +165,11 @@ Test(nft_event, bad_lengths)
 
 	cr_assert_eq(nft_event_parse(nlh, nlh->nlmsg_len - 1, TABLE, &ev), -EINVAL); /* longer than the buffer */
 	cr_assert_eq(nft_event_parse(nlh, 3, TABLE, &ev), -EINVAL);
+	nlh->nlmsg_len = 0xffff0030; /* negative as an int: mnl_nlmsg_ok() would take it */
+	cr_assert_eq(nft_event_parse(nlh, 0x30, TABLE, &ev), -EINVAL);
+	nlh->nlmsg_len = 8;
+	cr_assert_eq(nft_event_parse(nlh, 0x30, TABLE, &ev), -EINVAL);
+	nlh = table_msg(NFT_MSG_DELTABLE, NFPROTO_INET, TABLE);
 	first->nla_len = 2;
 	cr_assert_eq(nft_event_parse(nlh, nlh->nlmsg_len, TABLE, &ev), -EINVAL);
 	first->nla_len = 0xffff;
