@@ -16,10 +16,18 @@
 #include <unistd.h>
 
 #include "nft-proxy.h"
+#include "nft-watch.h"
 
 #define TABLE_NAME_MAX 64
 /* A name no daemon uses, for the dry run of nft_proxy_available(). */
 #define PROBE_TABLE "wice_probe"
+/* Repairs follow a change at once, then keep at least this far apart,
+ * twice as far for each repair that follows the last within REPAIR_QUIET:
+ * a firewall manager that keeps removing the table is not fought at the
+ * speed of the main loop. */
+#define REPAIR_GAP_MIN_MS 100
+#define REPAIR_GAP_MAX_MS 30000
+#define REPAIR_QUIET_MS 10000
 
 struct nft_peer {
 	char handle[NFT_PROXY_MAX_HANDLE + 1];
@@ -32,6 +40,11 @@ struct nft_proxy {
 	struct nft_ctx *nft;
 	char *table;
 	GHashTable *peers; /* handle -> struct nft_peer */
+	struct nft_watch *watch;
+	GSource *repair_timer;
+	gint64 last_repair_us; /* monotonic; 0: never */
+	unsigned repair_gap_ms;
+	char changed_by[48]; /* who changed the table, for the log */
 };
 
 /* ---- the table ------------------------------------------------------------ */
@@ -154,6 +167,19 @@ static bool run(struct nft_ctx *nft, const char *cmds, GError **error)
 	return false;
 }
 
+/* A transaction of ours: the watcher must not take it for someone else's. */
+static bool commit(struct nft_proxy *p, const char *cmds, GError **error)
+{
+	bool ok;
+
+	if (p->watch)
+		nft_watch_own_begin(p->watch);
+	ok = run(p->nft, cmds, error);
+	if (p->watch)
+		nft_watch_own_end(p->watch, ok);
+	return ok;
+}
+
 static bool table_exists(struct nft_ctx *nft, const char *table)
 {
 	g_autofree char *cmd = g_strdup_printf("list table inet %s\n", table);
@@ -208,6 +234,11 @@ void nft_proxy_free(struct nft_proxy *p)
 
 	if (!p)
 		return;
+	nft_watch_free(p->watch);
+	if (p->repair_timer) {
+		g_source_destroy(p->repair_timer);
+		g_source_unref(p->repair_timer);
+	}
 	if (p->table) {
 		cmd = g_strdup_printf("delete table inet %s\n", p->table);
 		if (!run(p->nft, cmd, &error))
@@ -297,12 +328,37 @@ static void append_add(GString *cmds, const char *table, const struct nft_peer *
 			       peer->remote, peer->remote_port, peer->ice_port, peer->handle, peer->wg_port);
 }
 
+/* Replaces @old (NULL: a new peer) by @next. */
+static bool install_peer(struct nft_proxy *p, struct nft_peer *old, const struct nft_peer *next, GError **error)
+{
+	const struct nft_peer *clash = find_clash(p, next);
+	g_autoptr(GString) cmds = g_string_new(NULL);
+
+	if (clash) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_EXISTS, "peer '%s' has the same flow as peer '%s'",
+			    next->handle, clash->handle);
+		return false;
+	}
+	/* Deletes and adds are one transaction: the kernel switches at once. */
+	if (old)
+		append_delete(cmds, p->table, old);
+	append_add(cmds, p->table, next);
+	if (!commit(p, cmds->str, error))
+		return false;
+	if (old) {
+		*old = *next;
+	} else {
+		old = g_new(struct nft_peer, 1);
+		*old = *next;
+		g_hash_table_insert(p->peers, old->handle, old);
+	}
+	return true;
+}
+
 bool nft_proxy_set_peer(struct nft_proxy *p, const char *handle, uint16_t wg_port, uint16_t ice_port,
 			GInetSocketAddress *remote, GError **error)
 {
 	struct nft_peer next, *old;
-	const struct nft_peer *clash;
-	g_autoptr(GString) cmds = g_string_new(NULL);
 
 	if (!peer_from_args(&next, handle, wg_port, ice_port, remote, error))
 		return false;
@@ -311,26 +367,26 @@ bool nft_proxy_set_peer(struct nft_proxy *p, const char *handle, uint16_t wg_por
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_NO_SPACE, "more than %u peers", NFT_PROXY_MAX_PEERS);
 		return false;
 	}
-	clash = find_clash(p, &next);
-	if (clash) {
-		g_set_error(error, G_IO_ERROR, G_IO_ERROR_EXISTS, "peer '%s' has the same flow as peer '%s'", handle,
-			    clash->handle);
+	return install_peer(p, old, &next, error);
+}
+
+bool nft_proxy_set_peer_wg_port(struct nft_proxy *p, const char *handle, uint16_t wg_port, GError **error)
+{
+	struct nft_peer *old = g_hash_table_lookup(p->peers, handle), next;
+
+	if (!old) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "no peer '%s'", handle);
 		return false;
 	}
-	/* Deletes and adds are one transaction: the kernel switches at once. */
-	if (old)
-		append_delete(cmds, p->table, old);
-	append_add(cmds, p->table, &next);
-	if (!run(p->nft, cmds->str, error))
+	if (!wg_port) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "peer '%s': WireGuard port 0", handle);
 		return false;
-	if (old) {
-		*old = next;
-	} else {
-		old = g_new(struct nft_peer, 1);
-		*old = next;
-		g_hash_table_insert(p->peers, old->handle, old);
 	}
-	return true;
+	if (old->wg_port == wg_port)
+		return true;
+	next = *old;
+	next.wg_port = wg_port;
+	return install_peer(p, old, &next, error);
 }
 
 bool nft_proxy_remove_peer(struct nft_proxy *p, const char *handle, GError **error)
@@ -341,7 +397,7 @@ bool nft_proxy_remove_peer(struct nft_proxy *p, const char *handle, GError **err
 	if (!old)
 		return true;
 	append_delete(cmds, p->table, old);
-	if (!run(p->nft, cmds->str, error))
+	if (!commit(p, cmds->str, error))
 		return false;
 	g_hash_table_remove(p->peers, handle);
 	return true;
@@ -367,5 +423,54 @@ bool nft_proxy_restore(struct nft_proxy *p, GError **error)
 	g_hash_table_iter_init(&iter, p->peers);
 	while (g_hash_table_iter_next(&iter, NULL, &value))
 		append_add(cmds, p->table, value);
-	return run(p->nft, cmds->str, error);
+	return commit(p, cmds->str, error);
+}
+
+/* ---- repair ------------------------------------------------------------------- */
+
+static gboolean on_repair_timer(gpointer data)
+{
+	struct nft_proxy *p = data;
+	g_autoptr(GError) error = NULL;
+	gint64 now = g_get_monotonic_time();
+
+	g_clear_pointer(&p->repair_timer, g_source_unref);
+	if (p->last_repair_us && now - p->last_repair_us < REPAIR_QUIET_MS * G_TIME_SPAN_MILLISECOND)
+		p->repair_gap_ms = MIN(p->repair_gap_ms * 2, REPAIR_GAP_MAX_MS);
+	else
+		p->repair_gap_ms = REPAIR_GAP_MIN_MS;
+	p->last_repair_us = now;
+	if (nft_proxy_restore(p, &error))
+		g_message("nftables table %s was changed by %s; restored it with %u peers", p->table, p->changed_by,
+			  nft_proxy_n_peers(p));
+	else
+		g_warning("nftables table %s was changed by %s; cannot restore it: %s", p->table, p->changed_by,
+			  error->message);
+	return G_SOURCE_REMOVE;
+}
+
+static void on_table_changed(uint32_t pid, const char *comm, void *data)
+{
+	struct nft_proxy *p = data;
+	gint64 wait_us = 0;
+
+	if (p->repair_timer)
+		return;
+	if (pid)
+		g_snprintf(p->changed_by, sizeof(p->changed_by), "%s[%u]", *comm ? comm : "?", pid);
+	else
+		g_strlcpy(p->changed_by, "someone (events were lost)", sizeof(p->changed_by));
+	if (p->last_repair_us)
+		wait_us = p->last_repair_us + p->repair_gap_ms * G_TIME_SPAN_MILLISECOND - g_get_monotonic_time();
+	p->repair_timer = g_timeout_source_new(wait_us > 0 ? (guint)(wait_us / 1000) : 0);
+	g_source_set_callback(p->repair_timer, on_repair_timer, p, NULL);
+	g_source_attach(p->repair_timer, g_main_context_get_thread_default());
+}
+
+bool nft_proxy_watch(struct nft_proxy *p, GError **error)
+{
+	if (p->watch)
+		return true;
+	p->watch = nft_watch_new(p->table, on_table_changed, p, error);
+	return p->watch != NULL;
 }

@@ -50,6 +50,11 @@ struct nft_proxy *nft_proxy_new(const char *table, GError **error);
 bool nft_proxy_set_peer(struct nft_proxy *proxy, const char *handle, uint16_t wg_port, uint16_t ice_port,
 			GInetSocketAddress *remote, GError **error);
 
+/* WireGuard's listen port changed: moves the rules of peer @handle to
+ * @wg_port, with the ICE port and remote they had.  Fails for an unknown
+ * peer; on failure the old rules stay. */
+bool nft_proxy_set_peer_wg_port(struct nft_proxy *proxy, const char *handle, uint16_t wg_port, GError **error);
+
 /* Removes the rules of peer @handle; removing an unknown peer succeeds. */
 bool nft_proxy_remove_peer(struct nft_proxy *proxy, const char *handle, GError **error);
 
@@ -57,12 +62,18 @@ bool nft_proxy_remove_peer(struct nft_proxy *proxy, const char *handle, GError *
 unsigned nft_proxy_n_peers(const struct nft_proxy *proxy);
 
 /* A firewall reload (`nft flush ruleset`, `systemctl reload nftables`)
- * deletes our table with everything in it, and nothing tells us.  The
- * daemon can check now and then and, if the table is gone, restore it with
- * every peer's rules in one transaction (which also undoes partial damage,
- * e.g. a flushed map). */
+ * deletes our table with everything in it.  nft_proxy_restore() re-creates
+ * it with every peer's rules in one transaction (which also undoes partial
+ * damage, e.g. a flushed map). */
 bool nft_proxy_table_exists(struct nft_proxy *proxy);
 bool nft_proxy_restore(struct nft_proxy *proxy, GError **error);
+
+/* From now on, restores the table whenever another process changes it
+ * (nft-watch.h: no polling), from the thread-default main context: at
+ * once, and at most every 0.1 s, backing off to every 30 s while changes
+ * keep coming.  Logs each repair.  Fails if the nftables monitor socket
+ * cannot be opened. */
+bool nft_proxy_watch(struct nft_proxy *proxy, GError **error);
 
 /* Deletes the table.  Accepts NULL. */
 void nft_proxy_free(struct nft_proxy *proxy);

@@ -264,9 +264,15 @@ static void start_nft(struct wice_daemon *d)
 	 * an aborted transaction with hooks costs the kernel as much as a
 	 * committed one (~25 ms here, before ICE could start). */
 	d->nft = nft_proxy_new(d->nft_table, &error);
-	if (!d->nft)
+	if (!d->nft) {
 		g_message("nftables unusable (%s); all peers use the user proxy",
 			  error ? error->message : "not available");
+		return;
+	}
+	/* A firewall reload removes our table; put it back at once. */
+	if (!nft_proxy_watch(d->nft, &error))
+		g_warning("cannot watch nftables table %s, it will not be repaired: %s", d->nft_table,
+			  error->message);
 }
 
 static void start_managing(struct wice_daemon *d)

@@ -172,6 +172,25 @@ static void sync_peers(struct wice_iface *iface, const struct wg_device *dev)
 		}
 }
 
+/* `wg set IF listen-port` moves WireGuard under the peers' live paths
+ * (nftables rules, user proxies): take them along. */
+static void follow_listen_port(struct wice_iface *iface, uint16_t port)
+{
+	GHashTableIter it;
+	gpointer value;
+
+	if (port == iface->listen_port)
+		return;
+	if (iface->listen_port && port)
+		g_message("%s: listen port %u -> %u", iface->name, iface->listen_port, port);
+	iface->listen_port = port;
+	if (!port)
+		return;
+	g_hash_table_iter_init(&it, iface->peers);
+	while (g_hash_table_iter_next(&it, NULL, &value))
+		peer_path_set_wg_port(value, port);
+}
+
 struct sync_waiter {
 	iface_synced_fn fn;
 	void *data;
@@ -192,7 +211,7 @@ static void free_device_slot(void *arg)
 
 static void apply_device(struct wice_iface *iface, const struct wg_device *dev)
 {
-	iface->listen_port = dev->listen_port;
+	follow_listen_port(iface, dev->listen_port);
 	set_identity(iface, dev);
 	if (iface->have_identity)
 		sync_peers(iface, dev);

@@ -229,3 +229,21 @@ void peer_path_release(struct wice_peer *peer)
 	peer->selected.valid = false;
 	peer->lost_initiation = false;
 }
+
+/* `wg set IF listen-port` moved WireGuard: the path follows, the pair and
+ * WireGuard's endpoint stay, so no new round of ICE. */
+void peer_path_set_wg_port(struct wice_peer *peer, uint16_t port)
+{
+	g_autoptr(GError) error = NULL;
+	g_autofree char *handle = nft_handle(peer);
+
+	if (peer->user_proxy)
+		user_proxy_set_wg_port(peer->user_proxy, port);
+	if (peer->proxy != PEER_PROXY_NFT || nft_proxy_set_peer_wg_port(peer_nft(peer), handle, port, &error))
+		return;
+	g_warning("%s/%s: nftables: %s; using the user proxy", peer->iface->name, peer->name, error->message);
+	if (use_user_proxy(peer))
+		switch_path(peer, PEER_PROXY_NFT, PEER_PROXY_USER);
+	else
+		peer_schedule_restart(peer, "cannot set up the data path");
+}

@@ -127,6 +127,8 @@ void peer_note_route(struct wice_peer *peer, const struct sig_route *from);
 void peer_update_wg(struct wice_peer *peer, const struct wg_peer *wgp);
 void peer_on_network_changed(struct wice_peer *peer);
 void peer_on_signaling_up(struct wice_peer *peer);
+/* WireGuard's listen port is now @port (peer-path.c). */
+void peer_path_set_wg_port(struct wice_peer *peer, uint16_t port);
 const char *peer_state_name(enum peer_state state);
 const char *peer_proxy_name(enum peer_proxy_kind kind);
 const char *peer_candidate_type_name(NiceCandidateType type);
