@@ -1256,13 +1256,14 @@ Test(netlink_seeds, committed_seeds_parse)
 	cr_assert_not_null(d, "%s", dir);
 	while ((ent = readdir(d))) {
 		static uint8_t data[MSG_SIZE];
-		struct wg_device *dev = wg_device_new(NULL);
+		struct wg_device *dev;
 		char path[8192];
 		size_t size;
 		FILE *f;
 
 		if (ent->d_name[0] == '.')
 			continue;
+		dev = wg_device_new(NULL);
 		snprintf(path, sizeof(path), "%s/%s", dir, ent->d_name);
 		f = fopen(path, "rb");
 		cr_assert_not_null(f, "%s", path);
