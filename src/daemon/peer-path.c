@@ -51,18 +51,26 @@ static enum peer_proxy_kind choose_proxy(struct wice_peer *peer, const NiceCandi
 	return PEER_PROXY_NFT;
 }
 
-static char *nft_handle(const struct wice_peer *peer)
+/* The name of the peer's nftables elements: the interface's index tells
+ * the same key on two interfaces apart.  Named once, when the first rules
+ * go in, and kept: an interface deleted and created again has another
+ * index, and a name made afresh at removal would miss the old elements,
+ * which would go on rewriting ports until the daemon exits. */
+static const char *nft_handle(struct wice_peer *peer)
 {
-	return g_strdup_printf("p%u_%02x%02x%02x%02x%02x%02x", if_nametoindex(peer->iface->name), peer->public_key[0],
-			       peer->public_key[1], peer->public_key[2], peer->public_key[3], peer->public_key[4],
-			       peer->public_key[5]);
+	const uint8_t *k = peer->public_key;
+
+	if (!*peer->nft_handle)
+		g_snprintf(peer->nft_handle, sizeof(peer->nft_handle), "p%u_%02x%02x%02x%02x%02x%02x",
+			   if_nametoindex(peer->iface->name), k[0], k[1], k[2], k[3], k[4], k[5]);
+	return peer->nft_handle;
 }
 
 static bool use_nft(struct wice_peer *peer, const NiceCandidate *local, const NiceCandidate *remote)
 {
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GSocketAddress) sa = NULL;
-	g_autofree char *handle = nft_handle(peer);
+	const char *handle = nft_handle(peer);
 	union wg_sockaddr ep = { 0 };
 
 	nice_address_copy_to_sockaddr(&remote->addr, &ep.sa);
@@ -95,10 +103,14 @@ static bool use_user_proxy(struct wice_peer *peer)
 
 static void drop_nft_rules(struct wice_peer *peer)
 {
-	g_autofree char *handle = nft_handle(peer);
+	g_autoptr(GError) error = NULL;
 
-	if (peer_nft(peer))
-		nft_proxy_remove_peer(peer_nft(peer), handle, NULL);
+	if (!*peer->nft_handle || !peer_nft(peer))
+		return;
+	if (!nft_proxy_remove_peer(peer_nft(peer), peer->nft_handle, &error))
+		g_warning("%s/%s: cannot remove nftables rules %s: %s", peer->iface->name, peer->name,
+			  peer->nft_handle, error->message);
+	*peer->nft_handle = '\0';
 }
 
 static void emit_selected_pair(struct wice_peer *peer)
@@ -235,7 +247,7 @@ void peer_path_release(struct wice_peer *peer)
 void peer_path_set_wg_port(struct wice_peer *peer, uint16_t port)
 {
 	g_autoptr(GError) error = NULL;
-	g_autofree char *handle = nft_handle(peer);
+	const char *handle = nft_handle(peer);
 
 	if (peer->user_proxy)
 		user_proxy_set_wg_port(peer->user_proxy, port);

@@ -89,6 +89,7 @@ struct wice_peer {
 	gint64 connecting_since_us;
 
 	enum peer_proxy_kind proxy;
+	char nft_handle[32]; /* the name of our nftables elements, "" before any */
 	struct user_proxy *user_proxy;
 	struct peer_pair_info selected;
 	union wg_sockaddr endpoint_set;      /* what we last gave WireGuard */
