@@ -33,6 +33,7 @@ struct client {
 	size_t out_pos;
 	struct control_call *call; /* a request the handler has not answered yet */
 	bool in_handler;           /* the handler runs: it may answer at once */
+	bool admin;                /* may change the daemon (when it connected) */
 	bool monitoring;
 	bool closing; /* free once the output is out */
 	bool broken;  /* writing failed: free now */
@@ -388,9 +389,31 @@ static struct client *client_new(struct wice_control *c, GSocketConnection *conn
 	return cl;
 }
 
+/* Connections of readers are capped per user and in all, below the
+ * socket's limit: a member of the socket's group holding half-written
+ * requests must not lock root or the admin group out. */
+static bool over_user_limits(struct wice_control *c, const struct client *cl)
+{
+	unsigned readers = 0, same_user = 0;
+	GHashTableIter it;
+	gpointer key;
+
+	g_hash_table_iter_init(&it, c->clients);
+	while (g_hash_table_iter_next(&it, &key, NULL)) {
+		const struct client *other = key;
+
+		if (other == cl || other->admin || other->closing)
+			continue;
+		readers++;
+		same_user += other->uid == cl->uid;
+	}
+	return readers >= CONTROL_MAX_CLIENTS - CONTROL_ADMIN_SLOTS || same_user >= CONTROL_MAX_CLIENTS_PER_USER;
+}
+
 static gboolean on_incoming(GSocketService *service, GSocketConnection *conn, GObject *source, gpointer data)
 {
 	struct wice_control *c = data;
+	enum control_access access;
 	struct client *cl;
 
 	if (g_hash_table_size(c->clients) >= CONTROL_MAX_CLIENTS) {
@@ -404,8 +427,12 @@ static gboolean on_incoming(GSocketService *service, GSocketConnection *conn, GO
 	cl = client_new(c, conn);
 	if (!read_credentials(cl)) {
 		cl->closing = cl->broken = true;
-	} else if (client_access(cl) == CONTROL_ACCESS_NONE) {
+	} else if ((access = client_access(cl)) == CONTROL_ACCESS_NONE) {
 		reply_error(cl, "permission denied");
+		cl->closing = true;
+	} else if (!(cl->admin = access == CONTROL_ACCESS_ADMIN) && over_user_limits(c, cl)) {
+		g_debug("control: too many connections of uid %u, refusing one", (unsigned)cl->uid);
+		reply_error(cl, "too many connections");
 		cl->closing = true;
 	}
 	arm_timer(cl);

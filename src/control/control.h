@@ -27,6 +27,10 @@
 
 #define CONTROL_MAX_REQUEST 4096
 #define CONTROL_MAX_CLIENTS 64
+/* Of those, slots only root and the admin group can take, and the most
+ * one user without admin rights may hold at once. */
+#define CONTROL_ADMIN_SLOTS 16
+#define CONTROL_MAX_CLIENTS_PER_USER 8
 #define CONTROL_MAX_MONITORS 16
 /* Events a monitor may leave unread before it is dropped. */
 #define CONTROL_MAX_BACKLOG (256u * 1024)
