@@ -9,6 +9,7 @@
 #include <fnmatch.h>
 #include <grp.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <string.h>
 
 #include "wice-config.h"
@@ -563,10 +564,37 @@ struct wice_config *wice_config_parse(const char *path, const char *text, size_t
 	return g_steal_pointer(&cfg);
 }
 
+static bool has_secret(const struct wice_iface_settings *s)
+{
+	return (s->turn_password && *s->turn_password) || (s->turn_secret && *s->turn_secret);
+}
+
+bool wice_config_exposes_secrets(const struct wice_config *cfg, mode_t mode)
+{
+	bool secret = has_secret(&cfg->defaults);
+
+	for (size_t i = 0; i < cfg->n_ifaces && !secret; i++)
+		secret = has_secret(&cfg->ifaces[i].settings);
+	return secret && (mode & (S_IRGRP | S_IROTH | S_IWGRP | S_IWOTH));
+}
+
+/* A TURN password or REST secret in a file others can read lets them use
+ * the relay as us: say so, as ssh does for keys (but go on, since the
+ * daemon that refused would leave its peers without a path). */
+static void warn_if_exposed(const char *path, const struct wice_config *cfg)
+{
+	struct stat st;
+
+	if (stat(path, &st) == 0 && wice_config_exposes_secrets(cfg, st.st_mode))
+		g_warning("%s holds TURN credentials but group or others may access it (mode %04o): chmod 600 %s",
+			  path, (unsigned)(st.st_mode & 07777), path);
+}
+
 struct wice_config *wice_config_load(const char *path, GError **error)
 {
 	g_autofree char *text = NULL;
 	g_autoptr(GError) read_error = NULL;
+	struct wice_config *cfg;
 	gsize len = 0;
 
 	if (!g_file_get_contents(path, &text, &len, &read_error)) {
@@ -576,7 +604,11 @@ struct wice_config *wice_config_load(const char *path, GError **error)
 		g_set_error(error, WICE_CONFIG_ERROR, EIO, "%s", read_error->message);
 		return NULL;
 	}
-	return wice_config_parse(path, text, len, error);
+	cfg = wice_config_parse(path, text, len, error);
+	if (cfg)
+		warn_if_exposed(path, cfg);
+	explicit_bzero(text, len);
+	return cfg;
 }
 
 void wice_config_free(struct wice_config *cfg)

@@ -102,6 +102,9 @@ struct wice_config {
 struct wice_config *wice_config_parse(const char *path, const char *text, size_t len, GError **error);
 /* Reads and parses @path; a missing file at the default path means defaults. */
 struct wice_config *wice_config_load(const char *path, GError **error);
+/* Whether @cfg holds a TURN password or secret and a file of @mode lets
+ * group or others at it (wice_config_load warns then). */
+bool wice_config_exposes_secrets(const struct wice_config *cfg, mode_t mode);
 struct wice_config *wice_config_new_default(void);
 void wice_config_free(struct wice_config *cfg);
 typedef struct wice_config wice_config;

@@ -78,7 +78,7 @@ wl_pair() {
 
 wl_daemon() {
 	local name=$1 conf=$LAB_DIR/$1.conf
-	printf '%s\n' "$2" >"$conf"
+	(umask 077 && printf '%s\n' "$2" >"$conf")
 	lab__set "wl.$name.started_us" "$(lab__now_us)"
 	lab_bg "$name" "wice-$name" "$WICE" daemon -f ${WL_DAEMON_FLAGS:--v} -c "$conf" -s "$LAB_DIR/$name.sock"
 	lab_wait_for 10 test -S "$LAB_DIR/$name.sock" || lab_fail "daemon on $name did not start"

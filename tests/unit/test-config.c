@@ -230,3 +230,32 @@ Test(config, ice_uri_forms)
 	cr_assert_not(wice_ice_server_parse("stun:a:b:c", &s, NULL));
 	cr_assert_not(wice_ice_server_parse("stun:user@host", &s, NULL));
 }
+
+Test(config, secrets_readable_by_others_are_reported)
+{
+	static const char *const with_secret[] = {
+		"[ice]\nturn-secret = s3cret\n",
+		"[ice]\nusername = u\npassword = p\n",
+		"[interface wg0]\nice-turn-secret = s3cret\n",
+	};
+
+	for (size_t i = 0; i < G_N_ELEMENTS(with_secret); i++) {
+		g_autoptr(GError) error = NULL;
+		struct wice_config *cfg = parse(with_secret[i], &error);
+
+		cr_assert_not_null(cfg, "%s: %s", with_secret[i], error ? error->message : "");
+		cr_expect(wice_config_exposes_secrets(cfg, 0100644), "%s", with_secret[i]);
+		cr_expect(wice_config_exposes_secrets(cfg, 0100640), "%s", with_secret[i]);
+		cr_expect(wice_config_exposes_secrets(cfg, 0100602), "%s", with_secret[i]);
+		cr_expect(!wice_config_exposes_secrets(cfg, 0100600), "%s", with_secret[i]);
+		cr_expect(!wice_config_exposes_secrets(cfg, 0100400), "%s", with_secret[i]);
+		wice_config_free(cfg);
+	}
+	{
+		struct wice_config *cfg = parse("[ice]\nurls = stun:192.0.2.1\n", NULL);
+
+		cr_assert_not_null(cfg);
+		cr_expect(!wice_config_exposes_secrets(cfg, 0100644), "no secret, nothing to report");
+		wice_config_free(cfg);
+	}
+}
