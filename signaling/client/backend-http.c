@@ -55,7 +55,17 @@
  * larger is a broken stream. */
 #define FRAME_BODY_MAX (1u << 20)
 #define SMALL_BODY_MAX 256 /* a challenge, or the text of an error */
+/* Frames that carry nothing (keepalives, repeats) a stream may bring per
+ * window: the server sends one keepalive per 25 s by default (1 s at the
+ * least).  A server (or anyone on the path of an http:// URL) that streams
+ * them without end held a daemon at ~96 % of a core; past this budget the
+ * stream is dropped and tried again only after the longest backoff. */
+#define STREAM_EMPTY_FRAMES_MAX 64
+#define STREAM_EMPTY_WINDOW_US (10 * G_USEC_PER_SEC)
 #define BATCH_REPLY_MAX (POST_BATCH_MAX * 48) /* a line per envelope */
+/* A reply other than a stream that goes on past this is no reply of a
+ * signal server: the request is aborted rather than read to its end. */
+#define REPLY_BYTES_MAX (64 * 1024)
 
 enum req_kind { REQ_PROBE, REQ_POST, REQ_BATCH, REQ_CHALLENGE, REQ_STREAM };
 
@@ -67,6 +77,7 @@ struct http_req {
 	CURL *easy;
 	struct curl_slist *headers;
 	GByteArray *body; /* small bodies; the unparsed rest of a stream */
+	size_t received;  /* body bytes of a request other than a stream */
 	long status;	  /* once the headers are in */
 	char instance[RELAY_INSTANCE_STR_LEN];
 	char errbuf[CURL_ERROR_SIZE];
@@ -87,6 +98,9 @@ struct http_sub {
 	struct backoff backoff;
 	GSource *retry;
 	GSource *idle;
+	unsigned empty_frames; /* in the window that started at empty_since_us */
+	int64_t empty_since_us;
+	bool flooded; /* the stream went over STREAM_EMPTY_FRAMES_MAX */
 };
 
 struct http_post {
@@ -320,6 +334,18 @@ static void stream_established(struct http_sub *sub, const char *instance)
 	set_answered(sub->be, true, NULL);
 }
 
+static bool within_empty_budget(struct http_sub *sub)
+{
+	int64_t now = g_get_monotonic_time();
+
+	if (now - sub->empty_since_us > STREAM_EMPTY_WINDOW_US) {
+		sub->empty_since_us = now;
+		sub->empty_frames = 0;
+	}
+	sub->flooded = ++sub->empty_frames > STREAM_EMPTY_FRAMES_MAX;
+	return !sub->flooded;
+}
+
 /* Parses the complete frames at the start of the buffer.  Returns false
  * for a broken stream. */
 static bool stream_parse(struct http_sub *sub, GByteArray *buf)
@@ -339,8 +365,11 @@ static bool stream_parse(struct http_sub *sub, GByteArray *buf)
 			break;
 		used += n;
 		/* Sequence 0 is a keepalive; an old number a repeat. */
-		if (seq == 0 || seq <= sub->cursor)
+		if (seq == 0 || seq <= sub->cursor) {
+			if (!within_empty_budget(sub))
+				return false;
 			continue;
+		}
 		sub->cursor = seq;
 		if (body_len > 0 && body_len <= SIG_ENVELOPE_MAX)
 			g_queue_push_tail(&sub->be->inbox, g_bytes_new(body, body_len));
@@ -358,7 +387,8 @@ static size_t on_body(char *data, size_t size, size_t n, void *userdata)
 		size_t cap = req->kind == REQ_BATCH ? BATCH_REPLY_MAX : SMALL_BODY_MAX;
 
 		g_byte_array_append(req->body, (const guint8 *)data, MIN(len, cap - MIN(req->body->len, cap)));
-		return len;
+		req->received += len;
+		return req->received <= REPLY_BYTES_MAX ? len : 0;
 	}
 	source_timer_arm(((struct http_sub *)req->owner)->idle, STREAM_IDLE_MS);
 	g_byte_array_append(req->body, (const guint8 *)data, len);
@@ -400,6 +430,10 @@ static void sub_fail(struct http_sub *sub, char *error)
 {
 	unsigned delay = backoff_next_ms(&sub->backoff, BACKOFF_FIRST_MS, BACKOFF_CAP_MS);
 
+	if (sub->flooded) {
+		sub->flooded = false;
+		delay = BACKOFF_CAP_MS;
+	}
 	g_debug("http: mailbox %.8s...: %s; again in %u ms", sub->id_str, error, delay);
 	g_free(sub->error);
 	sub->error = error;
@@ -454,6 +488,12 @@ static void stream_done(struct http_sub *sub, struct http_req *req, CURLcode res
 	g_autofree char *error = NULL;
 
 	req_note_answer(req, result);
+	if (sub->flooded) {
+		g_message("http: %s floods a stream with empty frames; trying again in %d s", sub->be->base_url,
+			  BACKOFF_CAP_MS / 1000);
+		sub_fail(sub, g_strdup("stream ended: flooded with empty frames"));
+		return;
+	}
 	if (sub->streaming && result == CURLE_OK) {
 		sub_fail(sub, g_strdup("stream ended: closed by the server"));
 		return;
