@@ -88,6 +88,18 @@ wl_show() {
 	lab_exec "$1" "$WICE" show --json -s "$LAB_DIR/$1.sock"
 }
 
+# wl_wait_ping_within A B MS: A pings B within MS milliseconds of A's
+# daemon start (a loose bound: WireGuard's own retry after a lost first
+# handshake is 5 s, which a regression of the kick would fall back to).
+wl_wait_ping_within() {
+	local out ms
+	out=$(wl_wait_ping "$1" "$2" 20) || lab_fail "no ping $1 -> $2 through the tunnel"
+	echo "$out"
+	ms=${out##* after }
+	ms=${ms% ms}
+	[ "$ms" -lt "$3" ] || lab_fail "first ping $1 -> $2 after $ms ms, expected under $3 ms"
+}
+
 # wl_wait_ping A B SECS: ping B's tunnel address from A until it answers;
 # prints the time since A's daemon started.
 wl_wait_ping() {
@@ -106,12 +118,46 @@ wl_pair_types() {
 }
 
 # wl_expect_path NAME PATTERN: the peer's "LOCAL REMOTE PROXY" matches the
-# extended regular expression PATTERN.
+# extended regular expression PATTERN, and WireGuard agrees: its endpoint
+# for the peer is the remote candidate (nft) or a loopback socket (user).
 wl_expect_path() {
 	local got
 	got=$(wl_pair_types "$1")
 	echo "$1: selected pair and proxy: $got"
 	[[ $got =~ ^$2$ ]] || lab_fail "$1: expected pair /$2/, got '$got'"
+	wl__expect_endpoint "$1"
+}
+
+wl__expect_endpoint() {
+	local try
+	# WireGuard is written on the interface's worker, a moment after the
+	# pair is shown.
+	for try in $(seq 20); do
+		wl__endpoint_agrees "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	wl__endpoint_agrees "$1" || lab_fail "$1: WireGuard does not point where the selected pair says"
+}
+
+wl__endpoint_agrees() {
+	local peer ifname key proxy addr port want ep
+	peer=$(wl_show "$1" | jq -c '.interfaces[0].peers[0]')
+	ifname=$(wl_show "$1" | jq -r '.interfaces[0].name')
+	key=$(jq -r .public_key <<<"$peer")
+	proxy=$(jq -r '.proxy // "none"' <<<"$peer")
+	addr=$(jq -r '.selected_pair.remote.address' <<<"$peer")
+	port=$(jq -r '.selected_pair.remote.port' <<<"$peer")
+	ep=$(lab_exec "$1" wg show "$ifname" endpoints | awk -v k="$key" '$1 == k { print $2 }')
+	case $proxy in
+	nft)
+		want=$addr:$port
+		[[ $addr != *:* ]] || want="[$addr]:$port"
+		[ "$ep" = "$want" ] || { echo "FAIL: $1: WireGuard's endpoint is '$ep', the selected pair's remote $want" >&2; return 1; }
+		;;
+	user)
+		[[ $ep == 127.0.0.1:* || $ep == "[::1]:"* ]] || { echo "FAIL: $1: WireGuard's endpoint '$ep' is not the proxy" >&2; return 1; }
+		;;
+	esac
 }
 
 # wl_stop_daemon NAME: SIGTERM and wait.
