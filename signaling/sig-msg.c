@@ -193,7 +193,7 @@ static size_t candidate_value_len(const struct sig_candidate *c)
 static size_t items_len(const struct sig_msg *msg)
 {
 	size_t len = 0, n_items = msg->n_candidates + msg->has_offer + msg->end_of_candidates +
-				  msg->goodbye;
+				  msg->goodbye + (msg->answers != 0);
 
 	if (n_items == 0 || msg->n_candidates > SIG_MSG_MAX_CANDIDATES)
 		return SIZE_MAX;
@@ -211,6 +211,8 @@ static size_t items_len(const struct sig_msg *msg)
 			return SIZE_MAX;
 		len += ITEM_HEADER_LEN + v;
 	}
+	if (msg->answers)
+		len += ITEM_HEADER_LEN + 8;
 	return len + ITEM_HEADER_LEN * (msg->end_of_candidates + msg->goodbye);
 }
 
@@ -288,7 +290,7 @@ int sig_msg_encode(const struct sig_msg *msg, uint8_t *buf, size_t size, size_t 
 	p = write_u64(p, msg->session_time);
 	p = write_u32(p, msg->counter);
 	p = write_u8(p, (uint8_t)(msg->n_candidates + msg->has_offer + msg->end_of_candidates +
-				  msg->goodbye));
+				  msg->goodbye + (msg->answers != 0)));
 	if (msg->has_offer)
 		p = write_offer(p, &msg->offer);
 	for (size_t i = 0; i < msg->n_candidates; i++)
@@ -297,6 +299,11 @@ int sig_msg_encode(const struct sig_msg *msg, uint8_t *buf, size_t size, size_t 
 		p = write_empty_item(p, SIG_ITEM_END_OF_CANDIDATES);
 	if (msg->goodbye)
 		p = write_empty_item(p, SIG_ITEM_GOODBYE);
+	if (msg->answers) {
+		p = write_u8(p, SIG_ITEM_ANSWERS);
+		p = write_u16(p, 8);
+		p = write_u64(p, msg->answers);
+	}
 	*ret_len = (size_t)(p - buf);
 	return 0;
 }
@@ -397,6 +404,16 @@ static int decode_candidate(struct reader *r, struct sig_msg *msg)
 	return 0;
 }
 
+static int decode_answers(struct reader *r, struct sig_msg *msg)
+{
+	uint64_t session;
+
+	if (msg->answers || !read_u64(r, &session) || session == 0)
+		return -EBADMSG;
+	msg->answers = session;
+	return 0;
+}
+
 static int decode_flag_item(bool *flag)
 {
 	if (*flag)
@@ -418,6 +435,8 @@ static int decode_item(uint8_t type, struct reader *value, struct sig_msg *msg)
 		return decode_flag_item(&msg->end_of_candidates);
 	case SIG_ITEM_GOODBYE:
 		return decode_flag_item(&msg->goodbye);
+	case SIG_ITEM_ANSWERS:
+		return decode_answers(value, msg);
 	default:
 		return type & SIG_ITEM_CRITICAL ? -EPROTONOSUPPORT : 0;
 	}

@@ -35,6 +35,7 @@ enum sig_item_type {
 	SIG_ITEM_CANDIDATE = 0x02,
 	SIG_ITEM_END_OF_CANDIDATES = 0x03,
 	SIG_ITEM_GOODBYE = 0x04,
+	SIG_ITEM_ANSWERS = 0x05,
 };
 #define SIG_ITEM_CRITICAL 0x80
 
@@ -91,6 +92,10 @@ struct sig_msg {
 	struct sig_candidate candidates[SIG_MSG_MAX_CANDIDATES];
 	bool end_of_candidates;
 	bool goodbye;
+	/* The recipient's session the sender has bound to (0: none yet): a
+	 * message that answers an older session of the recipient was sent
+	 * before the sender saw the recipient restart. */
+	uint64_t answers;
 };
 
 /* The sending side of a session: what goes into every message header. */

@@ -67,6 +67,17 @@ static const uint8_t vec_goodbye[] = {
 	0x04, 0x00, 0x00,                               /* GOODBYE */
 };
 
+/* An answer to the recipient's session 0x0123456789abcdef. */
+static const uint8_t vec_answers[] = {
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03, /* session id 3 */
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x04, /* session time 4 */
+	0x00, 0x00, 0x00, 0x05,                         /* counter */
+	0x02,                                           /* 2 items */
+	0x03, 0x00, 0x00,                               /* END_OF_CANDIDATES */
+	0x05, 0x00, 0x08,                               /* ANSWERS */
+	0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef,
+};
+
 static void model_offer(struct sig_msg *m)
 {
 	sig_msg_init(m);
@@ -131,6 +142,16 @@ static void model_goodbye(struct sig_msg *m)
 	m->goodbye = true;
 }
 
+static void model_answers(struct sig_msg *m)
+{
+	sig_msg_init(m);
+	m->session_id = 3;
+	m->session_time = 4;
+	m->counter = 5;
+	m->end_of_candidates = true;
+	m->answers = UINT64_C(0x0123456789abcdef);
+}
+
 struct vector {
 	const char *name;
 	const uint8_t *bytes;
@@ -142,6 +163,7 @@ static const struct vector vectors[] = {
 	{ "offer", vec_offer, sizeof(vec_offer), model_offer },
 	{ "candidates", vec_candidates, sizeof(vec_candidates), model_candidates },
 	{ "goodbye", vec_goodbye, sizeof(vec_goodbye), model_goodbye },
+	{ "answers", vec_answers, sizeof(vec_answers), model_answers },
 };
 
 /* ---- helpers ------------------------------------------------------------- */
@@ -180,6 +202,7 @@ static void assert_msg_eq(const struct sig_msg *a, const struct sig_msg *b)
 	}
 	cr_assert_eq(a->end_of_candidates, b->end_of_candidates);
 	cr_assert_eq(a->goodbye, b->goodbye);
+	cr_assert_eq(a->answers, b->answers);
 }
 
 static int decode(const uint8_t *buf, size_t len, struct sig_msg *m)
@@ -664,4 +687,24 @@ Test(sig_msg, wipe_clears_password)
 	sig_msg_wipe(&m);
 	cr_assert_eq(m.offer.pwd[0], '\0');
 	cr_assert_not(m.has_offer);
+}
+
+Test(sig_msg, answers_must_name_one_session)
+{
+	uint8_t buf[sizeof(vec_answers) + 11];
+	struct sig_msg m;
+
+	/* session 0 names none */
+	memcpy(buf, vec_answers, sizeof(vec_answers));
+	memset(buf + sizeof(vec_answers) - 8, 0, 8);
+	cr_assert_eq(decode(buf, sizeof(vec_answers), &m), -EBADMSG);
+	/* twice in one message */
+	memcpy(buf, vec_answers, sizeof(vec_answers));
+	memcpy(buf + sizeof(vec_answers), vec_answers + sizeof(vec_answers) - 11, 11);
+	buf[20] = 3;
+	cr_assert_eq(decode(buf, sizeof(buf), &m), -EBADMSG);
+	/* shorter than a session id */
+	memcpy(buf, vec_answers, sizeof(vec_answers));
+	buf[sizeof(vec_answers) - 9] = 7;
+	cr_assert_eq(decode(buf, sizeof(vec_answers) - 1, &m), -EBADMSG);
 }
