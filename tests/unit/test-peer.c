@@ -322,6 +322,34 @@ Test(peer, timed_out_checks_restart)
 	close(dead);
 }
 
+/* Checks time out while the agent keeps trying; when it then succeeds
+ * after all, the restart that was waiting must not tear the working path
+ * down.  The controlled side's checks succeed at once (the other agent
+ * answers before it has our credentials) but it waits for the other
+ * side's nomination, which needs our offer: we hold that back. */
+Test(peer, late_success_after_timeout_cancels_the_restart)
+{
+	struct fake_node *ctl = fake_controlling(&world), *ced = ctl->other;
+	struct wice_peer *p;
+
+	ced->link.hold = true;
+	fake_world_start(&world);
+	cr_assert(fake_wait_for(fake_peer_in(ced, PEER_CONNECTING), 2000));
+	p = fake_peer(ced);
+	p->failures = 3; /* a restart 4-8 s away: no race with the success */
+	p->connecting_since_us -= 31 * G_USEC_PER_SEC;
+	sync_and_wait(ced);
+	cr_assert(fake_wait_for(p->state == PEER_FAILED, 3000), "checks did not time out");
+	cr_assert_not_null(p->restart_timer);
+
+	fake_release(ced);
+	cr_assert(fake_wait_for(fake_world_connected(&world), CONNECT_MS), "no late success");
+	cr_assert_null(p->restart_timer, "a connected peer still has a restart coming");
+	fake_run(200);
+	cr_assert_eq(p->restarts, 0);
+	cr_assert(fake_peer_in(ced, PEER_CONNECTED));
+}
+
 /* --- 4. the controlled side's handshake ------------------------------------ */
 
 static void wg_initiation(uint8_t buf[148])
