@@ -637,6 +637,34 @@ static bool sent_first_burst(const struct fake_node *n)
 	return p && p->gathering_done && !p->send_timer && n->link.sent;
 }
 
+/* Our whole state goes in one message per burst: the offer, every
+ * candidate gathered and the end of them (host candidates and the end of
+ * gathering come together). */
+Test(peer, one_message_per_burst)
+{
+	world.a.link.hold = world.b.link.hold = true;
+	fake_world_start(&world);
+	for (struct fake_node *x = &world.a; x; x = x == &world.a ? &world.b : NULL) {
+		struct wice_peer *p;
+		struct sig_msg msg;
+		size_t len;
+		const uint8_t *data;
+
+		cr_assert(fake_wait_for(sent_first_burst(x), 2000));
+		p = fake_peer(x);
+		cr_assert_eq(x->link.held->len, 1, "%s sent its state in %u messages", x->name, x->link.held->len);
+		data = g_bytes_get_data(g_ptr_array_index(x->link.held, 0), &len);
+		cr_assert(fake_open(x, data, len, &msg));
+		cr_assert(msg.has_offer && msg.offer.please_answer);
+		cr_assert_eq(msg.n_candidates, p->n_local);
+		cr_assert(msg.end_of_candidates);
+		sig_msg_wipe(&msg);
+	}
+	fake_release(&world.a);
+	fake_release(&world.b);
+	cr_assert(fake_wait_for(fake_world_connected(&world), CONNECT_MS));
+}
+
 /* The first burst each way is lost: the resend brings them together. */
 Test(peer, lost_first_messages_are_resent)
 {
