@@ -262,7 +262,10 @@ static void on_remote_restart(struct wice_peer *peer, uint64_t session_id)
 static bool bind_remote_session(struct wice_peer *peer, const struct sig_msg *msg, bool new_session)
 {
 	if (!peer->agent) {
-		/* closed or waiting: any sign of life starts us again */
+		/* waiting: any sign of life starts us again; closed: only a
+		 * newer session (an older message may come after the goodbye) */
+		if (peer->state == PEER_CLOSED && !new_session)
+			return false;
 		peer->remote_session = msg->session_id;
 		peer_start(peer);
 		return peer->agent != NULL;

@@ -607,6 +607,43 @@ Test(peer, key_change_starts_the_peers_over)
 	cr_assert(fake_peer_in(&world.b, PEER_CLOSED));
 }
 
+/* A message "from" @from's current session, @ahead counters past the last
+ * one it sent: an offer, or a goodbye. */
+static void inject_in_session(struct fake_node *from, uint32_t ahead, bool goodbye)
+{
+	struct wice_peer *p = fake_peer(from);
+	struct sig_msg msg;
+
+	sig_msg_init(&msg);
+	msg.session_id = p->session.id;
+	msg.session_time = p->session.time;
+	msg.counter = p->session.next_counter + ahead;
+	msg.goodbye = goodbye;
+	if (!goodbye) {
+		msg.has_offer = true;
+		g_strlcpy(msg.offer.ufrag, "ufrg", sizeof(msg.offer.ufrag));
+		g_strlcpy(msg.offer.pwd, "0123456789abcdefghijkl", sizeof(msg.offer.pwd));
+	}
+	fake_inject(from, &msg);
+}
+
+/* A goodbye closes the peer until a message of a newer session: an older
+ * message of the closed session that comes late (over another backend, or
+ * overtaken) does not start it again. */
+Test(peer, goodbye_holds_until_a_newer_session)
+{
+	connect_both();
+	inject_in_session(&world.a, 1, true);
+	cr_assert(fake_peer_in(&world.b, PEER_CLOSED));
+	inject_in_session(&world.a, 0, false);
+	fake_run(200);
+	cr_assert(fake_peer_in(&world.b, PEER_CLOSED), "an old message revived a closed peer");
+	cr_assert_null(fake_peer(&world.b)->agent);
+
+	peer_restart_now(fake_peer(&world.a));
+	cr_assert(fake_wait_for(fake_world_connected(&world), CONNECT_MS), "a new session did not wake it");
+}
+
 /* --- 7. signaling that misbehaves -------------------------------------------- */
 
 Test(peer, duplicated_and_reordered_messages_connect)
