@@ -129,13 +129,21 @@ static bool fill_offer(struct wice_peer *peer, struct sig_msg *msg, bool please_
 	return true;
 }
 
-/* Adds a candidate to @msg, sending @msg first when it is full. */
+/* Adds a candidate to @msg, sending @msg first when it is full.  The
+ * header is the one publish() stamps: sig_msg_encoded_len() measures only
+ * a message that has one (without, every candidate went alone). */
 static void add_or_flush(struct wice_peer *peer, struct sig_msg *msg, const struct sig_candidate *c)
 {
-	if (sig_msg_add_candidate(msg, c) == 0 && sig_msg_encoded_len(msg) > 0)
-		return;
-	if (msg->n_candidates && sig_msg_encoded_len(msg) == 0)
+	size_t len;
+
+	msg->session_id = peer->session.id;
+	msg->session_time = peer->session.time;
+	if (sig_msg_add_candidate(msg, c) == 0) {
+		len = sig_msg_encoded_len(msg);
+		if (len > 0 && len <= SIG_MSG_MAX)
+			return;
 		msg->n_candidates--; /* the last one made it too big */
+	}
 	publish(peer, msg);
 	sig_msg_wipe(msg);
 	sig_msg_init(msg);
@@ -254,7 +262,10 @@ static void on_remote_restart(struct wice_peer *peer, uint64_t session_id)
 static bool bind_remote_session(struct wice_peer *peer, const struct sig_msg *msg, bool new_session)
 {
 	if (!peer->agent) {
-		/* closed or waiting: any sign of life starts us again */
+		/* waiting: any sign of life starts us again; closed: only a
+		 * newer session (an older message may come after the goodbye) */
+		if (peer->state == PEER_CLOSED && !new_session)
+			return false;
 		peer->remote_session = msg->session_id;
 		peer_start(peer);
 		return peer->agent != NULL;

@@ -191,6 +191,8 @@ void peer_on_connected(struct wice_peer *peer)
 	if (peer->state == PEER_CONNECTED)
 		return;
 	peer->failures = 0;
+	/* Checks that timed out may still succeed before the restart. */
+	peer_cancel_restart(peer);
 	peer_stop_resending(peer);
 	peer_set_state(peer, PEER_CONNECTED, "pair selected");
 }
