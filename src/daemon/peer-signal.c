@@ -99,12 +99,23 @@ void peer_note_route(struct wice_peer *peer, const struct sig_route *from)
 	peer->route_us = g_get_monotonic_time();
 }
 
+/* The header publish() stamps, and the remote session our agent was built
+ * for (docs/PROTOCOL.md, ANSWERS): the peer drops what we sent for an
+ * agent of its that is gone.  A goodbye is for whatever session is there. */
+static void address(struct wice_peer *peer, struct sig_msg *msg)
+{
+	msg->session_id = peer->session.id;
+	msg->session_time = peer->session.time;
+	msg->answers = msg->goodbye ? 0 : peer->remote_session;
+}
+
 static void publish(struct wice_peer *peer, struct sig_msg *msg)
 {
 	uint8_t buf[SIG_ENVELOPE_MAX];
 	size_t len = 0;
 	int r;
 
+	address(peer, msg);
 	if (sig_session_stamp(&peer->session, msg) < 0)
 		return; /* counter spent: the next restart starts a new session */
 	r = sig_envelope_seal_msg(&peer->iface->identity, &peer->pair, msg, buf, sizeof(buf), &len);
@@ -136,8 +147,7 @@ static void add_or_flush(struct wice_peer *peer, struct sig_msg *msg, const stru
 {
 	size_t len;
 
-	msg->session_id = peer->session.id;
-	msg->session_time = peer->session.time;
+	address(peer, msg);
 	if (sig_msg_add_candidate(msg, c) == 0) {
 		len = sig_msg_encoded_len(msg);
 		if (len > 0 && len <= SIG_MSG_MAX)
@@ -268,7 +278,9 @@ static bool bind_remote_session(struct wice_peer *peer, const struct sig_msg *ms
 			return false;
 		peer->remote_session = msg->session_id;
 		peer_start(peer);
-		return peer->agent != NULL;
+		/* A peer bound to our old session rebuilds its agent when our
+		 * new offer comes: its candidates here would be stale by then. */
+		return peer->agent != NULL && !msg->answers;
 	}
 	if (!peer->remote_session) {
 		peer->remote_session = msg->session_id;
@@ -296,6 +308,13 @@ static void answer(struct wice_peer *peer)
 
 void peer_receive(struct wice_peer *peer, const struct sig_msg *msg, bool new_session)
 {
+	/* Sent before the peer saw our restart, for an agent of ours that is
+	 * gone: its candidates would sit beside the live ones under the same
+	 * foundations and keep the direct pairs frozen. */
+	if (msg->answers && msg->answers != peer->session.id) {
+		g_debug("%s/%s: dropped a message for our previous session", peer->iface->name, peer->name);
+		return;
+	}
 	if (msg->goodbye) {
 		peer_close(peer, "peer said goodbye");
 		return;

@@ -644,6 +644,67 @@ Test(peer, goodbye_holds_until_a_newer_session)
 	cr_assert(fake_wait_for(fake_world_connected(&world), CONNECT_MS), "a new session did not wake it");
 }
 
+/* A candidate of @from's session, answering @answers of the recipient,
+ * on 127.0.0.1:@port, handed over at once. */
+static void inject_answer(struct fake_node *from, uint64_t answers, uint32_t ahead, uint16_t port)
+{
+	struct wice_peer *p = fake_peer(from);
+	struct sig_candidate c = {
+		.foundation = "1",
+		.component = 1,
+		.transport = SIG_TRANSPORT_UDP,
+		.type = SIG_CANDIDATE_HOST,
+		.priority = 2130706431,
+		.addr = { .family = AF_INET, .addr = { 127, 0, 0, 1 }, .port = port },
+	};
+	struct sig_msg msg;
+
+	sig_msg_init(&msg);
+	msg.session_id = p->session.id;
+	msg.session_time = p->session.time;
+	msg.counter = p->session.next_counter + ahead;
+	msg.answers = answers;
+	cr_assert_eq(sig_msg_add_candidate(&msg, &c), 0);
+	fake_inject(from, &msg);
+}
+
+/* Whether @peer holds a remote candidate on @port (pending or in ICE). */
+static bool has_remote_port(struct wice_peer *peer, uint16_t port)
+{
+	GSList *list = peer->agent ? nice_agent_get_remote_candidates(peer->agent, peer->stream, 1) : NULL;
+	bool found = false;
+
+	for (size_t i = 0; i < peer->n_pending; i++)
+		found |= nice_address_get_port(&peer->pending[i]->addr) == port;
+	for (GSList *l = list; l; l = l->next)
+		found |= nice_address_get_port(&((NiceCandidate *)l->data)->addr) == port;
+	g_slist_free_full(list, (GDestroyNotify)nice_candidate_free);
+	return found;
+}
+
+/* The other side keeps its session when it rebuilds its agent for our
+ * restart, so its messages alone do not say which of our agents they were
+ * for: ANSWERS does.  One sent before it saw our restart (for our old
+ * session) is dropped whole; one for our current session is taken. */
+Test(peer, messages_for_our_previous_session_are_dropped)
+{
+	struct wice_peer *pa;
+	uint64_t old_session;
+
+	connect_both();
+	pa = fake_peer(&world.a);
+	old_session = pa->session.id;
+	world.b.link.hold = true;
+	peer_restart_now(pa);
+	cr_assert_neq(pa->session.id, old_session);
+	inject_answer(&world.b, old_session, 10, 9);
+	cr_assert(!has_remote_port(pa, 9), "a candidate for our previous session was taken");
+	inject_answer(&world.b, pa->session.id, 11, 10);
+	cr_assert(has_remote_port(pa, 10), "a candidate for our current session was dropped");
+	fake_release(&world.b);
+	cr_assert(fake_wait_for(fake_world_connected(&world), CONNECT_MS), "no reconnect after the restart");
+}
+
 /* --- 7. signaling that misbehaves -------------------------------------------- */
 
 Test(peer, duplicated_and_reordered_messages_connect)
