@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <string.h>
+#include <time.h>
 
 #include "peer-internal.h"
 #include "util/source-util.h"
@@ -115,7 +116,8 @@ static int readd(const struct wg_ops *ops, const char *ifname, void *arg)
 	return r;
 }
 
-/* A kick, unless the peer handshook meanwhile (then HANDSHOOK). */
+/* A kick, unless the peer has a recent handshake (then HANDSHOOK): one
+ * older than a session lives was not made on this path. */
 static int kick_unless_handshook(const struct wg_ops *ops, const char *ifname, void *arg)
 {
 	struct peer_job *job = arg;
@@ -128,7 +130,7 @@ static int kick_unless_handshook(const struct wg_ops *ops, const char *ifname, v
 	wgp = wg_device_find_peer(dev, job->key);
 	if (!wgp)
 		r = -ENOENT;
-	else if (wgp->last_handshake_sec)
+	else if (wgp->last_handshake_sec && time(NULL) - wgp->last_handshake_sec <= KICK_HANDSHAKE_AGE_SEC)
 		r = HANDSHOOK;
 	else
 		r = readd_in(ops, ifname, job, dev);

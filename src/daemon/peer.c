@@ -65,7 +65,10 @@ void peer_set_state(struct wice_peer *peer, enum peer_state state, const char *r
 		.reason = reason,
 	};
 
-	if (peer->state == state)
+	/* The same state for a new reason is a new start (a restart while
+	 * gathering): monitors hear of it and the connect timeout starts
+	 * over. */
+	if (peer->state == state && g_strcmp0(peer->state_reason, reason) == 0)
 		return;
 	peer_emit(peer, &ev);
 	peer->state_since = g_get_real_time() / G_USEC_PER_SEC;

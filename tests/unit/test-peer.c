@@ -705,6 +705,27 @@ Test(peer, messages_for_our_previous_session_are_dropped)
 	cr_assert(fake_wait_for(fake_world_connected(&world), CONNECT_MS), "no reconnect after the restart");
 }
 
+/* A restart while still gathering is a new start all the same: monitors
+ * hear of it, with its reason, and the connect timeout starts over. */
+Test(peer, restart_while_gathering_is_reported)
+{
+	struct wice_peer *pa;
+	gint64 since;
+
+	world.a.link.drop = world.b.link.drop = true;
+	fake_world_start(&world);
+	cr_assert(fake_wait_for(fake_peer(&world.a) && fake_peer(&world.a)->agent, 2000));
+	pa = fake_peer(&world.a);
+	cr_assert(fake_peer_in(&world.a, PEER_GATHERING));
+	since = pa->connecting_since_us;
+	fake_run(20);
+	peer_restart_now(pa);
+	cr_assert_eq(fake_count_events(&world.a, WICE_EVENT_PEER_STATE, "gathering", "requested by operator"), 1,
+		     "the restart was not reported");
+	cr_assert_str_eq(pa->state_reason, "restarting ICE: requested by operator");
+	cr_assert_gt(pa->connecting_since_us, since, "the connect timeout did not start over");
+}
+
 /* --- 7. signaling that misbehaves -------------------------------------------- */
 
 Test(peer, duplicated_and_reordered_messages_connect)
