@@ -31,6 +31,17 @@ struct addr_key {
 struct addr_entry {
 	struct addr_key key; /* first: the table's key points here */
 	unsigned conns;
+	unsigned incomplete; /* of conns, with the request still arriving */
+};
+
+/* What a connection waits for, against a deadline.  Each phase has one
+ * timeout, so its queue is in the order of the deadlines and one timer
+ * for the earliest head serves all. */
+enum conn_phase {
+	PHASE_HEAD, /* the request head, from the accept */
+	PHASE_BODY, /* the request body, from the end of the head */
+	N_PHASES,
+	PHASE_NONE = N_PHASES, /* the request is in */
 };
 
 /* Shared with every connection's record, which libsoup may keep after the
@@ -40,6 +51,9 @@ struct conn_table {
 	GHashTable *by_addr; /* struct addr_key -> struct addr_entry */
 	uint8_t hash_key[crypto_shorthash_KEYBYTES];
 	size_t total;
+	GQueue phases[N_PHASES];    /* struct http_conn, earliest deadline first */
+	int64_t timeouts[N_PHASES]; /* microseconds */
+	GSource *deadline;	    /* for the earliest head of the queues */
 };
 
 /* Hangs on the remote address object handed to libsoup, which libsoup
@@ -49,6 +63,9 @@ struct http_conn {
 	struct conn_table *table;
 	struct addr_entry *entry;
 	GSocket *socket;
+	enum conn_phase phase;
+	int64_t deadline; /* monotonic microseconds */
+	GList link;	  /* in table->phases[phase] */
 };
 
 struct listen_socket {
@@ -80,24 +97,6 @@ static gboolean addr_equal(gconstpointer a, gconstpointer b)
 	return memcmp(((const struct addr_key *)a)->addr, ((const struct addr_key *)b)->addr, 16) == 0;
 }
 
-static struct conn_table *conn_table_new(void)
-{
-	struct conn_table *t = g_new0(struct conn_table, 1);
-
-	g_ref_count_init(&t->refs);
-	t->by_addr = g_hash_table_new_full(addr_hash, addr_equal, NULL, g_free);
-	randombytes_buf(t->hash_key, sizeof(t->hash_key));
-	return t;
-}
-
-static void conn_table_unref(struct conn_table *t)
-{
-	if (!t || !g_ref_count_dec(&t->refs))
-		return;
-	g_hash_table_destroy(t->by_addr);
-	g_free(t);
-}
-
 static bool addr_key_from(const struct conn_table *t, GSocketAddress *sa, struct addr_key *key)
 {
 	uint8_t h[crypto_shorthash_BYTES];
@@ -122,11 +121,133 @@ static bool addr_key_from(const struct conn_table *t, GSocketAddress *sa, struct
 	return true;
 }
 
+/* --- the request's deadlines ------------------------------------------ */
+
+static void phase_leave(struct http_conn *rec)
+{
+	if (rec->phase == PHASE_NONE)
+		return;
+	g_queue_unlink(&rec->table->phases[rec->phase], &rec->link);
+	rec->entry->incomplete--;
+	rec->phase = PHASE_NONE;
+}
+
+static void deadline_arm(struct conn_table *t)
+{
+	int64_t next = INT64_MAX;
+
+	for (int p = 0; p < N_PHASES; p++) {
+		struct http_conn *rec = g_queue_peek_head(&t->phases[p]);
+
+		if (rec && rec->deadline < next)
+			next = rec->deadline;
+	}
+	if (next == INT64_MAX)
+		source_timer_disarm(t->deadline);
+	else
+		source_timer_arm_at(t->deadline, next);
+}
+
+static void phase_enter(struct http_conn *rec, enum conn_phase phase)
+{
+	struct conn_table *t = rec->table;
+	GQueue *q = &t->phases[phase];
+
+	if (rec->phase == PHASE_NONE)
+		rec->entry->incomplete++;
+	else
+		g_queue_unlink(&t->phases[rec->phase], &rec->link);
+	rec->phase = phase;
+	rec->deadline = g_get_monotonic_time() + t->timeouts[phase];
+	g_queue_push_tail_link(q, &rec->link);
+	/* Only a new head of its queue can be the earliest deadline. */
+	if (q->length == 1)
+		deadline_arm(t);
+}
+
+/* Closes both directions under libsoup, which sees the end of its input,
+ * gives up the request and drops the connection. */
+static void expire(struct http_conn *rec)
+{
+	g_debug("closing a connection: request %s not complete in time",
+		rec->phase == PHASE_HEAD ? "head" : "body");
+	phase_leave(rec);
+	g_socket_shutdown(rec->socket, TRUE, TRUE, NULL);
+}
+
+static gboolean on_deadline(gpointer data)
+{
+	struct conn_table *t = data;
+	int64_t now = g_get_monotonic_time();
+
+	for (int p = 0; p < N_PHASES; p++) {
+		struct http_conn *rec;
+
+		while ((rec = g_queue_peek_head(&t->phases[p])) && rec->deadline <= now)
+			expire(rec);
+	}
+	deadline_arm(t);
+	return G_SOURCE_CONTINUE;
+}
+
+static struct conn_table *conn_table_new(const struct http_listener_limits *limits)
+{
+	struct conn_table *t = g_new0(struct conn_table, 1);
+
+	g_ref_count_init(&t->refs);
+	t->by_addr = g_hash_table_new_full(addr_hash, addr_equal, NULL, g_free);
+	randombytes_buf(t->hash_key, sizeof(t->hash_key));
+	t->timeouts[PHASE_HEAD] = (int64_t)limits->header_timeout * G_USEC_PER_SEC;
+	t->timeouts[PHASE_BODY] = (int64_t)limits->body_timeout * G_USEC_PER_SEC;
+	t->deadline = source_timer_new(NULL, on_deadline, t);
+	return t;
+}
+
+static void conn_table_unref(struct conn_table *t)
+{
+	if (!t || !g_ref_count_dec(&t->refs))
+		return;
+	source_free(t->deadline);
+	g_hash_table_destroy(t->by_addr);
+	g_free(t);
+}
+
+static struct http_conn *conn_of(SoupServerMessage *msg)
+{
+	GSocketAddress *remote = soup_server_message_get_remote_address(msg);
+
+	return remote ? g_object_get_qdata(G_OBJECT(remote), conn_quark()) : NULL;
+}
+
+static void on_got_headers(SoupServerMessage *msg, gpointer data)
+{
+	struct http_conn *rec = conn_of(msg);
+
+	if (rec && rec->phase == PHASE_HEAD)
+		phase_enter(rec, PHASE_BODY);
+}
+
+static void on_request_started(SoupServer *soup, SoupServerMessage *msg, gpointer data)
+{
+	g_signal_connect(msg, "got-headers", G_CALLBACK(on_got_headers), NULL);
+}
+
+static void on_request_read(SoupServer *soup, SoupServerMessage *msg, gpointer data)
+{
+	struct http_conn *rec = conn_of(msg);
+
+	if (rec)
+		phase_leave(rec);
+}
+
+/* --- connection records ------------------------------------------------ */
+
 static void http_conn_free(gpointer data)
 {
 	struct http_conn *rec = data;
 	struct conn_table *t = rec->table;
 
+	phase_leave(rec);
 	t->total--;
 	if (--rec->entry->conns == 0)
 		g_hash_table_remove(t->by_addr, &rec->entry->key);
@@ -136,7 +257,8 @@ static void http_conn_free(gpointer data)
 }
 
 /* Counts a connection against its address.  Returns 0 and the record, or
- * -ENFILE / -EUSERS when the total or the per-address cap is reached. */
+ * -ENFILE / -EUSERS / -EBUSY when the total, the per-address cap or that
+ * on incomplete requests is reached. */
 static int conn_admit(struct http_listener *hl, GSocket *sock, GSocketAddress *remote,
 		      struct http_conn **ret_rec)
 {
@@ -152,6 +274,8 @@ static int conn_admit(struct http_listener *hl, GSocket *sock, GSocketAddress *r
 	entry = g_hash_table_lookup(t->by_addr, &key);
 	if (entry && entry->conns >= hl->limits.max_per_addr)
 		return -EUSERS;
+	if (entry && entry->incomplete >= hl->limits.max_incomplete)
+		return -EBUSY;
 	if (!entry) {
 		entry = g_new0(struct addr_entry, 1);
 		entry->key = key;
@@ -163,9 +287,23 @@ static int conn_admit(struct http_listener *hl, GSocket *sock, GSocketAddress *r
 	rec->table = t;
 	rec->entry = entry;
 	rec->socket = g_object_ref(sock);
+	rec->phase = PHASE_NONE;
+	rec->link.data = rec;
 	g_ref_count_inc(&t->refs);
 	*ret_rec = rec;
 	return 0;
+}
+
+static const char *refusal_reason(int r)
+{
+	switch (r) {
+	case -EUSERS:
+		return "too many from this address";
+	case -EBUSY:
+		return "too many incomplete requests from this address";
+	default:
+		return "too many connections";
+	}
 }
 
 static void hand_over(struct http_listener *hl, GSocket *sock)
@@ -181,10 +319,10 @@ static void hand_over(struct http_listener *hl, GSocket *sock)
 	r = conn_admit(hl, sock, remote, &rec);
 	if (r < 0) {
 		/* Answering would cost what the cap protects: just close. */
-		g_debug("refusing a connection: %s", r == -EUSERS ? "too many from this address" :
-								 "too many connections");
+		g_debug("refusing a connection: %s", refusal_reason(r));
 		return;
 	}
+	phase_enter(rec, PHASE_HEAD);
 	g_object_set_qdata_full(G_OBJECT(remote), conn_quark(), rec, http_conn_free);
 	/* A stalled request, or a subscriber that stops reading, is dropped
 	 * after this long.  A stream waiting for messages has no I/O pending
@@ -255,9 +393,11 @@ struct http_listener *http_listener_new(SoupServer *soup, const struct http_list
 
 	hl->soup = g_object_ref(soup);
 	hl->limits = *limits;
-	hl->conns = conn_table_new();
+	hl->conns = conn_table_new(limits);
 	hl->sockets = g_ptr_array_new_with_free_func(listen_socket_free);
 	hl->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	g_signal_connect(soup, "request-started", G_CALLBACK(on_request_started), hl);
+	g_signal_connect(soup, "request-read", G_CALLBACK(on_request_read), hl);
 	return hl;
 }
 
@@ -265,6 +405,7 @@ void http_listener_free(struct http_listener *hl)
 {
 	if (!hl)
 		return;
+	g_signal_handlers_disconnect_by_data(hl->soup, hl);
 	g_ptr_array_unref(hl->sockets);
 	if (hl->spare_fd >= 0)
 		close(hl->spare_fd);
@@ -310,8 +451,11 @@ GSocketAddress *http_listener_add(struct http_listener *hl, GInetSocketAddress *
 struct http_conn *http_listener_take(SoupServerMessage *msg)
 {
 	GSocketAddress *remote = soup_server_message_get_remote_address(msg);
+	struct http_conn *rec = remote ? g_object_steal_qdata(G_OBJECT(remote), conn_quark()) : NULL;
 
-	return remote ? g_object_steal_qdata(G_OBJECT(remote), conn_quark()) : NULL;
+	if (rec)
+		phase_leave(rec);
+	return rec;
 }
 
 GSocket *http_conn_socket(const struct http_conn *conn)

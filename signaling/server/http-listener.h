@@ -9,16 +9,25 @@
  * after one response, which avoids both.  Clients with several messages
  * send them in one batch request instead.  Accepting ourselves also lets
  * the per-address and total caps refuse a connection before it costs
- * anything, and gives every connection an idle timeout. */
+ * anything, and gives every connection an idle timeout.
+ *
+ * The idle timeout starts again with every byte, so a client that sends a
+ * byte now and then would hold its connection for ever: the request head
+ * has a deadline from the accept, the body one from the end of the head,
+ * and connections whose request is still arriving have a cap per address
+ * besides the caps on all connections. */
 #pragma once
 
 #include <stdbool.h>
 #include <libsoup/soup.h>
 
 struct http_listener_limits {
-	unsigned max_connections; /* all clients together */
-	unsigned max_per_addr;	  /* per IPv4 address or IPv6 /64 */
-	unsigned idle_timeout;	  /* seconds a connection may stall */
+	unsigned max_connections;  /* all clients together */
+	unsigned max_per_addr;	   /* per IPv4 address or IPv6 /64 */
+	unsigned max_incomplete;   /* per address, with the request still arriving */
+	unsigned idle_timeout;	   /* seconds a connection may stall */
+	unsigned header_timeout;   /* seconds from the accept to the end of the head */
+	unsigned body_timeout;	   /* seconds from the end of the head to that of the body */
 };
 
 struct http_listener;

@@ -582,7 +582,10 @@ void signal_server_config_defaults(struct signal_server_config *cfg)
 	cfg->limits.max_age = 120 * G_USEC_PER_SEC;
 	cfg->max_connections = 65536;
 	cfg->max_conns_per_addr = 256;
+	cfg->max_incomplete_per_addr = 32;
 	cfg->idle_timeout = 30;
+	cfg->header_timeout = 5;
+	cfg->body_timeout = 10;
 	cfg->keepalive = 25;
 	cfg->challenge_ttl = 30;
 }
@@ -687,7 +690,10 @@ struct signal_server *signal_server_new(const struct signal_server_config *cfg, 
 	srv->listener = http_listener_new(srv->soup, &(struct http_listener_limits){
 		.max_connections = cfg->max_connections,
 		.max_per_addr = cfg->max_conns_per_addr,
+		.max_incomplete = cfg->max_incomplete_per_addr,
 		.idle_timeout = cfg->idle_timeout,
+		.header_timeout = cfg->header_timeout,
+		.body_timeout = cfg->body_timeout,
 	});
 	start_timers(srv);
 	if (!listen_all(srv, cfg, error)) {

@@ -33,7 +33,10 @@ enum {
 	OPT_MAX_STORE,
 	OPT_MAX_CONNECTIONS,
 	OPT_MAX_CONNS_PER_ADDR,
+	OPT_MAX_INCOMPLETE_PER_ADDR,
 	OPT_IDLE_TIMEOUT,
+	OPT_HEADER_TIMEOUT,
+	OPT_BODY_TIMEOUT,
 	OPT_KEEPALIVE,
 	OPT_CHALLENGE_TTL,
 };
@@ -49,7 +52,10 @@ static const struct option options[] = {
 	{ "max-store", required_argument, NULL, OPT_MAX_STORE },
 	{ "max-connections", required_argument, NULL, OPT_MAX_CONNECTIONS },
 	{ "max-conns-per-addr", required_argument, NULL, OPT_MAX_CONNS_PER_ADDR },
+	{ "max-incomplete-per-addr", required_argument, NULL, OPT_MAX_INCOMPLETE_PER_ADDR },
 	{ "idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT },
+	{ "header-timeout", required_argument, NULL, OPT_HEADER_TIMEOUT },
+	{ "body-timeout", required_argument, NULL, OPT_BODY_TIMEOUT },
 	{ "keepalive", required_argument, NULL, OPT_KEEPALIVE },
 	{ "challenge-ttl", required_argument, NULL, OPT_CHALLENGE_TTL },
 	{ "help", no_argument, NULL, 'h' },
@@ -74,7 +80,11 @@ static void usage(FILE *out)
 		"  --max-store BYTES         all queued messages, oldest dropped (256M)\n"
 		"  --max-connections N       all clients together (65536)\n"
 		"  --max-conns-per-addr N    per IPv4 address or IPv6 /64 (256)\n"
+		"  --max-incomplete-per-addr N\n"
+		"                            of those, with the request still arriving (32)\n"
 		"  --idle-timeout SECONDS    a stalled or idle connection is closed (30)\n"
+		"  --header-timeout SECONDS  for the request head, from the accept (5)\n"
+		"  --body-timeout SECONDS    for the request body, from the end of the head (10)\n"
 		"  --keepalive SECONDS       empty frame on quiet streams (25)\n"
 		"  --challenge-ttl SECONDS   how long a challenge is valid (30)\n");
 }
@@ -97,7 +107,10 @@ static const struct number_opt number_opts[] = {
 	{ OPT_MAX_STORE, 1, 64ull << 30, true },
 	{ OPT_MAX_CONNECTIONS, 1, 1 << 20, false },
 	{ OPT_MAX_CONNS_PER_ADDR, 1, 1 << 20, false },
+	{ OPT_MAX_INCOMPLETE_PER_ADDR, 1, 1 << 20, false },
 	{ OPT_IDLE_TIMEOUT, 1, 3600, false },
+	{ OPT_HEADER_TIMEOUT, 1, 3600, false },
+	{ OPT_BODY_TIMEOUT, 1, 3600, false },
 	{ OPT_KEEPALIVE, 1, 3600, false },
 	{ OPT_CHALLENGE_TTL, 1, 3600, false },
 };
@@ -173,8 +186,17 @@ static void apply_number(struct signal_server_config *cfg, int opt, unsigned lon
 	case OPT_MAX_CONNS_PER_ADDR:
 		cfg->max_conns_per_addr = v;
 		break;
+	case OPT_MAX_INCOMPLETE_PER_ADDR:
+		cfg->max_incomplete_per_addr = v;
+		break;
 	case OPT_IDLE_TIMEOUT:
 		cfg->idle_timeout = v;
+		break;
+	case OPT_HEADER_TIMEOUT:
+		cfg->header_timeout = v;
+		break;
+	case OPT_BODY_TIMEOUT:
+		cfg->body_timeout = v;
 		break;
 	case OPT_KEEPALIVE:
 		cfg->keepalive = v;
