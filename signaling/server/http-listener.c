@@ -19,6 +19,13 @@
 #define LISTEN_BACKLOG 4096
 /* Connections taken per wake-up: fair to the rest of the main loop. */
 #define ACCEPT_BATCH 64
+/* A connection whose request we refused unread stays open after the
+ * answer until the client closes it, for at most a few round trips: time
+ * for the answer to arrive before the reset that closing with unread
+ * bytes sends.  What the client still sends is read and dropped up to a
+ * budget, so that its close arrives; past that it is left unread. */
+#define LINGER_SECONDS 2
+#define LINGER_BUDGET (256u << 10)
 
 /* IPv4 addresses are kept as ::ffff:a.b.c.d, IPv6 ones cut to their /64
  * (one host usually holds a whole /64).  The hash is keyed: clients pick
@@ -38,8 +45,9 @@ struct addr_entry {
  * timeout, so its queue is in the order of the deadlines and one timer
  * for the earliest head serves all. */
 enum conn_phase {
-	PHASE_HEAD, /* the request head, from the accept */
-	PHASE_BODY, /* the request body, from the end of the head */
+	PHASE_HEAD,    /* the request head, from the accept */
+	PHASE_BODY,    /* the request body, from the end of the head */
+	PHASE_LINGER,  /* answered and refused: the close, after the answer */
 	N_PHASES,
 	PHASE_NONE = N_PHASES, /* the request is in */
 };
@@ -66,6 +74,11 @@ struct http_conn {
 	enum conn_phase phase;
 	int64_t deadline; /* monotonic microseconds */
 	GList link;	  /* in table->phases[phase] */
+	/* While lingering: the connection (ours now), its input and how many
+	 * bytes were dropped. */
+	GIOStream *io;
+	GSource *drain;
+	size_t drained;
 };
 
 struct listen_socket {
@@ -123,12 +136,17 @@ static bool addr_key_from(const struct conn_table *t, GSocketAddress *sa, struct
 
 /* --- the request's deadlines ------------------------------------------ */
 
+static bool incomplete(enum conn_phase phase)
+{
+	return phase == PHASE_HEAD || phase == PHASE_BODY;
+}
+
 static void phase_leave(struct http_conn *rec)
 {
 	if (rec->phase == PHASE_NONE)
 		return;
 	g_queue_unlink(&rec->table->phases[rec->phase], &rec->link);
-	rec->entry->incomplete--;
+	rec->entry->incomplete -= incomplete(rec->phase);
 	rec->phase = PHASE_NONE;
 }
 
@@ -153,10 +171,8 @@ static void phase_enter(struct http_conn *rec, enum conn_phase phase)
 	struct conn_table *t = rec->table;
 	GQueue *q = &t->phases[phase];
 
-	if (rec->phase == PHASE_NONE)
-		rec->entry->incomplete++;
-	else
-		g_queue_unlink(&t->phases[rec->phase], &rec->link);
+	phase_leave(rec);
+	rec->entry->incomplete += incomplete(phase);
 	rec->phase = phase;
 	rec->deadline = g_get_monotonic_time() + t->timeouts[phase];
 	g_queue_push_tail_link(q, &rec->link);
@@ -165,10 +181,17 @@ static void phase_enter(struct http_conn *rec, enum conn_phase phase)
 		deadline_arm(t);
 }
 
-/* Closes both directions under libsoup, which sees the end of its input,
- * gives up the request and drops the connection. */
+static void http_conn_free(gpointer data);
+
+/* A connection with an incomplete request is shut down in both
+ * directions under libsoup, which sees the end of its input, gives up the
+ * request and drops the connection; a lingering one is ours to close. */
 static void expire(struct http_conn *rec)
 {
+	if (rec->phase == PHASE_LINGER) {
+		http_conn_free(rec);
+		return;
+	}
 	g_debug("closing a connection: request %s not complete in time",
 		rec->phase == PHASE_HEAD ? "head" : "body");
 	phase_leave(rec);
@@ -199,6 +222,7 @@ static struct conn_table *conn_table_new(const struct http_listener_limits *limi
 	randombytes_buf(t->hash_key, sizeof(t->hash_key));
 	t->timeouts[PHASE_HEAD] = (int64_t)limits->header_timeout * G_USEC_PER_SEC;
 	t->timeouts[PHASE_BODY] = (int64_t)limits->body_timeout * G_USEC_PER_SEC;
+	t->timeouts[PHASE_LINGER] = LINGER_SECONDS * G_USEC_PER_SEC;
 	t->deadline = source_timer_new(NULL, on_deadline, t);
 	return t;
 }
@@ -248,6 +272,11 @@ static void http_conn_free(gpointer data)
 	struct conn_table *t = rec->table;
 
 	phase_leave(rec);
+	source_free(rec->drain);
+	if (rec->io) {
+		g_io_stream_close(rec->io, NULL, NULL);
+		g_object_unref(rec->io);
+	}
 	t->total--;
 	if (--rec->entry->conns == 0)
 		g_hash_table_remove(t->by_addr, &rec->entry->key);
@@ -406,6 +435,9 @@ void http_listener_free(struct http_listener *hl)
 	if (!hl)
 		return;
 	g_signal_handlers_disconnect_by_data(hl->soup, hl);
+	/* Lingering connections are no longer libsoup's but ours. */
+	while (hl->conns->phases[PHASE_LINGER].head)
+		http_conn_free(hl->conns->phases[PHASE_LINGER].head->data);
 	g_ptr_array_unref(hl->sockets);
 	if (hl->spare_fd >= 0)
 		close(hl->spare_fd);
@@ -467,4 +499,42 @@ void http_conn_release(struct http_conn *conn)
 {
 	if (conn)
 		http_conn_free(conn);
+}
+
+/* Drops what a client whose request was refused still sends, until it
+ * closes (then so do we) or the budget is spent. */
+static gboolean on_linger_input(GSocket *socket, GIOCondition cond, gpointer data)
+{
+	struct http_conn *rec = data;
+	char buf[16384];
+	ssize_t n;
+
+	while ((n = recv(g_socket_get_fd(socket), buf, sizeof(buf), MSG_DONTWAIT)) > 0) {
+		rec->drained += n;
+		if (rec->drained > LINGER_BUDGET) {
+			source_clear(&rec->drain);
+			return G_SOURCE_CONTINUE;
+		}
+	}
+	if (n == 0 || (errno != EAGAIN && errno != EINTR))
+		http_conn_free(rec);
+	return G_SOURCE_CONTINUE;
+}
+
+void http_listener_answer_and_close(struct http_conn *conn, GIOStream *io, GBytes *answer)
+{
+	gsize len;
+	const char *data = g_bytes_get_data(answer, &len);
+
+	conn->io = io;
+	/* Nothing was written on the connection yet, so the socket's send
+	 * buffer (4 KiB at the least) takes the answer whole: a client that
+	 * keeps its receive window shut gets less, and deserves no wait. */
+	g_socket_set_blocking(conn->socket, FALSE);
+	g_socket_send(conn->socket, data, len, NULL, NULL);
+	/* The client sees the end of the answer. */
+	g_socket_shutdown(conn->socket, FALSE, TRUE, NULL);
+	conn->drain = source_attach(g_socket_create_source(conn->socket, G_IO_IN, NULL), NULL,
+				    G_SOURCE_FUNC(on_linger_input), conn);
+	phase_enter(conn, PHASE_LINGER);
 }

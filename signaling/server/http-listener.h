@@ -49,3 +49,12 @@ struct http_conn *http_listener_take(SoupServerMessage *msg);
 GSocket *http_conn_socket(const struct http_conn *conn);
 void http_conn_release(struct http_conn *conn);
 
+/* Answers a taken connection (io is its stream) whose request we refused
+ * without reading its body, and closes it: writes answer (a few hundred
+ * bytes), ends our direction so that the client sees the answer whole,
+ * and closes the connection a little later, still counted by the caps,
+ * without reading anything more.  Closing at once with unread bytes would
+ * send a reset, which can destroy the answer on its way.  Takes conn and
+ * io. */
+void http_listener_answer_and_close(struct http_conn *conn, GIOStream *io, GBytes *answer);
+

@@ -1,7 +1,8 @@
 /* sigclient: the client-side pieces that tests/signaling/server.test needs
  * besides curl: mailbox keys, subscription proofs, a decoder for the
  * subscription stream and a STUN Binding client (libnice's codec); and
- * the abusive clients of the other tests there: slow requests.
+ * the abusive clients of the other tests there: slow requests and bodies
+ * sent flat out.
  *
  *   sigclient keygen KEYFILE          new mailbox key; prints the mailbox id
  *   sigclient sign KEYFILE CHALLENGE...  prints a proof signature for each
@@ -9,7 +10,9 @@
  *   sigclient batch ID BODY...        a POST /v1/batch body on stdout
  *   sigclient stun ADDR PORT          prints the mapped "ADDR PORT"
  *   sigclient slow ADDR PORT N SECONDS head|body
- *                                     N requests trickled a byte at a time */
+ *                                     N requests trickled a byte at a time
+ *   sigclient flood ADDR PORT METHOD PATH LENGTH|chunked SECONDS
+ *                                     a request body sent flat out */
 #include "config.h"
 
 #include <arpa/inet.h>
@@ -204,6 +207,7 @@ static int stun(const char *host, const char *port)
 /* One byte per connection this often: far more often than any idle
  * timeout, so only a deadline on the whole request closes them. */
 #define TRICKLE_MS 250
+#define FLOOD_CHUNK (64 << 10)
 
 static int64_t clock_ms(clockid_t clock)
 {
@@ -335,6 +339,71 @@ static int slow(const char *host, const char *port, const char *count, const cha
 	return slow_summary(c, n, start);
 }
 
+/* The request head of flood(), and the body bytes it repeats. */
+static size_t flood_request(const char *host, const char *method, const char *path,
+			    const char *length, char *head, size_t head_size, uint8_t **ret_body)
+{
+	static uint8_t body[FLOOD_CHUNK + 16];
+	bool chunked = strcmp(length, "chunked") == 0;
+	int prefix = chunked ? snprintf((char *)body, 16, "%x\r\n", FLOOD_CHUNK) : 0;
+
+	snprintf(head, head_size, "%s %s HTTP/1.1\r\nHost: %s\r\n%s%s\r\n\r\n", method, path, host,
+		 chunked ? "Transfer-Encoding: chunked" : "Content-Length: ", chunked ? "" : length);
+	memset(body + prefix, 0, FLOOD_CHUNK);
+	if (chunked)
+		memcpy(body + prefix + FLOOD_CHUNK, "\r\n", 2);
+	*ret_body = body;
+	return prefix + FLOOD_CHUNK + (chunked ? 2 : 0);
+}
+
+/* Sends the head of METHOD PATH with a Content-Length of `length` (or
+ * chunked), then its body flat out, also after the answer, until the
+ * server resets the connection or `seconds` pass.  Prints "STATUS ANSWER
+ * END RESET SENT": the answer's status, the milliseconds until it came,
+ * until the server ended its side and until the reset (-1: never), and
+ * the bytes sent. */
+static int flood(const char *host, const char *port, const char *method, const char *path,
+		 const char *length, const char *secs)
+{
+	char head[512], answer[512] = "";
+	size_t answer_len = 0, off = 0, body_len;
+	int64_t start = clock_ms(CLOCK_MONOTONIC), now = start, answered = -1, ended = -1, reset = -1;
+	unsigned long long sent;
+	uint8_t *body;
+	int fd = tcp_connect(host, port);
+
+	if (fd < 0)
+		return fail("cannot connect");
+	body_len = flood_request(host, method, path, length, head, sizeof(head), &body);
+	sent = send(fd, head, strlen(head), MSG_NOSIGNAL);
+	while (reset < 0 && now < start + atoi(secs) * 1000) {
+		struct pollfd pfd = { .fd = fd, .events = (ended < 0 ? POLLIN : 0) | POLLOUT };
+		ssize_t n;
+
+		poll(&pfd, 1, 100);
+		now = clock_ms(CLOCK_MONOTONIC);
+		if (ended < 0 && (pfd.revents & (POLLIN | POLLHUP | POLLERR))) {
+			if (!still_open(fd, answer, sizeof(answer) - 1, &answer_len))
+				ended = now - start;
+			if (answer_len && answered < 0)
+				answered = now - start;
+		}
+		if (!(pfd.revents & (POLLOUT | POLLHUP | POLLERR)))
+			continue;
+		n = send(fd, body + off, body_len - off, MSG_NOSIGNAL);
+		if (n > 0) {
+			sent += n;
+			off = (off + n) % body_len;
+		} else if (n < 0 && errno != EAGAIN && errno != EINTR) {
+			reset = now - start;
+		}
+	}
+	close(fd);
+	printf("%d %lld %lld %lld %llu\n", strncmp(answer, "HTTP/1.", 7) == 0 ? atoi(answer + 9) : 0,
+	       (long long)answered, (long long)ended, (long long)reset, sent);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (sodium_init() < 0)
@@ -351,8 +420,11 @@ int main(int argc, char **argv)
 		return stun(argv[2], argv[3]);
 	if (argc == 7 && strcmp(argv[1], "slow") == 0)
 		return slow(argv[2], argv[3], argv[4], argv[5], argv[6]);
+	if (argc == 8 && strcmp(argv[1], "flood") == 0)
+		return flood(argv[2], argv[3], argv[4], argv[5], argv[6], argv[7]);
 	fprintf(stderr, "usage: sigclient keygen KEYFILE | sign KEYFILE CHALLENGE... | frames\n"
 			"       sigclient batch ID BODY [ID BODY]... | stun ADDR PORT\n"
-			"       sigclient slow ADDR PORT N SECONDS head|body\n");
+			"       sigclient slow ADDR PORT N SECONDS head|body\n"
+			"       sigclient flood ADDR PORT METHOD PATH LENGTH|chunked SECONDS\n");
 	return 2;
 }
