@@ -124,7 +124,8 @@ _wice() {
 	version | help) opts="--help" ;;
 	signal-server)
 		opts="--listen --stun-port --max-message --max-queue --max-age --max-mailboxes --max-subscribers
-			--max-store --max-connections --max-conns-per-addr --max-incomplete-per-addr --idle-timeout
+			--max-store --max-mailboxes-per-addr --max-store-per-addr --max-connections --max-conns-per-addr
+			--max-incomplete-per-addr --idle-timeout
 			--header-timeout --body-timeout --keepalive --challenge-ttl --help"
 		;;
 	*) return ;;

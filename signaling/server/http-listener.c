@@ -480,6 +480,16 @@ GSocketAddress *http_listener_add(struct http_listener *hl, GInetSocketAddress *
 	return g_socket_get_local_address(sock, error);
 }
 
+bool http_listener_client_key(SoupServerMessage *msg, uint8_t ret_key[16])
+{
+	struct http_conn *rec = conn_of(msg);
+
+	if (!rec)
+		return false;
+	memcpy(ret_key, rec->entry->key.addr, sizeof(rec->entry->key.addr));
+	return true;
+}
+
 struct http_conn *http_listener_take(SoupServerMessage *msg)
 {
 	GSocketAddress *remote = soup_server_message_get_remote_address(msg);

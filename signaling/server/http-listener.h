@@ -39,6 +39,11 @@ void http_listener_free(struct http_listener *hl);
  * address actually bound, or NULL. */
 GSocketAddress *http_listener_add(struct http_listener *hl, GInetSocketAddress *addr, GError **error);
 
+/* The key the caps count msg's client by (its IPv4 address mapped to
+ * IPv6, or its IPv6 /64), for quotas elsewhere.  False if msg did not
+ * come through a listener. */
+bool http_listener_client_key(SoupServerMessage *msg, uint8_t ret_key[16]);
+
 /* A connection's place under the caps. */
 struct http_conn;
 

@@ -31,6 +31,7 @@
 /* Redeemed challenges are remembered for one ttl; this bounds that memory
  * (about 20 MiB) whatever the subscription rate. */
 #define MAX_REDEEMED_CHALLENGES (1u << 18)
+#define HTTP_TOO_MANY_REQUESTS 429
 
 /* A subscriber: its place in the store and its connection.  Streams that
  * end go to the dead queue and are freed from the reaper source, never
@@ -280,8 +281,21 @@ static const char *post_refusal(int r, guint *ret_status)
 		*ret_status = SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE;
 		return "message too large";
 	}
+	if (r == -EDQUOT) {
+		*ret_status = HTTP_TOO_MANY_REQUESTS;
+		return "too many mailboxes from this address";
+	}
 	*ret_status = SOUP_STATUS_SERVICE_UNAVAILABLE;
 	return "too many mailboxes";
+}
+
+/* Messages count against the quotas of their client's address. */
+static void poster_of(SoupServerMessage *msg, uint8_t ret_poster[MAILBOX_POSTER_LEN])
+{
+	/* Every request comes through our listener; anything else would
+	 * share one quota. */
+	if (!http_listener_client_key(msg, ret_poster))
+		memset(ret_poster, 0, MAILBOX_POSTER_LEN);
 }
 
 /* The expiry timer sleeps while the store is empty. */
@@ -309,12 +323,14 @@ static void handle_post(struct signal_server *srv, SoupServerMessage *msg,
 	size_t len;
 	g_autoptr(GBytes) body = request_body(msg, &data, &len);
 	int64_t now = g_get_monotonic_time();
+	uint8_t poster[MAILBOX_POSTER_LEN];
 	char text[24];
 	uint64_t seq;
 	guint status;
 	int r;
 
-	r = mailbox_store_post(srv->store, id, data, len, now, &seq);
+	poster_of(msg, poster);
+	r = mailbox_store_post(srv->store, id, poster, data, len, now, &seq);
 	if (r < 0) {
 		const char *reason = post_refusal(r, &status);
 
@@ -357,8 +373,8 @@ static size_t batch_check(struct signal_server *srv, const uint8_t *data, size_t
 }
 
 /* One line per entry, in order: "202 SEQ" or "STATUS REASON". */
-static char *batch_post(struct signal_server *srv, const uint8_t *data, size_t len, size_t n,
-			size_t *ret_len)
+static char *batch_post(struct signal_server *srv, const uint8_t poster[MAILBOX_POSTER_LEN],
+			const uint8_t *data, size_t len, size_t n, size_t *ret_len)
 {
 	GString *out = g_string_sized_new(n * 12);
 	int64_t now = g_get_monotonic_time();
@@ -373,7 +389,7 @@ static char *batch_post(struct signal_server *srv, const uint8_t *data, size_t l
 
 		off += relay_batch_parse(data + off, len - off, srv->cfg.limits.max_message, &id, &body,
 					 &body_len);
-		r = mailbox_store_post(srv->store, id, body, body_len, now, &seq);
+		r = mailbox_store_post(srv->store, id, poster, body, body_len, now, &seq);
 		if (r == 0) {
 			g_string_append_printf(out, "202 %" G_GUINT64_FORMAT "\n", seq);
 		} else {
@@ -392,6 +408,7 @@ static void handle_batch(struct signal_server *srv, SoupServerMessage *msg)
 	const uint8_t *data;
 	size_t len, n, text_len;
 	g_autoptr(GBytes) body = request_body(msg, &data, &len);
+	uint8_t poster[MAILBOX_POSTER_LEN];
 	const char *reason;
 	guint status;
 	char *text;
@@ -405,7 +422,8 @@ static void handle_batch(struct signal_server *srv, SoupServerMessage *msg)
 		reply_error(srv, msg, status, reason);
 		return;
 	}
-	text = batch_post(srv, data, len, n, &text_len);
+	poster_of(msg, poster);
+	text = batch_post(srv, poster, data, len, n, &text_len);
 	soup_server_message_set_status(msg, SOUP_STATUS_OK, NULL);
 	soup_server_message_set_response(msg, "text/plain", SOUP_MEMORY_TAKE, text, text_len);
 	set_common_headers(srv, msg);
@@ -642,6 +660,8 @@ void signal_server_config_defaults(struct signal_server_config *cfg)
 	cfg->limits.max_subscribers = 4;
 	cfg->limits.max_bytes = 256u << 20;
 	cfg->limits.max_age = 120 * G_USEC_PER_SEC;
+	cfg->limits.max_mailboxes_per_poster = 4096;
+	cfg->limits.max_bytes_per_poster = 16u << 20;
 	cfg->max_connections = 65536;
 	cfg->max_conns_per_addr = 256;
 	cfg->max_incomplete_per_addr = 32;

@@ -31,6 +31,8 @@ enum {
 	OPT_MAX_MAILBOXES,
 	OPT_MAX_SUBSCRIBERS,
 	OPT_MAX_STORE,
+	OPT_MAX_MAILBOXES_PER_ADDR,
+	OPT_MAX_STORE_PER_ADDR,
 	OPT_MAX_CONNECTIONS,
 	OPT_MAX_CONNS_PER_ADDR,
 	OPT_MAX_INCOMPLETE_PER_ADDR,
@@ -50,6 +52,8 @@ static const struct option options[] = {
 	{ "max-mailboxes", required_argument, NULL, OPT_MAX_MAILBOXES },
 	{ "max-subscribers", required_argument, NULL, OPT_MAX_SUBSCRIBERS },
 	{ "max-store", required_argument, NULL, OPT_MAX_STORE },
+	{ "max-mailboxes-per-addr", required_argument, NULL, OPT_MAX_MAILBOXES_PER_ADDR },
+	{ "max-store-per-addr", required_argument, NULL, OPT_MAX_STORE_PER_ADDR },
 	{ "max-connections", required_argument, NULL, OPT_MAX_CONNECTIONS },
 	{ "max-conns-per-addr", required_argument, NULL, OPT_MAX_CONNS_PER_ADDR },
 	{ "max-incomplete-per-addr", required_argument, NULL, OPT_MAX_INCOMPLETE_PER_ADDR },
@@ -78,6 +82,10 @@ static void usage(FILE *out)
 		"  --max-mailboxes N         mailboxes with messages or subscribers (100000)\n"
 		"  --max-subscribers N       streams per mailbox, oldest ended (4)\n"
 		"  --max-store BYTES         all queued messages, oldest dropped (256M)\n"
+		"  --max-mailboxes-per-addr N\n"
+		"                            made by the posts of one IPv4 address or IPv6 /64 (4096)\n"
+		"  --max-store-per-addr BYTES\n"
+		"                            its queued messages, its oldest dropped (16M)\n"
 		"  --max-connections N       all clients together (65536)\n"
 		"  --max-conns-per-addr N    per IPv4 address or IPv6 /64 (256)\n"
 		"  --max-incomplete-per-addr N\n"
@@ -105,6 +113,8 @@ static const struct number_opt number_opts[] = {
 	{ OPT_MAX_MAILBOXES, 1, 10000000, false },
 	{ OPT_MAX_SUBSCRIBERS, 1, 1024, false },
 	{ OPT_MAX_STORE, 1, 64ull << 30, true },
+	{ OPT_MAX_MAILBOXES_PER_ADDR, 1, 10000000, false },
+	{ OPT_MAX_STORE_PER_ADDR, 1, 64ull << 30, true },
 	{ OPT_MAX_CONNECTIONS, 1, 1 << 20, false },
 	{ OPT_MAX_CONNS_PER_ADDR, 1, 1 << 20, false },
 	{ OPT_MAX_INCOMPLETE_PER_ADDR, 1, 1 << 20, false },
@@ -179,6 +189,12 @@ static void apply_number(struct signal_server_config *cfg, int opt, unsigned lon
 		break;
 	case OPT_MAX_STORE:
 		l->max_bytes = v;
+		break;
+	case OPT_MAX_MAILBOXES_PER_ADDR:
+		l->max_mailboxes_per_poster = v;
+		break;
+	case OPT_MAX_STORE_PER_ADDR:
+		l->max_bytes_per_poster = v;
 		break;
 	case OPT_MAX_CONNECTIONS:
 		cfg->max_connections = v;
@@ -273,8 +289,10 @@ static bool parse_args(int argc, char **argv, struct signal_server_config *cfg)
 		fprintf(stderr, "wice signal-server: unexpected argument '%s'\n", argv[optind]);
 		return false;
 	}
-	if (cfg->limits.max_bytes < cfg->limits.max_message) {
-		fprintf(stderr, "wice signal-server: --max-store is below --max-message\n");
+	if (cfg->limits.max_bytes < cfg->limits.max_message ||
+	    cfg->limits.max_bytes_per_poster < cfg->limits.max_message) {
+		fprintf(stderr, "wice signal-server: --max-store and --max-store-per-addr must be at "
+				"least --max-message\n");
 		return false;
 	}
 	if (cfg->listen->len == 0)
