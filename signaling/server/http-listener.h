@@ -15,7 +15,8 @@
  * byte now and then would hold its connection for ever: the request head
  * has a deadline from the accept, the body one from the end of the head,
  * and connections whose request is still arriving have a cap per address
- * besides the caps on all connections. */
+ * besides the caps on all connections.  After a surge of connections the
+ * freed memory goes back to the system. */
 #pragma once
 
 #include <stdbool.h>
