@@ -92,7 +92,7 @@ _wice() {
 	# The positional arguments before the cursor.
 	for ((i = 2; i < cword; i++)); do
 		case ${words[i]} in
-		-s | --socket | -c | --config | -l | --listen | --stun-port | --max-* | --idle-timeout | --keepalive | \
+		-s | --socket | -c | --config | -l | --listen | --stun-port | --max-* | --*-timeout | --keepalive | \
 			--challenge-ttl)
 			((i++)) ;;
 		-*) ;;
@@ -109,7 +109,7 @@ _wice() {
 		_wice_files
 		return
 		;;
-	-l | --listen | --stun-port | --max-* | --idle-timeout | --keepalive | --challenge-ttl)
+	-l | --listen | --stun-port | --max-* | --*-timeout | --keepalive | --challenge-ttl)
 		return
 		;;
 	esac
@@ -124,7 +124,9 @@ _wice() {
 	version | help) opts="--help" ;;
 	signal-server)
 		opts="--listen --stun-port --max-message --max-queue --max-age --max-mailboxes --max-subscribers
-			--max-store --max-connections --max-conns-per-addr --idle-timeout --keepalive --challenge-ttl --help"
+			--max-store --max-mailboxes-per-addr --max-store-per-addr --max-connections --max-conns-per-addr
+			--max-incomplete-per-addr --idle-timeout
+			--header-timeout --body-timeout --keepalive --challenge-ttl --help"
 		;;
 	*) return ;;
 	esac

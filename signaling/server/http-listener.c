@@ -6,6 +6,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#ifdef HAVE_MALLOC_TRIM
+#include <malloc.h>
+#endif
 #include <string.h>
 #include <unistd.h>
 #include <netinet/in.h>
@@ -19,6 +22,21 @@
 #define LISTEN_BACKLOG 4096
 /* Connections taken per wake-up: fair to the rest of the main loop. */
 #define ACCEPT_BATCH 64
+/* A connection whose request we refused unread stays open after the
+ * answer until the client closes it, for at most a few round trips: time
+ * for the answer to arrive before the reset that closing with unread
+ * bytes sends.  What the client still sends is read and dropped up to a
+ * budget, so that its close arrives; past that it is left unread. */
+#define LINGER_SECONDS 2
+#define LINGER_BUDGET (256u << 10)
+/* glibc keeps the heap that a surge of connections leaves behind: 2000
+ * connections with half-sent bodies left the server at 116 MiB.  A second
+ * after the count falls below a quarter of a peak of at least SURGE_MIN
+ * (time for the rest of the surge to go), the free memory goes back to
+ * the system, at most once per TRIM_INTERVAL. */
+#define SURGE_MIN 512
+#define TRIM_DELAY G_USEC_PER_SEC
+#define TRIM_INTERVAL (10 * G_USEC_PER_SEC)
 
 /* IPv4 addresses are kept as ::ffff:a.b.c.d, IPv6 ones cut to their /64
  * (one host usually holds a whole /64).  The hash is keyed: clients pick
@@ -31,6 +49,18 @@ struct addr_key {
 struct addr_entry {
 	struct addr_key key; /* first: the table's key points here */
 	unsigned conns;
+	unsigned incomplete; /* of conns, with the request still arriving */
+};
+
+/* What a connection waits for, against a deadline.  Each phase has one
+ * timeout, so its queue is in the order of the deadlines and one timer
+ * for the earliest head serves all. */
+enum conn_phase {
+	PHASE_HEAD,    /* the request head, from the accept */
+	PHASE_BODY,    /* the request body, from the end of the head */
+	PHASE_LINGER,  /* answered and refused: the close, after the answer */
+	N_PHASES,
+	PHASE_NONE = N_PHASES, /* the request is in */
 };
 
 /* Shared with every connection's record, which libsoup may keep after the
@@ -40,6 +70,12 @@ struct conn_table {
 	GHashTable *by_addr; /* struct addr_key -> struct addr_entry */
 	uint8_t hash_key[crypto_shorthash_KEYBYTES];
 	size_t total;
+	GQueue phases[N_PHASES];    /* struct http_conn, earliest deadline first */
+	int64_t timeouts[N_PHASES]; /* microseconds */
+	GSource *deadline;	    /* for the earliest head of the queues */
+	size_t peak;		    /* of total since the last trim */
+	int64_t trimmed;	    /* when, monotonic microseconds */
+	GSource *trim;
 };
 
 /* Hangs on the remote address object handed to libsoup, which libsoup
@@ -49,6 +85,14 @@ struct http_conn {
 	struct conn_table *table;
 	struct addr_entry *entry;
 	GSocket *socket;
+	enum conn_phase phase;
+	int64_t deadline; /* monotonic microseconds */
+	GList link;	  /* in table->phases[phase] */
+	/* While lingering: the connection (ours now), its input and how many
+	 * bytes were dropped. */
+	GIOStream *io;
+	GSource *drain;
+	size_t drained;
 };
 
 struct listen_socket {
@@ -80,24 +124,6 @@ static gboolean addr_equal(gconstpointer a, gconstpointer b)
 	return memcmp(((const struct addr_key *)a)->addr, ((const struct addr_key *)b)->addr, 16) == 0;
 }
 
-static struct conn_table *conn_table_new(void)
-{
-	struct conn_table *t = g_new0(struct conn_table, 1);
-
-	g_ref_count_init(&t->refs);
-	t->by_addr = g_hash_table_new_full(addr_hash, addr_equal, NULL, g_free);
-	randombytes_buf(t->hash_key, sizeof(t->hash_key));
-	return t;
-}
-
-static void conn_table_unref(struct conn_table *t)
-{
-	if (!t || !g_ref_count_dec(&t->refs))
-		return;
-	g_hash_table_destroy(t->by_addr);
-	g_free(t);
-}
-
 static bool addr_key_from(const struct conn_table *t, GSocketAddress *sa, struct addr_key *key)
 {
 	uint8_t h[crypto_shorthash_BYTES];
@@ -122,21 +148,186 @@ static bool addr_key_from(const struct conn_table *t, GSocketAddress *sa, struct
 	return true;
 }
 
+/* --- the request's deadlines ------------------------------------------ */
+
+static bool incomplete(enum conn_phase phase)
+{
+	return phase == PHASE_HEAD || phase == PHASE_BODY;
+}
+
+static void phase_leave(struct http_conn *rec)
+{
+	if (rec->phase == PHASE_NONE)
+		return;
+	g_queue_unlink(&rec->table->phases[rec->phase], &rec->link);
+	rec->entry->incomplete -= incomplete(rec->phase);
+	rec->phase = PHASE_NONE;
+}
+
+static void deadline_arm(struct conn_table *t)
+{
+	int64_t next = INT64_MAX;
+
+	for (int p = 0; p < N_PHASES; p++) {
+		struct http_conn *rec = g_queue_peek_head(&t->phases[p]);
+
+		if (rec && rec->deadline < next)
+			next = rec->deadline;
+	}
+	if (next == INT64_MAX)
+		source_timer_disarm(t->deadline);
+	else
+		source_timer_arm_at(t->deadline, next);
+}
+
+static void phase_enter(struct http_conn *rec, enum conn_phase phase)
+{
+	struct conn_table *t = rec->table;
+	GQueue *q = &t->phases[phase];
+
+	phase_leave(rec);
+	rec->entry->incomplete += incomplete(phase);
+	rec->phase = phase;
+	rec->deadline = g_get_monotonic_time() + t->timeouts[phase];
+	g_queue_push_tail_link(q, &rec->link);
+	/* Only a new head of its queue can be the earliest deadline. */
+	if (q->length == 1)
+		deadline_arm(t);
+}
+
+static void http_conn_free(gpointer data);
+
+/* A connection with an incomplete request is shut down in both
+ * directions under libsoup, which sees the end of its input, gives up the
+ * request and drops the connection; a lingering one is ours to close. */
+static void expire(struct http_conn *rec)
+{
+	if (rec->phase == PHASE_LINGER) {
+		http_conn_free(rec);
+		return;
+	}
+	g_debug("closing a connection: request %s not complete in time",
+		rec->phase == PHASE_HEAD ? "head" : "body");
+	phase_leave(rec);
+	g_socket_shutdown(rec->socket, TRUE, TRUE, NULL);
+}
+
+static gboolean on_deadline(gpointer data)
+{
+	struct conn_table *t = data;
+	int64_t now = g_get_monotonic_time();
+
+	for (int p = 0; p < N_PHASES; p++) {
+		struct http_conn *rec;
+
+		while ((rec = g_queue_peek_head(&t->phases[p])) && rec->deadline <= now)
+			expire(rec);
+	}
+	deadline_arm(t);
+	return G_SOURCE_CONTINUE;
+}
+
+/* --- memory after a surge ---------------------------------------------- */
+
+static gboolean on_trim(gpointer data)
+{
+	struct conn_table *t = data;
+
+	g_debug("%zu connections after a peak of %zu: giving memory back", t->total, t->peak);
+#ifdef HAVE_MALLOC_TRIM
+	malloc_trim(0);
+#endif
+	t->peak = t->total;
+	t->trimmed = g_get_monotonic_time();
+	return G_SOURCE_CONTINUE;
+}
+
+static void surge_check(struct conn_table *t)
+{
+	if (t->peak < SURGE_MIN || t->total >= t->peak / 4 || source_timer_armed(t->trim))
+		return;
+	source_timer_arm_at(t->trim, MAX(g_get_monotonic_time() + TRIM_DELAY, t->trimmed + TRIM_INTERVAL));
+}
+
+static struct conn_table *conn_table_new(const struct http_listener_limits *limits)
+{
+	struct conn_table *t = g_new0(struct conn_table, 1);
+
+	g_ref_count_init(&t->refs);
+	t->by_addr = g_hash_table_new_full(addr_hash, addr_equal, NULL, g_free);
+	randombytes_buf(t->hash_key, sizeof(t->hash_key));
+	t->timeouts[PHASE_HEAD] = (int64_t)limits->header_timeout * G_USEC_PER_SEC;
+	t->timeouts[PHASE_BODY] = (int64_t)limits->body_timeout * G_USEC_PER_SEC;
+	t->timeouts[PHASE_LINGER] = LINGER_SECONDS * G_USEC_PER_SEC;
+	t->deadline = source_timer_new(NULL, on_deadline, t);
+	t->trim = source_timer_new(NULL, on_trim, t);
+	t->trimmed = g_get_monotonic_time() - TRIM_INTERVAL;
+	return t;
+}
+
+static void conn_table_unref(struct conn_table *t)
+{
+	if (!t || !g_ref_count_dec(&t->refs))
+		return;
+	source_free(t->deadline);
+	source_free(t->trim);
+	g_hash_table_destroy(t->by_addr);
+	g_free(t);
+}
+
+static struct http_conn *conn_of(SoupServerMessage *msg)
+{
+	GSocketAddress *remote = soup_server_message_get_remote_address(msg);
+
+	return remote ? g_object_get_qdata(G_OBJECT(remote), conn_quark()) : NULL;
+}
+
+static void on_got_headers(SoupServerMessage *msg, gpointer data)
+{
+	struct http_conn *rec = conn_of(msg);
+
+	if (rec && rec->phase == PHASE_HEAD)
+		phase_enter(rec, PHASE_BODY);
+}
+
+static void on_request_started(SoupServer *soup, SoupServerMessage *msg, gpointer data)
+{
+	g_signal_connect(msg, "got-headers", G_CALLBACK(on_got_headers), NULL);
+}
+
+static void on_request_read(SoupServer *soup, SoupServerMessage *msg, gpointer data)
+{
+	struct http_conn *rec = conn_of(msg);
+
+	if (rec)
+		phase_leave(rec);
+}
+
+/* --- connection records ------------------------------------------------ */
+
 static void http_conn_free(gpointer data)
 {
 	struct http_conn *rec = data;
 	struct conn_table *t = rec->table;
 
+	phase_leave(rec);
+	source_free(rec->drain);
+	if (rec->io) {
+		g_io_stream_close(rec->io, NULL, NULL);
+		g_object_unref(rec->io);
+	}
 	t->total--;
 	if (--rec->entry->conns == 0)
 		g_hash_table_remove(t->by_addr, &rec->entry->key);
+	surge_check(t);
 	g_object_unref(rec->socket);
 	conn_table_unref(t);
 	g_free(rec);
 }
 
 /* Counts a connection against its address.  Returns 0 and the record, or
- * -ENFILE / -EUSERS when the total or the per-address cap is reached. */
+ * -ENFILE / -EUSERS / -EBUSY when the total, the per-address cap or that
+ * on incomplete requests is reached. */
 static int conn_admit(struct http_listener *hl, GSocket *sock, GSocketAddress *remote,
 		      struct http_conn **ret_rec)
 {
@@ -152,6 +343,8 @@ static int conn_admit(struct http_listener *hl, GSocket *sock, GSocketAddress *r
 	entry = g_hash_table_lookup(t->by_addr, &key);
 	if (entry && entry->conns >= hl->limits.max_per_addr)
 		return -EUSERS;
+	if (entry && entry->incomplete >= hl->limits.max_incomplete)
+		return -EBUSY;
 	if (!entry) {
 		entry = g_new0(struct addr_entry, 1);
 		entry->key = key;
@@ -159,13 +352,28 @@ static int conn_admit(struct http_listener *hl, GSocket *sock, GSocketAddress *r
 	}
 	entry->conns++;
 	t->total++;
+	t->peak = MAX(t->peak, t->total);
 	rec = g_new0(struct http_conn, 1);
 	rec->table = t;
 	rec->entry = entry;
 	rec->socket = g_object_ref(sock);
+	rec->phase = PHASE_NONE;
+	rec->link.data = rec;
 	g_ref_count_inc(&t->refs);
 	*ret_rec = rec;
 	return 0;
+}
+
+static const char *refusal_reason(int r)
+{
+	switch (r) {
+	case -EUSERS:
+		return "too many from this address";
+	case -EBUSY:
+		return "too many incomplete requests from this address";
+	default:
+		return "too many connections";
+	}
 }
 
 static void hand_over(struct http_listener *hl, GSocket *sock)
@@ -181,10 +389,10 @@ static void hand_over(struct http_listener *hl, GSocket *sock)
 	r = conn_admit(hl, sock, remote, &rec);
 	if (r < 0) {
 		/* Answering would cost what the cap protects: just close. */
-		g_debug("refusing a connection: %s", r == -EUSERS ? "too many from this address" :
-								 "too many connections");
+		g_debug("refusing a connection: %s", refusal_reason(r));
 		return;
 	}
+	phase_enter(rec, PHASE_HEAD);
 	g_object_set_qdata_full(G_OBJECT(remote), conn_quark(), rec, http_conn_free);
 	/* A stalled request, or a subscriber that stops reading, is dropped
 	 * after this long.  A stream waiting for messages has no I/O pending
@@ -255,9 +463,11 @@ struct http_listener *http_listener_new(SoupServer *soup, const struct http_list
 
 	hl->soup = g_object_ref(soup);
 	hl->limits = *limits;
-	hl->conns = conn_table_new();
+	hl->conns = conn_table_new(limits);
 	hl->sockets = g_ptr_array_new_with_free_func(listen_socket_free);
 	hl->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	g_signal_connect(soup, "request-started", G_CALLBACK(on_request_started), hl);
+	g_signal_connect(soup, "request-read", G_CALLBACK(on_request_read), hl);
 	return hl;
 }
 
@@ -265,6 +475,10 @@ void http_listener_free(struct http_listener *hl)
 {
 	if (!hl)
 		return;
+	g_signal_handlers_disconnect_by_data(hl->soup, hl);
+	/* Lingering connections are no longer libsoup's but ours. */
+	while (hl->conns->phases[PHASE_LINGER].head)
+		http_conn_free(hl->conns->phases[PHASE_LINGER].head->data);
 	g_ptr_array_unref(hl->sockets);
 	if (hl->spare_fd >= 0)
 		close(hl->spare_fd);
@@ -307,11 +521,24 @@ GSocketAddress *http_listener_add(struct http_listener *hl, GInetSocketAddress *
 	return g_socket_get_local_address(sock, error);
 }
 
+bool http_listener_client_key(SoupServerMessage *msg, uint8_t ret_key[16])
+{
+	struct http_conn *rec = conn_of(msg);
+
+	if (!rec)
+		return false;
+	memcpy(ret_key, rec->entry->key.addr, sizeof(rec->entry->key.addr));
+	return true;
+}
+
 struct http_conn *http_listener_take(SoupServerMessage *msg)
 {
 	GSocketAddress *remote = soup_server_message_get_remote_address(msg);
+	struct http_conn *rec = remote ? g_object_steal_qdata(G_OBJECT(remote), conn_quark()) : NULL;
 
-	return remote ? g_object_steal_qdata(G_OBJECT(remote), conn_quark()) : NULL;
+	if (rec)
+		phase_leave(rec);
+	return rec;
 }
 
 GSocket *http_conn_socket(const struct http_conn *conn)
@@ -323,4 +550,42 @@ void http_conn_release(struct http_conn *conn)
 {
 	if (conn)
 		http_conn_free(conn);
+}
+
+/* Drops what a client whose request was refused still sends, until it
+ * closes (then so do we) or the budget is spent. */
+static gboolean on_linger_input(GSocket *socket, GIOCondition cond, gpointer data)
+{
+	struct http_conn *rec = data;
+	char buf[16384];
+	ssize_t n;
+
+	while ((n = recv(g_socket_get_fd(socket), buf, sizeof(buf), MSG_DONTWAIT)) > 0) {
+		rec->drained += n;
+		if (rec->drained > LINGER_BUDGET) {
+			source_clear(&rec->drain);
+			return G_SOURCE_CONTINUE;
+		}
+	}
+	if (n == 0 || (errno != EAGAIN && errno != EINTR))
+		http_conn_free(rec);
+	return G_SOURCE_CONTINUE;
+}
+
+void http_listener_answer_and_close(struct http_conn *conn, GIOStream *io, GBytes *answer)
+{
+	gsize len;
+	const char *data = g_bytes_get_data(answer, &len);
+
+	conn->io = io;
+	/* Nothing was written on the connection yet, so the socket's send
+	 * buffer (4 KiB at the least) takes the answer whole: a client that
+	 * keeps its receive window shut gets less, and deserves no wait. */
+	g_socket_set_blocking(conn->socket, FALSE);
+	g_socket_send(conn->socket, data, len, NULL, NULL);
+	/* The client sees the end of the answer. */
+	g_socket_shutdown(conn->socket, FALSE, TRUE, NULL);
+	conn->drain = source_attach(g_socket_create_source(conn->socket, G_IO_IN, NULL), NULL,
+				    G_SOURCE_FUNC(on_linger_input), conn);
+	phase_enter(conn, PHASE_LINGER);
 }

@@ -14,10 +14,25 @@ struct mailbox_key {
 	guint hash;
 };
 
+/* Keyed too: IPv6 clients pick their prefixes. */
+struct poster_key {
+	uint8_t addr[MAILBOX_POSTER_LEN];
+	guint hash;
+};
+
+/* Lives while it has made a mailbox or has a message queued. */
+struct poster {
+	struct poster_key key; /* first: the table's key points here */
+	size_t mailboxes;      /* made by its messages, still there */
+	size_t bytes;
+	GQueue msgs; /* struct message, oldest first */
+};
+
 struct mailbox {
 	struct mailbox_key key; /* first: the table's key points here */
 	GQueue msgs;		/* struct message, oldest first */
 	GQueue subs;		/* struct mailbox_sub, oldest first */
+	struct poster *maker;	/* NULL: made by a subscriber */
 };
 
 struct message {
@@ -25,9 +40,11 @@ struct message {
 	int64_t posted;
 	size_t len;
 	struct mailbox *box;
+	struct poster *poster;
 	GBytes *frame;
 	GList store_link;
 	GList box_link;
+	GList poster_link;
 };
 
 struct mailbox_sub {
@@ -40,8 +57,9 @@ struct mailbox_sub {
 struct mailbox_store {
 	struct mailbox_limits limits;
 	uint8_t hash_key[crypto_shorthash_KEYBYTES];
-	GHashTable *boxes; /* struct mailbox_key -> struct mailbox */
-	GQueue msgs;	   /* all messages, oldest first */
+	GHashTable *boxes;   /* struct mailbox_key -> struct mailbox */
+	GHashTable *posters; /* struct poster_key -> struct poster */
+	GQueue msgs;	     /* all messages, oldest first */
 	size_t bytes;
 	uint64_t last_seq;
 };
@@ -57,14 +75,32 @@ static gboolean key_equal(gconstpointer a, gconstpointer b)
 		      RELAY_ID_LEN) == 0;
 }
 
+static guint poster_hash(gconstpointer key)
+{
+	return ((const struct poster_key *)key)->hash;
+}
+
+static gboolean poster_equal(gconstpointer a, gconstpointer b)
+{
+	return memcmp(((const struct poster_key *)a)->addr, ((const struct poster_key *)b)->addr,
+		      MAILBOX_POSTER_LEN) == 0;
+}
+
+static guint keyed_hash(const struct mailbox_store *store, const uint8_t *bytes, size_t len)
+{
+	uint8_t h[crypto_shorthash_BYTES];
+	guint hash;
+
+	crypto_shorthash(h, bytes, len, store->hash_key);
+	memcpy(&hash, h, sizeof(hash));
+	return hash;
+}
+
 static void make_key(const struct mailbox_store *store, const uint8_t id[RELAY_ID_LEN],
 		     struct mailbox_key *key)
 {
-	uint8_t h[crypto_shorthash_BYTES];
-
 	memcpy(key->id, id, RELAY_ID_LEN);
-	crypto_shorthash(h, id, RELAY_ID_LEN, store->hash_key);
-	memcpy(&key->hash, h, sizeof(key->hash));
+	key->hash = keyed_hash(store, id, RELAY_ID_LEN);
 }
 
 struct mailbox_store *mailbox_store_new(const struct mailbox_limits *limits)
@@ -74,6 +110,7 @@ struct mailbox_store *mailbox_store_new(const struct mailbox_limits *limits)
 	store->limits = *limits;
 	randombytes_buf(store->hash_key, sizeof(store->hash_key));
 	store->boxes = g_hash_table_new(key_hash, key_equal);
+	store->posters = g_hash_table_new_full(poster_hash, poster_equal, NULL, g_free);
 	g_queue_init(&store->msgs);
 	return store;
 }
@@ -106,25 +143,54 @@ void mailbox_store_free(struct mailbox_store *store)
 	while (g_hash_table_iter_next(&it, NULL, &box))
 		mailbox_free(box);
 	g_hash_table_destroy(store->boxes);
+	g_hash_table_destroy(store->posters);
 	g_free(store);
 }
 
-static struct mailbox *mailbox_get(struct mailbox_store *store, const uint8_t id[RELAY_ID_LEN],
-				   bool create)
+static struct poster *poster_get(struct mailbox_store *store, const uint8_t addr[MAILBOX_POSTER_LEN])
 {
-	struct mailbox_key key;
+	struct poster_key key;
+	struct poster *p;
+
+	memcpy(key.addr, addr, MAILBOX_POSTER_LEN);
+	key.hash = keyed_hash(store, addr, MAILBOX_POSTER_LEN);
+	p = g_hash_table_lookup(store->posters, &key);
+	if (p)
+		return p;
+	p = g_new0(struct poster, 1);
+	p->key = key;
+	g_queue_init(&p->msgs);
+	g_hash_table_add(store->posters, &p->key);
+	return p;
+}
+
+static void poster_put(struct mailbox_store *store, struct poster *p)
+{
+	if (!p->mailboxes && !p->msgs.length)
+		g_hash_table_remove(store->posters, &p->key);
+}
+
+/* Makes the mailbox key names; a poster whose message makes it counts it
+ * against its quota, a subscriber does not (its connection counts). */
+static int mailbox_make(struct mailbox_store *store, const struct mailbox_key *key,
+			struct poster *maker, struct mailbox **ret_box)
+{
 	struct mailbox *box;
 
-	make_key(store, id, &key);
-	box = g_hash_table_lookup(store->boxes, &key);
-	if (box || !create || g_hash_table_size(store->boxes) >= store->limits.max_mailboxes)
-		return box;
+	if (g_hash_table_size(store->boxes) >= store->limits.max_mailboxes)
+		return -ENOSPC;
+	if (maker && maker->mailboxes >= store->limits.max_mailboxes_per_poster)
+		return -EDQUOT;
 	box = g_new0(struct mailbox, 1);
-	box->key = key;
+	box->key = *key;
 	g_queue_init(&box->msgs);
 	g_queue_init(&box->subs);
+	box->maker = maker;
+	if (maker)
+		maker->mailboxes++;
 	g_hash_table_add(store->boxes, &box->key);
-	return box;
+	*ret_box = box;
+	return 0;
 }
 
 /* A mailbox lives while it holds messages or subscribers. */
@@ -133,17 +199,26 @@ static void mailbox_put(struct mailbox_store *store, struct mailbox *box)
 	if (box->msgs.length || box->subs.length)
 		return;
 	g_hash_table_remove(store->boxes, &box->key);
+	if (box->maker) {
+		box->maker->mailboxes--;
+		poster_put(store, box->maker);
+	}
 	g_free(box);
 }
 
 static void message_drop(struct mailbox_store *store, struct message *msg)
 {
 	struct mailbox *box = msg->box;
+	struct poster *p = msg->poster;
 
 	g_queue_unlink(&store->msgs, &msg->store_link);
 	g_queue_unlink(&box->msgs, &msg->box_link);
+	g_queue_unlink(&p->msgs, &msg->poster_link);
 	store->bytes -= msg->len;
+	p->bytes -= msg->len;
 	message_free(msg);
+	/* If p made box, it counts it still: it outlives mailbox_put(). */
+	poster_put(store, p);
 	mailbox_put(store, box);
 }
 
@@ -160,19 +235,27 @@ static struct message *message_new(uint64_t seq, const void *body, size_t len, i
 	msg->len = len;
 	msg->store_link.data = msg;
 	msg->box_link.data = msg;
+	msg->poster_link.data = msg;
 	return msg;
 }
 
-static void message_enqueue(struct mailbox_store *store, struct mailbox *box, struct message *msg)
+static void message_enqueue(struct mailbox_store *store, struct mailbox *box, struct poster *p,
+			    struct message *msg)
 {
 	msg->box = box;
+	msg->poster = p;
 	g_queue_push_tail_link(&store->msgs, &msg->store_link);
 	g_queue_push_tail_link(&box->msgs, &msg->box_link);
+	g_queue_push_tail_link(&p->msgs, &msg->poster_link);
 	store->bytes += msg->len;
+	p->bytes += msg->len;
 	while (box->msgs.length > store->limits.max_queue)
 		message_drop(store, g_queue_peek_head(&box->msgs));
 	/* The new message is never the oldest while others are queued, and
-	 * alone it fits: the cap is at least one maximal message. */
+	 * alone it fits: each byte cap is at least one maximal message.  The
+	 * poster's own go before anyone else's. */
+	while (p->bytes > store->limits.max_bytes_per_poster && g_queue_peek_head(&p->msgs) != msg)
+		message_drop(store, g_queue_peek_head(&p->msgs));
 	while (store->bytes > store->limits.max_bytes && g_queue_peek_head(&store->msgs) != msg)
 		message_drop(store, g_queue_peek_head(&store->msgs));
 }
@@ -196,22 +279,30 @@ static void deliver_all(struct mailbox *box, struct message *msg)
 	}
 }
 
-int mailbox_store_post(struct mailbox_store *store, const uint8_t id[RELAY_ID_LEN], const void *body,
-		       size_t len, int64_t now, uint64_t *ret_seq)
+int mailbox_store_post(struct mailbox_store *store, const uint8_t id[RELAY_ID_LEN],
+		       const uint8_t poster[MAILBOX_POSTER_LEN], const void *body, size_t len,
+		       int64_t now, uint64_t *ret_seq)
 {
+	struct mailbox_key key;
 	struct mailbox *box;
 	struct message *msg;
+	struct poster *p;
+	int r;
 
 	if (len == 0)
 		return -ENODATA;
 	if (len > store->limits.max_message)
 		return -EMSGSIZE;
 	mailbox_store_expire(store, now);
-	box = mailbox_get(store, id, true);
-	if (!box)
-		return -ENOSPC;
+	make_key(store, id, &key);
+	p = poster_get(store, poster);
+	box = g_hash_table_lookup(store->boxes, &key);
+	if (!box && (r = mailbox_make(store, &key, p, &box)) < 0) {
+		poster_put(store, p);
+		return r;
+	}
 	msg = message_new(++store->last_seq, body, len, now);
-	message_enqueue(store, box, msg);
+	message_enqueue(store, box, p, msg);
 	/* The mailbox still holds msg, so removing subscribers here cannot
 	 * free it. */
 	deliver_all(box, msg);
@@ -244,12 +335,14 @@ int mailbox_store_subscribe(struct mailbox_store *store, const uint8_t id[RELAY_
 			    uint64_t after, const struct mailbox_sub_ops *ops, void *user,
 			    int64_t now, struct mailbox_sub **ret_sub)
 {
+	struct mailbox_key key;
 	struct mailbox_sub *sub;
 	struct mailbox *box;
 
 	mailbox_store_expire(store, now);
-	box = mailbox_get(store, id, true);
-	if (!box)
+	make_key(store, id, &key);
+	box = g_hash_table_lookup(store->boxes, &key);
+	if (!box && mailbox_make(store, &key, NULL, &box) < 0)
 		return -ENOSPC;
 	/* The newest subscriber is the likely live one: an older one is often
 	 * a connection whose client has gone without us noticing yet. */
@@ -311,4 +404,9 @@ size_t mailbox_store_n_messages(const struct mailbox_store *store)
 size_t mailbox_store_n_bytes(const struct mailbox_store *store)
 {
 	return store->bytes;
+}
+
+size_t mailbox_store_n_posters(const struct mailbox_store *store)
+{
+	return g_hash_table_size(store->posters);
 }

@@ -11,7 +11,14 @@
  *
  * Every operation costs O(1) per message, apart from the replay that
  * mailbox_store_subscribe() does over one mailbox's queue: expiry and the
- * byte cap work from the oldest end of one store-wide queue. */
+ * byte cap work from the oldest end of one store-wide queue.
+ *
+ * Posting is free and anonymous, so whoever posts fastest could take all
+ * the mailboxes (one client made the 100000 of the default cap in half a
+ * second) or all the bytes.  Hence quotas per poster, an opaque key that
+ * the server takes from the client's address: mailboxes made by its
+ * messages, and the bytes of its queued messages, of which its own oldest
+ * go first. */
 #pragma once
 
 #include <stdbool.h>
@@ -28,7 +35,13 @@ struct mailbox_limits {
 	size_t max_subscribers; /* per mailbox; the oldest is evicted */
 	size_t max_bytes;	/* bodies of all queued messages; oldest go first */
 	int64_t max_age;	/* microseconds a message is kept */
+	size_t max_mailboxes_per_poster; /* made by one poster's messages */
+	size_t max_bytes_per_poster;	 /* of one poster's queued messages */
 };
+
+/* A poster's key: the server uses the client's IPv4 address (mapped to
+ * IPv6) or IPv6 /64. */
+#define MAILBOX_POSTER_LEN 16
 
 /* The callbacks must not call back into the store. */
 struct mailbox_sub_ops {
@@ -47,11 +60,13 @@ struct mailbox_sub;
 struct mailbox_store *mailbox_store_new(const struct mailbox_limits *limits);
 void mailbox_store_free(struct mailbox_store *store);
 
-/* Queues a copy of body and hands it to the mailbox's subscribers.
- * Returns 0 and the message's sequence number, -ENODATA (empty body),
- * -EMSGSIZE (body over the cap) or -ENOSPC (too many mailboxes). */
-int mailbox_store_post(struct mailbox_store *store, const uint8_t id[RELAY_ID_LEN], const void *body,
-		       size_t len, int64_t now, uint64_t *ret_seq);
+/* Queues a copy of body from poster and hands it to the mailbox's
+ * subscribers.  Returns 0 and the message's sequence number, -ENODATA
+ * (empty body), -EMSGSIZE (body over the cap), -ENOSPC (too many
+ * mailboxes) or -EDQUOT (the poster has made its quota of mailboxes). */
+int mailbox_store_post(struct mailbox_store *store, const uint8_t id[RELAY_ID_LEN],
+		       const uint8_t poster[MAILBOX_POSTER_LEN], const void *body, size_t len,
+		       int64_t now, uint64_t *ret_seq);
 
 /* Subscribes to mailbox id: first delivers the queued messages with a
  * sequence number above after, then every new one.  Returns 0, -ENOSPC (too
@@ -69,3 +84,5 @@ uint64_t mailbox_store_last_seq(const struct mailbox_store *store);
 size_t mailbox_store_n_mailboxes(const struct mailbox_store *store);
 size_t mailbox_store_n_messages(const struct mailbox_store *store);
 size_t mailbox_store_n_bytes(const struct mailbox_store *store);
+/* Posters with queued messages or mailboxes made. */
+size_t mailbox_store_n_posters(const struct mailbox_store *store);

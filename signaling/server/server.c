@@ -31,6 +31,7 @@
 /* Redeemed challenges are remembered for one ttl; this bounds that memory
  * (about 20 MiB) whatever the subscription rate. */
 #define MAX_REDEEMED_CHALLENGES (1u << 18)
+#define HTTP_TOO_MANY_REQUESTS 429
 
 /* A subscriber: its place in the store and its connection.  Streams that
  * end go to the dead queue and are freed from the reaper source, never
@@ -280,8 +281,21 @@ static const char *post_refusal(int r, guint *ret_status)
 		*ret_status = SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE;
 		return "message too large";
 	}
+	if (r == -EDQUOT) {
+		*ret_status = HTTP_TOO_MANY_REQUESTS;
+		return "too many mailboxes from this address";
+	}
 	*ret_status = SOUP_STATUS_SERVICE_UNAVAILABLE;
 	return "too many mailboxes";
+}
+
+/* Messages count against the quotas of their client's address. */
+static void poster_of(SoupServerMessage *msg, uint8_t ret_poster[MAILBOX_POSTER_LEN])
+{
+	/* Every request comes through our listener; anything else would
+	 * share one quota. */
+	if (!http_listener_client_key(msg, ret_poster))
+		memset(ret_poster, 0, MAILBOX_POSTER_LEN);
 }
 
 /* The expiry timer sleeps while the store is empty. */
@@ -309,12 +323,14 @@ static void handle_post(struct signal_server *srv, SoupServerMessage *msg,
 	size_t len;
 	g_autoptr(GBytes) body = request_body(msg, &data, &len);
 	int64_t now = g_get_monotonic_time();
+	uint8_t poster[MAILBOX_POSTER_LEN];
 	char text[24];
 	uint64_t seq;
 	guint status;
 	int r;
 
-	r = mailbox_store_post(srv->store, id, data, len, now, &seq);
+	poster_of(msg, poster);
+	r = mailbox_store_post(srv->store, id, poster, data, len, now, &seq);
 	if (r < 0) {
 		const char *reason = post_refusal(r, &status);
 
@@ -357,8 +373,8 @@ static size_t batch_check(struct signal_server *srv, const uint8_t *data, size_t
 }
 
 /* One line per entry, in order: "202 SEQ" or "STATUS REASON". */
-static char *batch_post(struct signal_server *srv, const uint8_t *data, size_t len, size_t n,
-			size_t *ret_len)
+static char *batch_post(struct signal_server *srv, const uint8_t poster[MAILBOX_POSTER_LEN],
+			const uint8_t *data, size_t len, size_t n, size_t *ret_len)
 {
 	GString *out = g_string_sized_new(n * 12);
 	int64_t now = g_get_monotonic_time();
@@ -373,7 +389,7 @@ static char *batch_post(struct signal_server *srv, const uint8_t *data, size_t l
 
 		off += relay_batch_parse(data + off, len - off, srv->cfg.limits.max_message, &id, &body,
 					 &body_len);
-		r = mailbox_store_post(srv->store, id, body, body_len, now, &seq);
+		r = mailbox_store_post(srv->store, id, poster, body, body_len, now, &seq);
 		if (r == 0) {
 			g_string_append_printf(out, "202 %" G_GUINT64_FORMAT "\n", seq);
 		} else {
@@ -392,6 +408,7 @@ static void handle_batch(struct signal_server *srv, SoupServerMessage *msg)
 	const uint8_t *data;
 	size_t len, n, text_len;
 	g_autoptr(GBytes) body = request_body(msg, &data, &len);
+	uint8_t poster[MAILBOX_POSTER_LEN];
 	const char *reason;
 	guint status;
 	char *text;
@@ -405,7 +422,8 @@ static void handle_batch(struct signal_server *srv, SoupServerMessage *msg)
 		reply_error(srv, msg, status, reason);
 		return;
 	}
-	text = batch_post(srv, data, len, n, &text_len);
+	poster_of(msg, poster);
+	text = batch_post(srv, poster, data, len, n, &text_len);
 	soup_server_message_set_status(msg, SOUP_STATUS_OK, NULL);
 	soup_server_message_set_response(msg, "text/plain", SOUP_MEMORY_TAKE, text, text_len);
 	set_common_headers(srv, msg);
@@ -509,7 +527,7 @@ static void on_request(SoupServer *soup, SoupServerMessage *msg, const char *pat
 }
 
 /* Returns the refusal for a request body we will not hold, or 0.  The
- * connection is closed after the answer, whatever is left of the body. */
+ * body is not read: on_got_headers() answers and closes the connection. */
 static guint body_refusal(SoupMessageHeaders *h, bool post, goffset cap, const char **ret_reason)
 {
 	switch (soup_message_headers_get_encoding(h)) {
@@ -538,7 +556,7 @@ static const char *allowed_methods(const char *path)
 }
 
 /* Runs once the headers are in, before libsoup reads the body: only a body
- * of an accepted size is kept in memory; any other is read and dropped. */
+ * of an accepted size is read, into memory. */
 static void on_request_headers(SoupServer *soup, SoupServerMessage *msg, const char *path,
 			       GHashTable *query, gpointer data)
 {
@@ -562,11 +580,73 @@ static void on_request_headers(SoupServer *soup, SoupServerMessage *msg, const c
 		soup_message_body_set_accumulate(soup_server_message_get_request_body(msg), TRUE);
 }
 
+static bool has_body(SoupMessageHeaders *h)
+{
+	switch (soup_message_headers_get_encoding(h)) {
+	case SOUP_ENCODING_NONE:
+		return false;
+	case SOUP_ENCODING_CONTENT_LENGTH:
+		return soup_message_headers_get_content_length(h) > 0;
+	default:
+		return true;
+	}
+}
+
+/* The answer that libsoup would write for msg, status line to body. */
+static GBytes *answer_bytes(SoupServerMessage *msg)
+{
+	guint status = soup_server_message_get_status(msg);
+	const char *reason = soup_server_message_get_reason_phrase(msg);
+	bool http10 = soup_server_message_get_http_version(msg) == SOUP_HTTP_1_0;
+	g_autoptr(GBytes) body = soup_message_body_flatten(soup_server_message_get_response_body(msg));
+	GString *out = g_string_sized_new(512);
+	SoupMessageHeadersIter it;
+	const char *name, *value;
+
+	g_string_append_printf(out, "HTTP/1.%c %u %s\r\n", http10 ? '0' : '1', status,
+			       reason ? reason : soup_status_get_phrase(status));
+	soup_message_headers_iter_init(&it, soup_server_message_get_response_headers(msg));
+	while (soup_message_headers_iter_next(&it, &name, &value))
+		if (g_ascii_strcasecmp(name, "Content-Length") != 0)
+			g_string_append_printf(out, "%s: %s\r\n", name, value);
+	g_string_append_printf(out, "Content-Length: %zu\r\n\r\n", g_bytes_get_size(body));
+	g_string_append_len(out, g_bytes_get_data(body, NULL), g_bytes_get_size(body));
+	return g_string_free_to_bytes(out);
+}
+
+/* libsoup reads a request body to its end before it writes the answer,
+ * however long the declared length or the chunked stream (that streamed
+ * at 1.1 GB/s into the void).  So when a request with a body is refused
+ * at its headers (by on_request_headers(), or by libsoup's own checks),
+ * the connection is taken from libsoup here and answered, and the body
+ * never read. */
+static void on_got_headers(SoupServerMessage *msg, gpointer data)
+{
+	g_autoptr(GBytes) answer = NULL;
+	struct http_conn *conn;
+	GIOStream *io;
+
+	if (soup_server_message_get_status(msg) == 0 ||
+	    !has_body(soup_server_message_get_request_headers(msg)))
+		return;
+	answer = answer_bytes(msg);
+	conn = http_listener_take(msg);
+	if (!conn)
+		return;
+	io = soup_server_message_steal_connection(msg);
+	if (io)
+		http_listener_answer_and_close(conn, io, answer);
+	else
+		http_conn_release(conn);
+}
+
 static void on_request_started(SoupServer *soup, SoupServerMessage *msg, gpointer data)
 {
 	/* Nothing reaches memory before on_request_headers() saw its size. */
 	soup_message_body_set_accumulate(soup_server_message_get_request_body(msg), FALSE);
 	set_common_headers(data, msg);
+	/* After libsoup's own handler, which runs the early handlers. */
+	g_signal_connect(msg, "got-headers", G_CALLBACK(on_got_headers), NULL);
 }
 
 /* --- set-up ------------------------------------------------------------- */
@@ -580,9 +660,14 @@ void signal_server_config_defaults(struct signal_server_config *cfg)
 	cfg->limits.max_subscribers = 4;
 	cfg->limits.max_bytes = 256u << 20;
 	cfg->limits.max_age = 120 * G_USEC_PER_SEC;
+	cfg->limits.max_mailboxes_per_poster = 4096;
+	cfg->limits.max_bytes_per_poster = 16u << 20;
 	cfg->max_connections = 65536;
 	cfg->max_conns_per_addr = 256;
+	cfg->max_incomplete_per_addr = 32;
 	cfg->idle_timeout = 30;
+	cfg->header_timeout = 5;
+	cfg->body_timeout = 10;
 	cfg->keepalive = 25;
 	cfg->challenge_ttl = 30;
 }
@@ -687,7 +772,10 @@ struct signal_server *signal_server_new(const struct signal_server_config *cfg, 
 	srv->listener = http_listener_new(srv->soup, &(struct http_listener_limits){
 		.max_connections = cfg->max_connections,
 		.max_per_addr = cfg->max_conns_per_addr,
+		.max_incomplete = cfg->max_incomplete_per_addr,
 		.idle_timeout = cfg->idle_timeout,
+		.header_timeout = cfg->header_timeout,
+		.body_timeout = cfg->body_timeout,
 	});
 	start_timers(srv);
 	if (!listen_all(srv, cfg, error)) {

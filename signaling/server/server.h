@@ -22,7 +22,10 @@ struct signal_server_config {
 	struct mailbox_limits limits;
 	unsigned max_connections;    /* all clients together */
 	unsigned max_conns_per_addr; /* per IPv4 address or IPv6 /64 */
+	unsigned max_incomplete_per_addr; /* of those, with the request still arriving */
 	unsigned idle_timeout;	     /* seconds a connection may stall */
+	unsigned header_timeout;     /* seconds for the request head, from the accept */
+	unsigned body_timeout;	     /* seconds for the body, from the end of the head */
 	unsigned keepalive;	     /* seconds between keepalive frames */
 	unsigned challenge_ttl;	     /* seconds a challenge is valid */
 };

@@ -31,9 +31,14 @@ enum {
 	OPT_MAX_MAILBOXES,
 	OPT_MAX_SUBSCRIBERS,
 	OPT_MAX_STORE,
+	OPT_MAX_MAILBOXES_PER_ADDR,
+	OPT_MAX_STORE_PER_ADDR,
 	OPT_MAX_CONNECTIONS,
 	OPT_MAX_CONNS_PER_ADDR,
+	OPT_MAX_INCOMPLETE_PER_ADDR,
 	OPT_IDLE_TIMEOUT,
+	OPT_HEADER_TIMEOUT,
+	OPT_BODY_TIMEOUT,
 	OPT_KEEPALIVE,
 	OPT_CHALLENGE_TTL,
 };
@@ -47,9 +52,14 @@ static const struct option options[] = {
 	{ "max-mailboxes", required_argument, NULL, OPT_MAX_MAILBOXES },
 	{ "max-subscribers", required_argument, NULL, OPT_MAX_SUBSCRIBERS },
 	{ "max-store", required_argument, NULL, OPT_MAX_STORE },
+	{ "max-mailboxes-per-addr", required_argument, NULL, OPT_MAX_MAILBOXES_PER_ADDR },
+	{ "max-store-per-addr", required_argument, NULL, OPT_MAX_STORE_PER_ADDR },
 	{ "max-connections", required_argument, NULL, OPT_MAX_CONNECTIONS },
 	{ "max-conns-per-addr", required_argument, NULL, OPT_MAX_CONNS_PER_ADDR },
+	{ "max-incomplete-per-addr", required_argument, NULL, OPT_MAX_INCOMPLETE_PER_ADDR },
 	{ "idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT },
+	{ "header-timeout", required_argument, NULL, OPT_HEADER_TIMEOUT },
+	{ "body-timeout", required_argument, NULL, OPT_BODY_TIMEOUT },
 	{ "keepalive", required_argument, NULL, OPT_KEEPALIVE },
 	{ "challenge-ttl", required_argument, NULL, OPT_CHALLENGE_TTL },
 	{ "help", no_argument, NULL, 'h' },
@@ -72,9 +82,17 @@ static void usage(FILE *out)
 		"  --max-mailboxes N         mailboxes with messages or subscribers (100000)\n"
 		"  --max-subscribers N       streams per mailbox, oldest ended (4)\n"
 		"  --max-store BYTES         all queued messages, oldest dropped (256M)\n"
+		"  --max-mailboxes-per-addr N\n"
+		"                            made by the posts of one IPv4 address or IPv6 /64 (4096)\n"
+		"  --max-store-per-addr BYTES\n"
+		"                            its queued messages, its oldest dropped (16M)\n"
 		"  --max-connections N       all clients together (65536)\n"
 		"  --max-conns-per-addr N    per IPv4 address or IPv6 /64 (256)\n"
+		"  --max-incomplete-per-addr N\n"
+		"                            of those, with the request still arriving (32)\n"
 		"  --idle-timeout SECONDS    a stalled or idle connection is closed (30)\n"
+		"  --header-timeout SECONDS  for the request head, from the accept (5)\n"
+		"  --body-timeout SECONDS    for the request body, from the end of the head (10)\n"
 		"  --keepalive SECONDS       empty frame on quiet streams (25)\n"
 		"  --challenge-ttl SECONDS   how long a challenge is valid (30)\n");
 }
@@ -95,9 +113,14 @@ static const struct number_opt number_opts[] = {
 	{ OPT_MAX_MAILBOXES, 1, 10000000, false },
 	{ OPT_MAX_SUBSCRIBERS, 1, 1024, false },
 	{ OPT_MAX_STORE, 1, 64ull << 30, true },
+	{ OPT_MAX_MAILBOXES_PER_ADDR, 1, 10000000, false },
+	{ OPT_MAX_STORE_PER_ADDR, 1, 64ull << 30, true },
 	{ OPT_MAX_CONNECTIONS, 1, 1 << 20, false },
 	{ OPT_MAX_CONNS_PER_ADDR, 1, 1 << 20, false },
+	{ OPT_MAX_INCOMPLETE_PER_ADDR, 1, 1 << 20, false },
 	{ OPT_IDLE_TIMEOUT, 1, 3600, false },
+	{ OPT_HEADER_TIMEOUT, 1, 3600, false },
+	{ OPT_BODY_TIMEOUT, 1, 3600, false },
 	{ OPT_KEEPALIVE, 1, 3600, false },
 	{ OPT_CHALLENGE_TTL, 1, 3600, false },
 };
@@ -167,14 +190,29 @@ static void apply_number(struct signal_server_config *cfg, int opt, unsigned lon
 	case OPT_MAX_STORE:
 		l->max_bytes = v;
 		break;
+	case OPT_MAX_MAILBOXES_PER_ADDR:
+		l->max_mailboxes_per_poster = v;
+		break;
+	case OPT_MAX_STORE_PER_ADDR:
+		l->max_bytes_per_poster = v;
+		break;
 	case OPT_MAX_CONNECTIONS:
 		cfg->max_connections = v;
 		break;
 	case OPT_MAX_CONNS_PER_ADDR:
 		cfg->max_conns_per_addr = v;
 		break;
+	case OPT_MAX_INCOMPLETE_PER_ADDR:
+		cfg->max_incomplete_per_addr = v;
+		break;
 	case OPT_IDLE_TIMEOUT:
 		cfg->idle_timeout = v;
+		break;
+	case OPT_HEADER_TIMEOUT:
+		cfg->header_timeout = v;
+		break;
+	case OPT_BODY_TIMEOUT:
+		cfg->body_timeout = v;
 		break;
 	case OPT_KEEPALIVE:
 		cfg->keepalive = v;
@@ -251,8 +289,10 @@ static bool parse_args(int argc, char **argv, struct signal_server_config *cfg)
 		fprintf(stderr, "wice signal-server: unexpected argument '%s'\n", argv[optind]);
 		return false;
 	}
-	if (cfg->limits.max_bytes < cfg->limits.max_message) {
-		fprintf(stderr, "wice signal-server: --max-store is below --max-message\n");
+	if (cfg->limits.max_bytes < cfg->limits.max_message ||
+	    cfg->limits.max_bytes_per_poster < cfg->limits.max_message) {
+		fprintf(stderr, "wice signal-server: --max-store and --max-store-per-addr must be at "
+				"least --max-message\n");
 		return false;
 	}
 	if (cfg->listen->len == 0)

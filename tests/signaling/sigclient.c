@@ -1,12 +1,18 @@
 /* sigclient: the client-side pieces that tests/signaling/server.test needs
  * besides curl: mailbox keys, subscription proofs, a decoder for the
- * subscription stream and a STUN Binding client (libnice's codec).
+ * subscription stream and a STUN Binding client (libnice's codec); and
+ * the abusive clients of the other tests there: slow requests and bodies
+ * sent flat out.
  *
  *   sigclient keygen KEYFILE          new mailbox key; prints the mailbox id
  *   sigclient sign KEYFILE CHALLENGE...  prints a proof signature for each
  *   sigclient frames                  stdin stream -> "SEQ BODY" lines
  *   sigclient batch ID BODY...        a POST /v1/batch body on stdout
- *   sigclient stun ADDR PORT          prints the mapped "ADDR PORT" */
+ *   sigclient stun ADDR PORT          prints the mapped "ADDR PORT"
+ *   sigclient slow ADDR PORT N SECONDS head|body
+ *                                     N requests trickled a byte at a time
+ *   sigclient flood ADDR PORT METHOD PATH LENGTH|chunked SECONDS
+ *                                     a request body sent flat out */
 #include "config.h"
 
 #include <arpa/inet.h>
@@ -18,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 #include <sodium.h>
 #include <stun/stunagent.h>
@@ -130,9 +137,10 @@ static const uint16_t stun_known[] = {
 	STUN_ATTRIBUTE_XOR_MAPPED_ADDRESS, STUN_ATTRIBUTE_MAPPED_ADDRESS, STUN_ATTRIBUTE_ERROR_CODE, 0,
 };
 
-static int stun_resolve(const char *host, const char *port, struct sockaddr_storage *ss, socklen_t *len)
+static int resolve(const char *host, const char *port, int socktype, struct sockaddr_storage *ss,
+		   socklen_t *len)
 {
-	struct addrinfo hints = { .ai_socktype = SOCK_DGRAM, .ai_flags = AI_NUMERICHOST };
+	struct addrinfo hints = { .ai_socktype = socktype, .ai_flags = AI_NUMERICHOST };
 	struct addrinfo *ai;
 
 	if (getaddrinfo(host, port, &hints, &ai) != 0)
@@ -168,7 +176,7 @@ static int stun(const char *host, const char *port)
 	size_t req_len;
 	int fd;
 
-	if (stun_resolve(host, port, &server, &server_len) < 0)
+	if (resolve(host, port, SOCK_DGRAM, &server, &server_len) < 0)
 		return fail("bad STUN server address");
 	stun_agent_init(&agent, stun_known, STUN_COMPATIBILITY_RFC5389, STUN_AGENT_USAGE_USE_FINGERPRINT);
 	req_len = stun_usage_bind_create(&agent, &msg, req, sizeof(req));
@@ -193,6 +201,209 @@ static int stun(const char *host, const char *port)
 	return fail("no STUN answer");
 }
 
+/* --- clients that abuse the server ------------------------------------- */
+
+#define MAX_SLOW 256
+/* One byte per connection this often: far more often than any idle
+ * timeout, so only a deadline on the whole request closes them. */
+#define TRICKLE_MS 250
+#define FLOOD_CHUNK (64 << 10)
+
+static int64_t clock_ms(clockid_t clock)
+{
+	struct timespec ts;
+
+	clock_gettime(clock, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A connected, non-blocking TCP socket, or -1. */
+static int tcp_connect(const char *host, const char *port)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd;
+
+	if (resolve(host, port, SOCK_STREAM, &ss, &len) < 0)
+		return -1;
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&ss, len) < 0 || fcntl(fd, F_SETFL, O_NONBLOCK) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Reads what the server sent, keeping the first `size` bytes in keep (if
+ * not NULL).  Returns false once the server has closed the connection. */
+static bool still_open(int fd, char *keep, size_t size, size_t *len)
+{
+	char scratch[4096];
+
+	for (;;) {
+		bool keeping = keep && *len < size;
+		ssize_t n = recv(fd, keeping ? keep + *len : scratch, keeping ? size - *len : sizeof(scratch), 0);
+
+		if (n < 0)
+			return errno == EAGAIN || errno == EINTR;
+		if (n == 0)
+			return false;
+		if (keeping)
+			*len += n;
+	}
+}
+
+struct slow_conn {
+	int fd;		/* -1 once closed */
+	int64_t closed; /* ms after the start */
+};
+
+/* Sends one more byte on every open connection; one the server closed
+ * (EPIPE, ECONNRESET) is noticed by the next read. */
+static void trickle(struct slow_conn *c, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (c[i].fd >= 0)
+			send(c[i].fd, "a", 1, MSG_NOSIGNAL);
+}
+
+static int slow_summary(struct slow_conn *c, int n, int64_t start)
+{
+	int closed = 0, at_once = 0;
+	int64_t last = 0;
+
+	for (int i = 0; i < n; i++) {
+		if (c[i].fd >= 0) {
+			close(c[i].fd);
+			continue;
+		}
+		closed++;
+		at_once += c[i].closed < 1000;
+		last = c[i].closed > last ? c[i].closed : last;
+	}
+	/* The wall clock, to compare with the caller's. */
+	printf("closed %d of %d, %d at once, the last at %lld\n", closed, n, at_once,
+	       (long long)(clock_ms(CLOCK_REALTIME) - (clock_ms(CLOCK_MONOTONIC) - start - last)));
+	return 0;
+}
+
+/* n connections that send a request (POST /v1/batch) one byte every
+ * TRICKLE_MS: its head ("head"), or after a whole head its body ("body"),
+ * for at most `seconds`.  Prints "connected N" once all are open, and at
+ * the end how many the server closed, how many within a second, and when
+ * it closed the last one (wall clock, ms). */
+static int slow(const char *host, const char *port, const char *count, const char *secs,
+		const char *mode)
+{
+	static struct slow_conn c[MAX_SLOW];
+	int n = atoi(count), open_n = n, seconds = atoi(secs);
+	bool body = strcmp(mode, "body") == 0;
+	char head[256];
+	int64_t start;
+
+	if (n < 1 || n > MAX_SLOW || seconds < 1 || (!body && strcmp(mode, "head") != 0))
+		return fail("bad slow arguments");
+	snprintf(head, sizeof(head), "POST /v1/batch HTTP/1.1\r\nHost: %s\r\n%s", host,
+		 body ? "Content-Length: 1000\r\n\r\n" : "X-Slow: ");
+	for (int i = 0; i < n; i++) {
+		c[i].fd = tcp_connect(host, port);
+		if (c[i].fd < 0)
+			return fail("cannot connect");
+		send(c[i].fd, head, strlen(head), MSG_NOSIGNAL);
+	}
+	printf("connected %d\n", n);
+	fflush(stdout);
+	start = clock_ms(CLOCK_MONOTONIC);
+	for (int64_t now = start, tick = start; open_n > 0 && now < start + seconds * 1000;) {
+		struct pollfd pfd[MAX_SLOW];
+
+		if (now >= tick) {
+			trickle(c, n);
+			tick += TRICKLE_MS;
+		}
+		for (int i = 0; i < n; i++)
+			pfd[i] = (struct pollfd){ .fd = c[i].fd, .events = POLLIN };
+		poll(pfd, n, tick - now);
+		now = clock_ms(CLOCK_MONOTONIC);
+		for (int i = 0; i < n; i++) {
+			if (c[i].fd < 0 || !pfd[i].revents || still_open(c[i].fd, NULL, 0, NULL))
+				continue;
+			close(c[i].fd);
+			c[i].fd = -1;
+			c[i].closed = now - start;
+			open_n--;
+		}
+	}
+	return slow_summary(c, n, start);
+}
+
+/* The request head of flood(), and the body bytes it repeats. */
+static size_t flood_request(const char *host, const char *method, const char *path,
+			    const char *length, char *head, size_t head_size, uint8_t **ret_body)
+{
+	static uint8_t body[FLOOD_CHUNK + 16];
+	bool chunked = strcmp(length, "chunked") == 0;
+	int prefix = chunked ? snprintf((char *)body, 16, "%x\r\n", FLOOD_CHUNK) : 0;
+
+	snprintf(head, head_size, "%s %s HTTP/1.1\r\nHost: %s\r\n%s%s\r\n\r\n", method, path, host,
+		 chunked ? "Transfer-Encoding: chunked" : "Content-Length: ", chunked ? "" : length);
+	memset(body + prefix, 0, FLOOD_CHUNK);
+	if (chunked)
+		memcpy(body + prefix + FLOOD_CHUNK, "\r\n", 2);
+	*ret_body = body;
+	return prefix + FLOOD_CHUNK + (chunked ? 2 : 0);
+}
+
+/* Sends the head of METHOD PATH with a Content-Length of `length` (or
+ * chunked), then its body flat out, also after the answer, until the
+ * server resets the connection or `seconds` pass.  Prints "STATUS ANSWER
+ * END RESET SENT": the answer's status, the milliseconds until it came,
+ * until the server ended its side and until the reset (-1: never), and
+ * the bytes sent. */
+static int flood(const char *host, const char *port, const char *method, const char *path,
+		 const char *length, const char *secs)
+{
+	char head[512], answer[512] = "";
+	size_t answer_len = 0, off = 0, body_len;
+	int64_t start = clock_ms(CLOCK_MONOTONIC), now = start, answered = -1, ended = -1, reset = -1;
+	unsigned long long sent;
+	uint8_t *body;
+	int fd = tcp_connect(host, port);
+
+	if (fd < 0)
+		return fail("cannot connect");
+	body_len = flood_request(host, method, path, length, head, sizeof(head), &body);
+	sent = send(fd, head, strlen(head), MSG_NOSIGNAL);
+	while (reset < 0 && now < start + atoi(secs) * 1000) {
+		struct pollfd pfd = { .fd = fd, .events = (ended < 0 ? POLLIN : 0) | POLLOUT };
+		ssize_t n;
+
+		poll(&pfd, 1, 100);
+		now = clock_ms(CLOCK_MONOTONIC);
+		if (ended < 0 && (pfd.revents & (POLLIN | POLLHUP | POLLERR))) {
+			if (!still_open(fd, answer, sizeof(answer) - 1, &answer_len))
+				ended = now - start;
+			if (answer_len && answered < 0)
+				answered = now - start;
+		}
+		if (!(pfd.revents & (POLLOUT | POLLHUP | POLLERR)))
+			continue;
+		n = send(fd, body + off, body_len - off, MSG_NOSIGNAL);
+		if (n > 0) {
+			sent += n;
+			off = (off + n) % body_len;
+		} else if (n < 0 && errno != EAGAIN && errno != EINTR) {
+			reset = now - start;
+		}
+	}
+	close(fd);
+	printf("%d %lld %lld %lld %llu\n", strncmp(answer, "HTTP/1.", 7) == 0 ? atoi(answer + 9) : 0,
+	       (long long)answered, (long long)ended, (long long)reset, sent);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (sodium_init() < 0)
@@ -207,7 +418,13 @@ int main(int argc, char **argv)
 		return batch(argv + 2, argc - 2);
 	if (argc == 4 && strcmp(argv[1], "stun") == 0)
 		return stun(argv[2], argv[3]);
+	if (argc == 7 && strcmp(argv[1], "slow") == 0)
+		return slow(argv[2], argv[3], argv[4], argv[5], argv[6]);
+	if (argc == 8 && strcmp(argv[1], "flood") == 0)
+		return flood(argv[2], argv[3], argv[4], argv[5], argv[6], argv[7]);
 	fprintf(stderr, "usage: sigclient keygen KEYFILE | sign KEYFILE CHALLENGE... | frames\n"
-			"       sigclient batch ID BODY [ID BODY]... | stun ADDR PORT\n");
+			"       sigclient batch ID BODY [ID BODY]... | stun ADDR PORT\n"
+			"       sigclient slow ADDR PORT N SECONDS head|body\n"
+			"       sigclient flood ADDR PORT METHOD PATH LENGTH|chunked SECONDS\n");
 	return 2;
 }

@@ -1,7 +1,7 @@
 /* The signal server without HTTP: the mailbox store (sequence numbers,
- * replay, caps, expiry, subscribers), subscription challenges (good, wrong
- * key, wrong mailbox, replayed, expired, forged) and the wire pieces (ids,
- * frames). */
+ * replay, caps, per-poster quotas, expiry, subscribers), subscription
+ * challenges (good, wrong key, wrong mailbox, replayed, expired, forged)
+ * and the wire pieces (ids, frames). */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <string.h>
@@ -62,7 +62,18 @@ static const struct mailbox_limits default_limits = {
 	.max_subscribers = 2,
 	.max_bytes = 1 << 20,
 	.max_age = 60 * SEC,
+	.max_mailboxes_per_poster = 3,
+	.max_bytes_per_poster = 1 << 20,
 };
+
+/* Posters are addresses to the server; here a byte tells them apart. */
+static const uint8_t *poster(uint8_t n)
+{
+	static uint8_t keys[256][MAILBOX_POSTER_LEN];
+
+	keys[n][MAILBOX_POSTER_LEN - 1] = n;
+	return keys[n];
+}
 
 static void make_id(uint8_t id[RELAY_ID_LEN], uint8_t n)
 {
@@ -70,14 +81,24 @@ static void make_id(uint8_t id[RELAY_ID_LEN], uint8_t n)
 	id[0] = n;
 }
 
-static uint64_t post(struct mailbox_store *st, uint8_t box, const char *text, int64_t now)
+static int try_post_from(struct mailbox_store *st, uint8_t who, uint8_t box, const char *text,
+			 int64_t now)
 {
 	uint8_t id[RELAY_ID_LEN];
 	uint64_t seq = 0;
+	int r;
 
 	make_id(id, box);
-	cr_assert_eq(mailbox_store_post(st, id, text, strlen(text), now, &seq), 0);
-	return seq;
+	r = mailbox_store_post(st, id, poster(who), text, strlen(text), now, &seq);
+	return r < 0 ? r : (int)seq;
+}
+
+static uint64_t post(struct mailbox_store *st, uint8_t box, const char *text, int64_t now)
+{
+	int r = try_post_from(st, 0, box, text, now);
+
+	cr_assert_gt(r, 0);
+	return r;
 }
 
 static struct mailbox_sub *subscribe(struct mailbox_store *st, uint8_t box, uint64_t after,
@@ -187,9 +208,9 @@ Test(mailbox, message_size_cap)
 	uint64_t seq = 77;
 
 	make_id(id, 1);
-	cr_assert_eq(mailbox_store_post(st, id, big, 64, T0, &seq), 0);
-	cr_assert_eq(mailbox_store_post(st, id, big, 65, T0, &seq), -EMSGSIZE);
-	cr_assert_eq(mailbox_store_post(st, id, big, 0, T0, &seq), -ENODATA);
+	cr_assert_eq(mailbox_store_post(st, id, poster(0), big, 64, T0, &seq), 0);
+	cr_assert_eq(mailbox_store_post(st, id, poster(0), big, 65, T0, &seq), -EMSGSIZE);
+	cr_assert_eq(mailbox_store_post(st, id, poster(0), big, 0, T0, &seq), -ENODATA);
 	cr_assert_eq(seq, 1, "a failed post leaves ret_seq alone");
 	cr_assert_eq(mailbox_store_n_messages(st), 1);
 	mailbox_store_free(st);
@@ -208,12 +229,12 @@ Test(mailbox, mailbox_cap_and_freed_mailboxes_make_room)
 	sub = subscribe(st, 3, 0, &seen, T0); /* a subscriber holds a mailbox too */
 	cr_assert_eq(mailbox_store_n_mailboxes(st), 3);
 	make_id(id, 4);
-	cr_assert_eq(mailbox_store_post(st, id, "c", 1, T0, &seq), -ENOSPC);
+	cr_assert_eq(mailbox_store_post(st, id, poster(0), "c", 1, T0, &seq), -ENOSPC);
 	cr_assert_eq(mailbox_store_subscribe(st, id, 0, &record_ops, &seen, T0, &sub), -ENOSPC);
 	post(st, 1, "more for an existing mailbox", T0);
 	mailbox_store_unsubscribe(st, sub);
 	cr_assert_eq(mailbox_store_n_mailboxes(st), 2);
-	cr_assert_eq(mailbox_store_post(st, id, "c", 1, T0, &seq), 0);
+	cr_assert_eq(mailbox_store_post(st, id, poster(0), "c", 1, T0, &seq), 0);
 	mailbox_store_free(st);
 }
 
@@ -300,6 +321,88 @@ Test(mailbox, refusing_subscriber_is_dropped)
 	cr_assert_eq(mailbox_store_subscribe(st, id, 0, &record_ops, &refuse, T0, &sub), -ENOBUFS);
 	cr_assert_null(sub);
 	mailbox_store_free(st); /* frees the remaining subscription too */
+}
+
+/* A poster makes at most its quota of mailboxes; posting to a mailbox
+ * that exists, made by another or by a subscriber, makes none. */
+Test(mailbox, poster_mailbox_quota)
+{
+	struct mailbox_limits limits = default_limits;
+	struct mailbox_store *st;
+	struct seen seen = { 0 };
+	struct mailbox_sub *sub;
+
+	limits.max_mailboxes = 10;
+	limits.max_mailboxes_per_poster = 2;
+	st = mailbox_store_new(&limits);
+	cr_assert_gt(try_post_from(st, 1, 1, "a1", T0), 0);
+	cr_assert_gt(try_post_from(st, 1, 2, "a2", T0), 0);
+	cr_assert_eq(try_post_from(st, 1, 3, "a3", T0), -EDQUOT);
+	cr_assert_gt(try_post_from(st, 2, 3, "b3", T0), 0, "another poster is not held back");
+	cr_assert_gt(try_post_from(st, 1, 3, "a3", T0), 0, "b made mailbox 3");
+	cr_assert_gt(try_post_from(st, 1, 1, "a1 again", T0), 0);
+	sub = subscribe(st, 4, 0, &seen, T0);
+	cr_assert_gt(try_post_from(st, 1, 4, "a4", T0), 0, "a subscriber made mailbox 4");
+	cr_assert_eq(mailbox_store_n_mailboxes(st), 4);
+	/* Its mailboxes gone, the poster may make new ones. */
+	mailbox_store_expire(st, T0 + 60 * SEC);
+	cr_assert_gt(try_post_from(st, 1, 5, "a5", T0 + 60 * SEC), 0);
+	cr_assert_gt(try_post_from(st, 1, 6, "a6", T0 + 60 * SEC), 0);
+	cr_assert_eq(try_post_from(st, 1, 7, "a7", T0 + 60 * SEC), -EDQUOT);
+	mailbox_store_unsubscribe(st, sub);
+	mailbox_store_free(st);
+}
+
+/* Over its byte quota a poster loses its own oldest messages, whatever
+ * their mailbox, and nobody else's. */
+Test(mailbox, poster_byte_quota_drops_its_own_oldest)
+{
+	struct mailbox_limits limits = default_limits;
+	struct mailbox_store *st;
+	struct seen one = { 0 }, two = { 0 };
+
+	limits.max_bytes = 16;
+	limits.max_bytes_per_poster = 8;
+	st = mailbox_store_new(&limits);
+	cr_assert_gt(try_post_from(st, 2, 1, "bbbb", T0), 0);
+	cr_assert_gt(try_post_from(st, 1, 2, "aaaa", T0), 0);
+	cr_assert_gt(try_post_from(st, 1, 2, "AAAA", T0), 0);
+	cr_assert_gt(try_post_from(st, 1, 3, "xxxx", T0), 0); /* "aaaa" goes */
+	cr_assert_gt(try_post_from(st, 1, 1, "yyyy", T0), 0); /* "AAAA" goes */
+	cr_assert_eq(mailbox_store_n_bytes(st), 12);
+	cr_assert_eq(mailbox_store_n_mailboxes(st), 2, "mailbox 2 emptied and freed");
+	mailbox_store_unsubscribe(st, subscribe(st, 1, 0, &one, T0));
+	cr_assert_eq(one.n, 2);
+	cr_assert_str_eq(one.body[0], "bbbb");
+	cr_assert_str_eq(one.body[1], "yyyy");
+	mailbox_store_unsubscribe(st, subscribe(st, 2, 0, &two, T0));
+	cr_assert_eq(two.n, 0);
+	mailbox_store_free(st);
+}
+
+/* A poster is remembered only while it holds something: refused posts
+ * and expired messages leave nothing behind. */
+Test(mailbox, posters_are_forgotten)
+{
+	struct mailbox_limits limits = default_limits;
+	struct mailbox_store *st;
+
+	limits.max_mailboxes = 2;
+	limits.max_mailboxes_per_poster = 1;
+	st = mailbox_store_new(&limits);
+	cr_assert_gt(try_post_from(st, 1, 1, "a", T0), 0);
+	cr_assert_eq(try_post_from(st, 1, 2, "a", T0), -EDQUOT);
+	cr_assert_gt(try_post_from(st, 2, 2, "b", T0), 0);
+	cr_assert_eq(try_post_from(st, 3, 3, "c", T0), -ENOSPC);
+	cr_assert_eq(mailbox_store_n_posters(st), 2);
+	cr_assert_gt(try_post_from(st, 2, 1, "b", T0 + 30 * SEC), 0);
+	mailbox_store_expire(st, T0 + 60 * SEC);
+	cr_assert_eq(mailbox_store_n_posters(st), 2, "a made the mailbox that b's message keeps");
+	cr_assert_eq(mailbox_store_n_mailboxes(st), 1);
+	mailbox_store_expire(st, T0 + 90 * SEC);
+	cr_assert_eq(mailbox_store_n_posters(st), 0);
+	cr_assert_eq(mailbox_store_n_mailboxes(st), 0);
+	mailbox_store_free(st);
 }
 
 /* Sequence numbers never repeat, even for a mailbox freed and made anew:
