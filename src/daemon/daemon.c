@@ -15,6 +15,7 @@
 #include "daemon.h"
 #include "local-addresses.h"
 #include "peer.h"
+#include "privileges.h"
 #include "proxy/nft-proxy.h"
 #include "resolve.h"
 #include "util/sd-notify.h"
@@ -358,7 +359,12 @@ static char *daemon_nft_table_name(const char *socket_path)
 
 int daemon_run(struct wice_daemon *d)
 {
-	GSource *watchdog = service_notify_ready();
+	GSource *watchdog;
+
+	/* The control socket is bound and the nftables table made: from here
+	 * on CAP_NET_ADMIN and CAP_CHOWN are all the daemon needs. */
+	privileges_drop();
+	watchdog = service_notify_ready();
 
 	g_main_loop_run(d->loop);
 	service_notify_stopping(watchdog);
