@@ -55,18 +55,23 @@ struct nft_proxy {
  * here, on every daemon start), so it is left out when no such table
  * exists.
  *
- * Ingress checks the map key first (one hash lookup for all the UDP traffic
+ * Ingress checks the key first (one hash lookup for all the UDP traffic
  * that is not ours), then that the packet is for this host (a router must
  * not rewrite the flows it forwards), then what it is.  A WireGuard header
  * (type 1-4, three zero bytes) always goes to WireGuard: bytes 4-7 of its
  * messages are a random session index, which is the STUN cookie once in
  * 2^32 sessions.  Anything else goes to WireGuard unless it carries the
  * cookie.  A packet the first rule rewrote no longer matches the second,
- * whose lookup then has WireGuard's port in the key. */
+ * whose lookup then has WireGuard's port in the key.
+ *
+ * The key is looked up in a set that mirrors the ingress map's keys, not
+ * in the map itself: older kernels refuse a lookup of a map that returns
+ * no value, and the whole table with it (Debian 12's 6.1 answers EINVAL,
+ * tests/kernel/kernel.test boots it; 6.6 and later accept it). */
 #define WG_HEADERS "{ 0x01000000, 0x02000000, 0x03000000, 0x04000000 }"
 #define STUN_COOKIE "0x2112a442"
-#define INGRESS_RULE(ip, map, what)                                                               \
-	"		meta l4proto udp " ip " saddr . udp sport . udp dport @" map " fib daddr type local " what \
+#define INGRESS_RULE(ip, map, what)                                                                       \
+	"		meta l4proto udp " ip " saddr . udp sport . udp dport @" map "keys fib daddr type local " what \
 	" udp dport set " ip " saddr . udp sport . udp dport map @" map " notrack\n"
 
 static char *table_definition(const char *t, bool replace)
@@ -77,6 +82,8 @@ static char *table_definition(const char *t, bool replace)
 		"	map out6 { typeof ip6 daddr . udp dport . udp sport : udp sport; }\n"
 		"	map in4 { typeof ip saddr . udp sport . udp dport : udp dport; }\n"
 		"	map in6 { typeof ip6 saddr . udp sport . udp dport : udp dport; }\n"
+		"	set in4keys { typeof ip saddr . udp sport . udp dport; }\n"
+		"	set in6keys { typeof ip6 saddr . udp sport . udp dport; }\n"
 		"	chain egress {\n"
 		"		type filter hook output priority raw; policy accept;\n"
 		"		meta l4proto udp udp sport set ip daddr . udp dport . udp sport map @out4 notrack\n"
@@ -316,6 +323,8 @@ static void append_delete(GString *cmds, const char *table, const struct nft_pee
 			       peer->remote_port, peer->wg_port);
 	g_string_append_printf(cmds, "delete element inet %s in%s { %s . %u . %u }\n", table, v, peer->remote,
 			       peer->remote_port, peer->ice_port);
+	g_string_append_printf(cmds, "delete element inet %s in%skeys { %s . %u . %u }\n", table, v, peer->remote,
+			       peer->remote_port, peer->ice_port);
 }
 
 static void append_add(GString *cmds, const char *table, const struct nft_peer *peer)
@@ -326,6 +335,10 @@ static void append_add(GString *cmds, const char *table, const struct nft_peer *
 			       peer->remote, peer->remote_port, peer->wg_port, peer->handle, peer->ice_port);
 	g_string_append_printf(cmds, "add element inet %s in%s { %s . %u . %u comment \"%s\" : %u }\n", table, v,
 			       peer->remote, peer->remote_port, peer->ice_port, peer->handle, peer->wg_port);
+	/* No comment: the maps' elements name the peer, and a key alone
+	 * rewrites nothing. */
+	g_string_append_printf(cmds, "add element inet %s in%skeys { %s . %u . %u }\n", table, v, peer->remote,
+			       peer->remote_port, peer->ice_port);
 }
 
 /* Replaces @old (NULL: a new peer) by @next. */

@@ -11,8 +11,9 @@
  * stateless (raw priority, notrack) and see kernel WireGuard and
  * wireguard-go alike: both are plain UDP sockets.
  *
- * One table (inet family) per daemon instance holds fixed rules and four
- * maps (IPv4/IPv6, egress/ingress); a peer is a pair of map elements, so
+ * One table (inet family) per daemon instance holds fixed rules, four
+ * maps (IPv4/IPv6, egress/ingress) and two sets of the ingress maps' keys;
+ * a peer is an element in each of its family's two maps and set, so
  * updating a peer is one transaction that deletes the old elements and adds
  * the new ones, with no moment without a rule.  Not for relayed pairs: the
  * TURN server expects its own framing, use the user proxy there.

@@ -1,19 +1,23 @@
 #!/bin/sh
 # mkinitramfs.sh: builds the initramfs that kernel.test boots under qemu so
-# that the WireGuard round trip runs against the real kernel module, which
-# the machines we build on do not have.  The image holds static busybox, the
-# wireguard module with its dependencies, iproute2's ip, wg, the test
-# programs with every shared library they load, the round-trip script and
+# that the WireGuard round trip and the daemon run against the real kernel
+# module, which the machines we build on do not have.  The image holds
+# static busybox, the modules below with their dependencies, iproute2's ip,
+# wg, nft, jq, the test programs and wice with every shared library they
+# load (about 70 MB: GLib, libnice, GnuTLS, curl, ...), the scripts and
 # init.sh as /init.
 #
 # usage: mkinitramfs.sh --kernel
 #            print the newest kernel version that has both /lib/modules/VER
 #            and /boot/vmlinuz-VER; exit 77 when there is none
-#        mkinitramfs.sh OUTPUT WGTOOL WGWATCH ROUNDTRIP INIT
-#            write a gzip'd newc cpio archive to OUTPUT
+#        mkinitramfs.sh OUTPUT WGTOOL WGWATCH ROUNDTRIP INIT WICE DAEMON
+#            write a newc cpio archive to OUTPUT, not compressed: under
+#            TCG the kernel's gunzip costs what the smaller file saves in
+#            loading (78 MB: 24-33 s to /init on a loaded 2-core host; gzip
+#            -1, 35 MB: 39 s)
 #
-# KVER in the environment picks the kernel version instead; BUSYBOX, IP and
-# WG name the binaries to use instead of the ones found in PATH.
+# KVER in the environment picks the kernel version instead; BUSYBOX, IP,
+# WG, NFT and JQ name the binaries to use instead of the ones found in PATH.
 
 set -u
 
@@ -113,36 +117,69 @@ install_busybox()
 	done < "$work/applets"
 }
 
+# The modules the VM loads, and why:
+#   wireguard          the tunnel
+#   veth               the links between the daemon test's namespaces
+#   nft_ct             nf_tables with conntrack: the daemon's "notrack",
+#                      the NAT router's "ct state"
+#   nft_fib_inet       the daemon's "fib daddr type local"
+#   nft_chain_nat, nft_masq   the NAT router
+# (maps, sets, payload and meta are part of nf_tables itself).
+MODULES="wireguard veth nft_ct nft_fib_inet nft_chain_nat nft_masq"
+
 # install_modules VER: the module files in load order, listed in
-# /modules/order for init.sh.  A module built into the kernel shows up as
-# "builtin NAME" and needs nothing.  Compressed modules are unpacked
-# because busybox insmod may not read them.
+# /modules/order for init.sh, each once.  A module built into the kernel
+# shows up as "builtin NAME" and needs nothing.  Compressed modules are
+# unpacked because busybox insmod may not read them.  Modules from
+# arch/*/crypto are CPU-specific accelerations that refuse to load on a
+# CPU without their instructions (crc32c-intel on qemu's default CPU);
+# the generic code does the job then, so their lines say "optional".
 install_modules()
 {
-	deps=$(modprobe --show-depends wireguard -S "$1" 2>&1) ||
-		die "modprobe --show-depends wireguard -S $1 failed: $deps"
 	mkdir -p "$root/modules" || die "cannot create /modules"
 	: > "$root/modules/order"
-	while read -r verb path rest; do
-		[ "$verb" = insmod ] || continue
-		base=${path##*/}
-		case $base in
-		*.ko) cp "$path" "$root/modules/$base" ;;
-		*.ko.xz) base=${base%.xz}; xz -dc "$path" > "$root/modules/$base" ;;
-		*.ko.zst) base=${base%.zst}; zstd -qdc "$path" > "$root/modules/$base" ;;
-		*.ko.gz) base=${base%.gz}; gzip -dc "$path" > "$root/modules/$base" ;;
-		*) die "unknown module format: $path" ;;
-		esac || die "cannot copy $path"
-		echo "$base" >> "$root/modules/order"
-	done <<EOF
+	for module in $MODULES; do
+		deps=$(modprobe --show-depends "$module" -S "$1" 2>&1) ||
+			die "modprobe --show-depends $module -S $1 failed: $deps"
+		found=
+		while read -r verb path rest; do
+			case $verb in
+			builtin) found=1; continue ;;
+			insmod) found=1 ;;
+			*) continue ;;
+			esac
+			base=${path##*/}
+			case $base in
+			*.xz | *.zst | *.gz) base=${base%.*} ;;
+			esac
+			grep -qxF -e "$base" -e "$base optional" "$root/modules/order" && continue
+			case $path in
+			*.ko) cp "$path" "$root/modules/$base" ;;
+			*.ko.xz) xz -dc "$path" > "$root/modules/$base" ;;
+			*.ko.zst) zstd -qdc "$path" > "$root/modules/$base" ;;
+			*.ko.gz) gzip -dc "$path" > "$root/modules/$base" ;;
+			*) die "unknown module format: $path" ;;
+			esac || die "cannot copy $path"
+			case $path in
+			*/kernel/arch/*/crypto/*) echo "$base optional" ;;
+			*) echo "$base" ;;
+			esac >> "$root/modules/order"
+		done <<EOF
 $deps
 EOF
-	if ! grep -q . "$root/modules/order"; then
-		case $deps in
-		*"builtin wireguard"*) ;;
-		*) die "no wireguard module for $1: $deps" ;;
-		esac
-	fi
+		[ -n "$found" ] || die "no $module module for $1: $deps"
+	done
+}
+
+# install_etc: what glibc and GLib read about users and names; the
+# daemon's control socket looks up its groups.
+install_etc()
+{
+	mkdir -p "$root/etc" || die "cannot create /etc"
+	echo "root:x:0:0:root:/root:/bin/sh" > "$root/etc/passwd"
+	echo "root:x:0:" > "$root/etc/group"
+	printf 'passwd: files\ngroup: files\nhosts: files\n' > "$root/etc/nsswitch.conf"
+	printf '127.0.0.1 localhost\n::1 localhost\n' > "$root/etc/hosts"
 }
 
 if [ "${1:-}" = --kernel ]; then
@@ -150,8 +187,8 @@ if [ "${1:-}" = --kernel ]; then
 	exit 0
 fi
 
-[ $# -eq 5 ] || die "usage: mkinitramfs.sh OUTPUT WGTOOL WGWATCH ROUNDTRIP INIT"
-output=$1 wgtool=$2 wgwatch=$3 roundtrip=$4 init=$5
+[ $# -eq 7 ] || die "usage: mkinitramfs.sh OUTPUT WGTOOL WGWATCH ROUNDTRIP INIT WICE DAEMON"
+output=$1 wgtool=$2 wgwatch=$3 roundtrip=$4 init=$5 wice=$6 daemon=$7
 
 kver=$(find_kver) || die "no kernel with both /lib/modules/VER and /boot/vmlinuz-VER"
 work=$(mktemp -d "${TMPDIR:-/tmp}/wice-initramfs.XXXXXX") || die "cannot create a work directory"
@@ -173,12 +210,17 @@ install_bin "$(find_tool ip "${IP:-}")" /bin/ip
 install_bin "$(find_tool wg "${WG:-}")" /bin/wg
 install_bin "$wgtool" /bin/wgtool
 install_bin "$wgwatch" /bin/wgwatch
+install_bin "$(find_tool nft "${NFT:-}")" /bin/nft
+install_bin "$(find_tool jq "${JQ:-}")" /bin/jq
+install_bin "$wice" /bin/wice
 install_modules "$kver"
+install_etc
 copy_file "$roundtrip" /roundtrip.sh
+copy_file "$daemon" /daemon.sh
 copy_file "$init" /init
-chmod 755 "$root/init" "$root/roundtrip.sh"
+chmod 755 "$root/init" "$root/roundtrip.sh" "$root/daemon.sh"
 echo "$kver" > "$root/kernel-version"
 
 (cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) > "$work/image.cpio" ||
 	die "cpio failed"
-gzip -1 -n -c "$work/image.cpio" > "$output" || die "cannot write $output"
+mv "$work/image.cpio" "$output" || die "cannot write $output"
