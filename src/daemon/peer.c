@@ -147,7 +147,7 @@ void peer_start(struct wice_peer *peer)
 	peer_rebuild(peer, true, peer->remote_session, "starting ICE");
 }
 
-void peer_restart(struct wice_peer *peer, const char *reason)
+static void peer_restart(struct wice_peer *peer, const char *reason)
 {
 	g_autofree char *why = g_strdup_printf("restarting ICE: %s", reason);
 

@@ -117,7 +117,6 @@ struct wice_peer *peer_new(struct wice_iface *iface, const uint8_t public_key[32
  * Accepts NULL. */
 void peer_free(struct wice_peer *peer);
 void peer_start(struct wice_peer *peer);
-void peer_restart(struct wice_peer *peer, const char *reason);
 /* An operator asked for a restart: start over now, backoff forgotten. */
 void peer_restart_now(struct wice_peer *peer);
 void peer_receive(struct wice_peer *peer, const struct sig_msg *msg, bool new_session);

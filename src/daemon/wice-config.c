@@ -528,7 +528,7 @@ static bool check_known_keys(const struct parse_ctx *c, GError **error)
 	return true;
 }
 
-struct wice_config *wice_config_new_default(void)
+static struct wice_config *wice_config_new_default(void)
 {
 	struct wice_config *cfg = g_new0(struct wice_config, 1);
 

@@ -105,7 +105,6 @@ struct wice_config *wice_config_load(const char *path, GError **error);
 /* Whether @cfg holds a TURN password or secret and a file of @mode lets
  * group or others at it (wice_config_load warns then). */
 bool wice_config_exposes_secrets(const struct wice_config *cfg, mode_t mode);
-struct wice_config *wice_config_new_default(void);
 void wice_config_free(struct wice_config *cfg);
 typedef struct wice_config wice_config;
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(wice_config, wice_config_free)
