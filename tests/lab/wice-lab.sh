@@ -9,6 +9,7 @@
 #   wl_pair A B                  make the two hosts' WireGuard peers of each
 #                                other (keys and allowed IPs, NO endpoint)
 #   wl_daemon NAME CONF-TEXT     start `wice daemon -f -v` on host NAME
+#   wl_daemons CONF-TEXT NAME... start the daemons of several hosts at once
 #   wl_show NAME                 `wice show --json` of host NAME's daemon
 #   wl_wait_ping A B SECS        wait until A pings B through the tunnel
 #   wl_pair_types NAME           "LOCAL-TYPE REMOTE-TYPE PROXY" of the peer
@@ -25,6 +26,8 @@ WICE=${top_builddir:-.}/wice
 export WICE
 WL_SRV_PORT=8080
 WL_TURN_SECRET=labsecret
+WL_TURN_USER=u
+WL_TURN_PASSWORD=p
 
 # wl_require: skip unless root and every tool the scenarios need is here.
 wl_require() {
@@ -33,21 +36,71 @@ wl_require() {
 	[ -x "$WICE" ] || lab_fail "$WICE is not built"
 }
 
+# wl_setup_internet: the internet and its server host "srv" with the
+# signal server and coturn. Knobs (environment):
+#   WL_TURN_AUTH=rest|lt   coturn's credentials: the REST API's shared
+#                          secret (default; wice derives a user and password
+#                          from it) or long-term credentials with a static
+#                          user (--lt-cred-mech --user), as a user's test bed
+#                          would have them
+#   WL_COTURN_LATE=1       coturn is not started here: the test starts it
+#                          with wl_start_coturn, e.g. just before the daemons
+#   WL_COTURN_VERBOSE=1    coturn logs every request (-V)
+#   WL_COTURN_PLAIN=1      no --allowed-peer-ip: only what a user would write
+#   WL_SRV_EGRESS=drop|none|private-blocked   what becomes of srv's packets
+#                          to an address off the internet's /24 (such as a
+#                          peer's private host candidate): the internet's
+#                          gateway drops them silently (default); srv has no
+#                          default route, as in a test bed (sendto fails
+#                          with ENETUNREACH); or srv's own firewall refuses
+#                          private destinations, as on a TURN server hardened
+#                          against relaying into private networks (EPERM).
+#                          coturn 4.6.1 closes an allocation whose relayed
+#                          send fails; ICMP errors do not reach it (Debian
+#                          builds it without IP_RECVERR).
 wl_setup_internet() {
 	lab_internet
 	lab_attach srv inet
-	local ip
-	ip=$(lab_ip srv)
-	lab_bg srv signal-server "$WICE" signal-server --listen "$ip:$WL_SRV_PORT"
-	lab_bg srv coturn turnserver -n --listening-ip="$ip" --relay-ip="$ip" --listening-port=3478 \
-		--min-port=49152 --max-port=65535 --realm=wice.lab --use-auth-secret \
-		--static-auth-secret="$WL_TURN_SECRET" --no-tls --no-dtls --no-cli --log-file=stdout \
-		--simple-log --allowed-peer-ip=198.18.0.0-198.18.0.255
+	case ${WL_SRV_EGRESS:-drop} in
+	drop) ;;
+	none) lab__run lab_exec srv ip route del default ;;
+	private-blocked)
+		lab__run lab_exec srv nft -f - <<-EOF
+			table ip lab {
+				chain output {
+					type filter hook output priority filter; policy accept;
+					ip daddr { 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16 } drop
+				}
+			}
+		EOF
+		;;
+	*) lab_fail "WL_SRV_EGRESS: unknown '$WL_SRV_EGRESS' (drop, none, private-blocked)" ;;
+	esac
+	lab_bg srv signal-server "$WICE" signal-server --listen "$(lab_ip srv):$WL_SRV_PORT"
+	[ "${WL_COTURN_LATE:-0}" = 1 ] || wl_start_coturn
 	lab_wait_for 10 lab_listening srv tcp "$WL_SRV_PORT" || lab_fail "signal server did not start"
+}
+
+# wl_start_coturn: start coturn on srv (see wl_setup_internet); returns
+# once it listens.
+wl_start_coturn() {
+	local ip auth extra=()
+	ip=$(lab_ip srv)
+	case ${WL_TURN_AUTH:-rest} in
+	rest) auth=(--use-auth-secret --static-auth-secret="$WL_TURN_SECRET") ;;
+	lt) auth=(--lt-cred-mech --user="$WL_TURN_USER:$WL_TURN_PASSWORD") ;;
+	*) lab_fail "WL_TURN_AUTH: unknown '$WL_TURN_AUTH' (rest, lt)" ;;
+	esac
+	[ "${WL_COTURN_VERBOSE:-0}" != 1 ] || extra+=(-V)
+	[ "${WL_COTURN_PLAIN:-0}" = 1 ] || extra+=(--allowed-peer-ip=198.18.0.0-198.18.0.255)
+	lab_bg srv coturn turnserver -n --listening-ip="$ip" --relay-ip="$ip" --listening-port=3478 \
+		--min-port=49152 --max-port=65535 --realm=wice.lab "${auth[@]}" \
+		--no-tls --no-dtls --no-cli --log-file=stdout --simple-log "${extra[@]}"
 	lab_wait_for 10 lab_listening srv udp 3478 || lab_fail "coturn did not start"
 }
 
-# wl_conf_servers [TURN-TRANSPORT]: a wice.conf using the internet's servers.
+# wl_conf_servers [TURN-TRANSPORT]: a wice.conf using the internet's servers
+# (credentials as WL_TURN_AUTH says).
 wl_conf_servers() {
 	local ip transport=${1:-udp}
 	ip=$(lab_ip srv)
@@ -56,8 +109,12 @@ wl_conf_servers() {
 		urls = http://$ip:$WL_SRV_PORT
 		[ice]
 		urls = stun:$ip:3478, turn:$ip:3478?transport=$transport
-		turn-secret = $WL_TURN_SECRET
 	EOF
+	if [ "${WL_TURN_AUTH:-rest}" = lt ]; then
+		printf 'username = %s\npassword = %s\n' "$WL_TURN_USER" "$WL_TURN_PASSWORD"
+	else
+		printf 'turn-secret = %s\n' "$WL_TURN_SECRET"
+	fi
 }
 
 wl_host() {
@@ -77,11 +134,28 @@ wl_pair() {
 }
 
 wl_daemon() {
+	wl__daemon_start "$1" "$2"
+	lab_wait_for 10 test -S "$LAB_DIR/$1.sock" || lab_fail "daemon on $1 did not start"
+}
+
+# wl_daemons CONF-TEXT NAME...: start the daemons of every NAME at once, as
+# hosts that boot together would, then wait until each one listens.
+wl_daemons() {
+	local conf=$1 name
+	shift
+	for name in "$@"; do
+		wl__daemon_start "$name" "$conf"
+	done
+	for name in "$@"; do
+		lab_wait_for 10 test -S "$LAB_DIR/$name.sock" || lab_fail "daemon on $name did not start"
+	done
+}
+
+wl__daemon_start() {
 	local name=$1 conf=$LAB_DIR/$1.conf
 	(umask 077 && printf '%s\n' "$2" >"$conf")
 	lab__set "wl.$name.started_us" "$(lab__now_us)"
 	lab_bg "$name" "wice-$name" "$WICE" daemon -f ${WL_DAEMON_FLAGS:--v} -c "$conf" -s "$LAB_DIR/$name.sock"
-	lab_wait_for 10 test -S "$LAB_DIR/$name.sock" || lab_fail "daemon on $name did not start"
 }
 
 wl_show() {
