@@ -18,6 +18,8 @@
 #   wl_monitor NAME LOG [ARG...] `wice monitor ARG...` of NAME's daemon in the
 #                                background (output in lab_log LOG), once the
 #                                daemon counts it
+#   wl_testbed NAT1 NAT2 PATH    one run of a user's test bed, in a lab of its
+#                                own (tests/lab/nat-hard-*.test)
 # shellcheck source=tests/lab/lab.sh
 . "${top_srcdir:-.}/tests/lab/lab.sh"
 
@@ -272,4 +274,73 @@ wl_monitor() {
 	before=$(wl_show "$name" | jq .control.monitors)
 	lab_bg "$name" "$log" "$WICE" monitor -s "$LAB_DIR/$name.sock" "$@"
 	lab_wait_for 5 wl__monitors "$name" $((before + 1)) || lab_fail "monitor $log did not start"
+}
+
+# wl_testbed NAT1 NAT2 PATH-REGEX: one run of a test bed built the way a
+# user would build one, in a lab of its own (start it in a subshell): hosts
+# a and b behind routers of types NAT1 and NAT2 (lab_nat), coturn started
+# WL_TESTBED_SETTLE seconds (default 0.5) before both daemons, which start
+# together right after the network is built (unless WL_COTURN_LATE=0:
+# coturn then runs from the start), and the other WL_* and LAB_* knobs as
+# the caller sets them.  With WL_TESTBED_NEW_ADDR=1, a gets one more address
+# right after its daemon started (what an IPv6 address done with duplicate
+# address detection looks like to the daemon, ~1 s after boot).  Fails
+# unless a pings b within WL_TESTBED_TIMEOUT
+# seconds (default 15) and b pings a, the pair of a's daemon matches
+# PATH-REGEX ("LOCAL REMOTE PROXY"), and neither daemon restarted ICE.
+# Prints "first ping a -> b after N ms, path LOCAL REMOTE PROXY".
+wl_testbed() {
+	local want=$3 conf first got n restarts
+	lab_init
+	WL_COTURN_LATE=${WL_COTURN_LATE:-1}
+	wl_setup_internet
+	lab_nat r1 "$1"
+	lab_nat r2 "$2"
+	wl_host a r1 1
+	wl_host b r2 2
+	wl_pair a b
+	if [ "$WL_COTURN_LATE" = 1 ]; then
+		wl_start_coturn
+		sleep "${WL_TESTBED_SETTLE:-0.5}"
+	fi
+	conf=$(wl_conf_servers udp)
+	wl_daemons "$conf" a b
+	if [ "${WL_TESTBED_NEW_ADDR:-0}" = 1 ]; then
+		n=$(lab_ip a)
+		lab__run lab_exec a ip addr add "${n%.*}.99/24" dev eth0
+	fi
+	first=$(wl_wait_ping a b "${WL_TESTBED_TIMEOUT:-15}") ||
+		lab_fail "no ping a -> b within ${WL_TESTBED_TIMEOUT:-15} s"
+	wl_wait_ping b a 5 >/dev/null || lab_fail "no ping b -> a"
+	got=$(wl_pair_types a)
+	[[ $got =~ ^$want$ ]] || lab_fail "a's pair and proxy '$got', expected /$want/"
+	for n in a b; do
+		restarts=$(wl_show "$n" | jq '.interfaces[0].peers[0].restarts')
+		[ "$restarts" = 0 ] || lab_fail "$n restarted ICE $restarts times"
+	done
+	echo "$first, path $got"
+}
+
+# wl_testbed_variants: run the lines "NAME NAT1 NAT2 PATH-REGEX
+# [VAR=VALUE...]" of stdin (commas in PATH-REGEX stand for spaces), each
+# with wl_testbed in a lab of its own and with its VAR=VALUE knobs; fails
+# after the last one if any failed (that lab's state and logs are
+# printed).
+wl_testbed_variants() {
+	local name nat1 nat2 want knobs out err failed=
+	err=$(mktemp)
+	while read -r name nat1 nat2 want knobs; do
+		case $name in "" | \#*) continue ;; esac
+		# shellcheck disable=SC2086,SC2016 # knobs are words VAR=VALUE; $1.. are bash -c's
+		if out=$(env $knobs bash -c '. "$1"; wl_testbed "$2" "$3" "$4"' - \
+			"${top_srcdir:-.}/tests/lab/wice-lab.sh" "$nat1" "$nat2" "${want//,/ }" 2>"$err" </dev/null); then
+			echo "# $name ($nat1 $nat2 $knobs): $out"
+		else
+			echo "# $name ($nat1 $nat2 $knobs): FAILED"
+			cat "$err" >&2
+			failed="$failed $name"
+		fi
+	done
+	rm -f "$err"
+	[ -z "$failed" ] || lab_fail "variants failed:$failed"
 }
