@@ -16,7 +16,7 @@
  * With one agent, libnice pairs the relay candidate with every remote
  * candidate, and its first relayed checks go to the peer's host addresses,
  * private ones included, which the TURN server cannot reach.  coturn 4.6.1
- * (and its master of 2025) closes an allocation whose relayed send fails:
+ * (and still 4.17.1) closes an allocation whose relayed send fails:
  * on a server without a default route (sendto: ENETUNREACH) or with an
  * egress firewall that keeps it out of private networks (EPERM) it logs
  * "udp send: Network is unreachable", sends nothing more for that
@@ -31,10 +31,10 @@
  * direct checks meet can no longer take the relay path down; and the
  * direct agent, which has no allocation, is free to check anything.
  *
- * Pairs across the agents are not lost with a peer that runs one agent
- * (an older wice): its relay candidate still checks our server reflexive
- * one, which our direct agent answers.  The relay agent's pair carries
- * WireGuard until the direct agent selects a pair (peer-path.c). */
+ * A peer that runs one agent (an older wice) still connects: relay-relay
+ * in the lab's one-symmetric topology, either side old.  The relay
+ * agent's pair carries WireGuard until the direct agent selects a pair
+ * (peer-path.c). */
 #include "config.h"
 
 #include <string.h>
