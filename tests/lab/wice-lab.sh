@@ -58,8 +58,10 @@ wl_require() {
 #                          private destinations, as on a TURN server hardened
 #                          against relaying into private networks (EPERM).
 #                          coturn 4.6.1 closes an allocation whose relayed
-#                          send fails; ICMP errors do not reach it (Debian
-#                          builds it without IP_RECVERR).
+#                          send fails; ICMP errors that come back did not
+#                          (a gateway answering "net unreachable" left the
+#                          allocations alone: coturn is built without
+#                          TURN_IP_RECVERR unless asked for it).
 wl_setup_internet() {
 	lab_internet
 	lab_attach srv inet
