@@ -214,6 +214,15 @@ void user_proxy_get_endpoint(const struct user_proxy *p, union wg_sockaddr *ret)
 	*ret = p->local;
 }
 
+void user_proxy_set_agent(struct user_proxy *p, NiceAgent *agent, guint stream, guint component)
+{
+	g_object_ref(agent);
+	g_clear_object(&p->agent);
+	p->agent = agent;
+	p->stream = stream;
+	p->component = component;
+}
+
 void user_proxy_set_wg_port(struct user_proxy *p, uint16_t wg_port)
 {
 	loopback(&p->wg, p->wg.sa.sa_family, wg_port);

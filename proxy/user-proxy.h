@@ -53,6 +53,12 @@ void user_proxy_get_endpoint(const struct user_proxy *proxy, union wg_sockaddr *
  * from the receive callback attached with the agent's own main context. */
 void user_proxy_deliver(struct user_proxy *proxy, const uint8_t *buf, size_t len);
 
+/* From now on datagrams from WireGuard go over @stream/@component of
+ * @agent, which must run in the same main context as the first one.  The
+ * socket, and so WireGuard's endpoint, stays: the path moves without a
+ * packet lost. */
+void user_proxy_set_agent(struct user_proxy *proxy, NiceAgent *agent, guint stream, guint component);
+
 /* WireGuard's listen port changed. */
 void user_proxy_set_wg_port(struct user_proxy *proxy, uint16_t wg_port);
 

@@ -1,9 +1,40 @@
-/* The peer's ICE agent: creation with the daemon's STUN/TURN servers and
+/* The peer's ICE agents: creation with the daemon's STUN/TURN servers and
  * local addresses, and libnice's signals turned into peer events.
  *
  * libnice gathers on every local address unless told otherwise; we add the
  * addresses ourselves so that no candidate ever sits on a WireGuard
- * interface (that would route the tunnel through itself). */
+ * interface (that would route the tunnel through itself).
+ *
+ * A session has two agents that share its credentials, so that the peer
+ * sees one ICE session:
+ *
+ *   - the direct agent gathers host and server reflexive candidates (STUN)
+ *     and checks them against the peer's host and server reflexive ones;
+ *   - the relay agent (libnice's force-relay) holds the TURN allocation and
+ *     checks its relay candidate against the peer's relay candidates only.
+ *
+ * With one agent, libnice pairs the relay candidate with every remote
+ * candidate, and its first relayed checks go to the peer's host addresses,
+ * private ones included, which the TURN server cannot reach.  coturn 4.6.1
+ * (and still 4.17.1) closes an allocation whose relayed send fails:
+ * on a server without a default route (sendto: ENETUNREACH) or with an
+ * egress firewall that keeps it out of private networks (EPERM) it logs
+ * "udp send: Network is unreachable", sends nothing more for that
+ * allocation and closes it ("closed (2nd stage) ... reason: general") at
+ * its next input.  Every later request of the client then meets a new
+ * server session ("438 Wrong nonce", "400 Bad Request"), which libnice
+ * takes for a granted permission.  So the relay carried nothing, and
+ * behind two NATs that remap ports no direct pair works either: in such a
+ * test bed 0 of 5 runs connected, ICE failing and restarting every ~15 s
+ * (tests/lab/nat-hard-*.test reproduce it).  A relay pair whose remote is
+ * a relay candidate sends only to a TURN server's relay address, so what
+ * direct checks meet can no longer take the relay path down; and the
+ * direct agent, which has no allocation, is free to check anything.
+ *
+ * A peer that runs one agent (an older wice) still connects: relay-relay
+ * in the lab's one-symmetric topology, either side old.  The relay
+ * agent's pair carries WireGuard until the direct agent selects a pair
+ * (peer-path.c). */
 #include "config.h"
 
 #include <string.h>
@@ -13,13 +44,13 @@
 #include "turn-credentials.h"
 
 /* Ta, the pacing of connectivity checks (libnice: 20 ms), is per agent,
- * and we have one agent per peer.  RFC 8445 wants at least 5 ms between
+ * and we have two agents per peer.  RFC 8445 wants at least 5 ms between
  * a host's checks, so the interval grows with the peers that are
  * checking at the same time: one peer checks every 5 ms, a mesh of 50
  * nodes starting at once every 245 ms per peer.  It also bounds the
  * wakeups: libnice's check timer ticks every Ta while checks are in
  * flight and for 5 s after, and each wakeup of the main loop polls every
- * agent's sockets. */
+ * agent's sockets.  (The relay agent has one candidate and few pairs.) */
 #define PEER_ICE_TA_MS 5u
 #define PEER_ICE_TA_MAX_MS 250u
 /* libnice gives a check 3 retransmissions (0.5, 1, 2 s, then 4 s more):
@@ -29,66 +60,152 @@
  * long as the connect timeout; a working pair is still selected on its
  * first answer. */
 #define PEER_ICE_CHECK_RETRANSMISSIONS 5u
+/* The relay agent's candidate foundations get this prefix in our
+ * messages: foundations are numbered per agent, and the two agents'
+ * candidates must not look alike to a peer with one agent. */
+#define RELAY_FOUNDATION_PREFIX "r"
 
-static void peer_ice_drop_soon(struct wice_peer *peer);
+static const char *const agent_names[] = { "direct", "relay" };
+
+static void peer_agent_drop_soon(struct peer_agent *pa);
+static void check_hope(struct wice_peer *peer, const char *reason);
 
 static void on_new_candidate(NiceAgent *agent, NiceCandidate *c, gpointer data)
 {
-	struct wice_peer *peer = data;
+	struct peer_agent *pa = data;
+	struct wice_peer *peer = pa->peer;
+	NiceCandidate *copy;
 
-	if (peer->n_local < PEER_MAX_LOCAL_CANDIDATES)
-		peer->local[peer->n_local++] = nice_candidate_copy(c);
+	pa->n_local++;
+	if (peer->n_local < PEER_MAX_LOCAL_CANDIDATES) {
+		copy = nice_candidate_copy(c);
+		if (pa->kind == PEER_AGENT_RELAY)
+			g_snprintf(copy->foundation, sizeof(copy->foundation), RELAY_FOUNDATION_PREFIX "%s",
+				   c->foundation);
+		peer->local[peer->n_local++] = copy;
+	}
 	peer_schedule_send_state(peer);
 }
 
 static void on_gathering_done(NiceAgent *agent, guint stream, gpointer data)
 {
-	struct wice_peer *peer = data;
+	struct peer_agent *pa = data;
+	struct wice_peer *peer = pa->peer;
 
-	peer->gathering_done = true;
-	g_debug("%s/%s: gathered %zu candidates", peer->iface->name, peer->name, peer->n_local);
+	pa->gathering_done = true;
+	g_debug("%s/%s: %s agent gathered %zu candidates", peer->iface->name, peer->name, agent_names[pa->kind],
+		pa->n_local);
 	peer_schedule_send_state(peer);
+	check_hope(peer, "checks failed");
+}
+
+/* An agent failed: its pair, if it carried WireGuard, gives way to the
+ * other agent's, and the peer starts over only when neither agent can
+ * still find one. */
+static void on_agent_failed(struct peer_agent *pa)
+{
+	struct wice_peer *peer = pa->peer;
+	const char *why = peer->state == PEER_CONNECTED ? "consent lost" : "checks failed";
+
+	g_info("%s/%s: %s agent: %s", peer->iface->name, peer->name, agent_names[pa->kind], why);
+	pa->failed = true;
+	peer_agent_drop_soon(pa);
+	if (!peer_path_on_agent_lost(pa) && peer->state == PEER_CONNECTED)
+		peer_set_state(peer, PEER_CONNECTING, why);
+	check_hope(peer, why);
 }
 
 static void on_component_state(NiceAgent *agent, guint stream, guint component, guint state, gpointer data)
 {
-	struct wice_peer *peer = data;
+	struct peer_agent *pa = data;
+	struct wice_peer *peer = pa->peer;
 
-	g_debug("%s/%s: component %s", peer->iface->name, peer->name, nice_component_state_to_string(state));
-	if (state == NICE_COMPONENT_STATE_FAILED) {
-		peer_schedule_restart(peer, peer->state == PEER_CONNECTED ? "consent lost" : "checks failed");
-		peer_ice_drop_soon(peer);
-	} else if ((state == NICE_COMPONENT_STATE_CONNECTED || state == NICE_COMPONENT_STATE_READY) &&
-		 peer->selected.valid)
+	g_debug("%s/%s: %s component %s", peer->iface->name, peer->name, agent_names[pa->kind],
+		nice_component_state_to_string(state));
+	if (state == NICE_COMPONENT_STATE_FAILED)
+		on_agent_failed(pa);
+	else if ((state == NICE_COMPONENT_STATE_CONNECTED || state == NICE_COMPONENT_STATE_READY) &&
+		 peer->path_agent == pa)
 		peer_on_connected(peer);
 }
 
 static void on_selected_pair(NiceAgent *agent, guint stream, guint component, NiceCandidate *local,
 			     NiceCandidate *remote, gpointer data)
 {
-	peer_path_on_selected_pair(data, local, remote);
+	struct peer_agent *pa = data;
+
+	g_clear_pointer(&pa->selected_local, nice_candidate_free);
+	g_clear_pointer(&pa->selected_remote, nice_candidate_free);
+	pa->selected_local = nice_candidate_copy(local);
+	pa->selected_remote = nice_candidate_copy(remote);
+	peer_path_on_selected_pair(pa);
 }
 
 static void on_receive(NiceAgent *agent, guint stream, guint component, guint len, gchar *buf, gpointer data)
 {
-	peer_path_deliver(data, (const uint8_t *)buf, len);
+	struct peer_agent *pa = data;
+
+	peer_path_deliver(pa->peer, (const uint8_t *)buf, len);
 }
 
-/* Adds the addresses the host lets us gather on (never one on a
- * WireGuard interface: that would route the tunnel through itself). */
-static void add_local_addresses(struct wice_peer *peer)
+/* The addresses the host lets us gather on (never one on a WireGuard
+ * interface: that would route the tunnel through itself). */
+static GArray *list_local_addresses(const struct wice_peer *peer)
 {
 	const struct iface_host *host = &peer->iface->host;
-	g_autoptr(GArray) addrs = g_array_new(FALSE, TRUE, sizeof(struct sockaddr_storage));
+	GArray *addrs = g_array_new(FALSE, TRUE, sizeof(struct sockaddr_storage));
 
 	host->ops->local_addresses(host->data, addrs);
+	return addrs;
+}
+
+static void add_local_addresses(struct peer_agent *pa, GArray *addrs)
+{
 	for (guint i = 0; i < addrs->len; i++) {
 		NiceAddress addr;
 
 		nice_address_init(&addr);
 		nice_address_set_from_sockaddr(&addr, (const struct sockaddr *)&g_array_index(addrs, struct sockaddr_storage, i));
-		nice_agent_add_local_address(peer->agent, &addr);
+		nice_agent_add_local_address(pa->agent, &addr);
 	}
+}
+
+static bool same_address(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family)
+		return false;
+	if (a->ss_family == AF_INET)
+		return memcmp(&((const struct sockaddr_in *)(const void *)a)->sin_addr,
+			      &((const struct sockaddr_in *)(const void *)b)->sin_addr, sizeof(struct in_addr)) == 0;
+	return memcmp(&((const struct sockaddr_in6 *)(const void *)a)->sin6_addr,
+		      &((const struct sockaddr_in6 *)(const void *)b)->sin6_addr, sizeof(struct in6_addr)) == 0;
+}
+
+/* A route or address change while we connect restarts ICE only when an
+ * address the agents gather on is gone: an address that appeared (an
+ * IPv6 address done with duplicate address detection, ~1-2 s after the
+ * link came up) is for the next session.  GLib signals a change of
+ * network for every route the kernel adds, also where no address changed
+ * (once ~10 s after start-up here); each restart costs both sides a new
+ * agent, ~0.3 s of a connect right after boot, and threw away the relay
+ * allocation just made. */
+bool peer_ice_addresses_still_there(const struct wice_peer *peer)
+{
+	g_autoptr(GArray) now = NULL;
+
+	if (!peer->local_addrs || !peer->local_addrs->len)
+		return false;
+	now = list_local_addresses(peer);
+	for (guint i = 0; i < peer->local_addrs->len; i++) {
+		const struct sockaddr_storage *a = &g_array_index(peer->local_addrs, struct sockaddr_storage, i);
+		bool found = false;
+
+		for (guint j = 0; j < now->len && !found; j++)
+			found = same_address(a, &g_array_index(now, struct sockaddr_storage, j));
+		if (!found)
+			return false;
+	}
+	return true;
 }
 
 static NiceRelayType relay_type(const struct wice_ice_server *s)
@@ -99,7 +216,27 @@ static NiceRelayType relay_type(const struct wice_ice_server *s)
 }
 
 /* Servers whose names did not resolve have no address and are skipped. */
-static void configure_servers(struct wice_peer *peer, const struct wice_iface_settings *cfg)
+static bool have_turn_server(const struct wice_iface_settings *cfg)
+{
+	for (size_t i = 0; i < cfg->n_ice_servers; i++)
+		if (cfg->ice_servers[i].scheme != WICE_ICE_STUN && *cfg->ice_servers[i].address)
+			return true;
+	return false;
+}
+
+static void configure_stun(struct peer_agent *pa, const struct wice_iface_settings *cfg)
+{
+	if (!(cfg->candidate_types & WICE_CAND_SRFLX))
+		return;
+	for (size_t i = 0; i < cfg->n_ice_servers; i++) {
+		const struct wice_ice_server *s = &cfg->ice_servers[i];
+
+		if (s->scheme == WICE_ICE_STUN && *s->address)
+			g_object_set(pa->agent, "stun-server", s->address, "stun-server-port", (guint)s->port, NULL);
+	}
+}
+
+static void configure_turn(struct peer_agent *pa, const struct wice_iface_settings *cfg)
 {
 	g_autofree char *user = NULL, *pass = NULL;
 
@@ -107,27 +244,20 @@ static void configure_servers(struct wice_peer *peer, const struct wice_iface_se
 	for (size_t i = 0; i < cfg->n_ice_servers; i++) {
 		const struct wice_ice_server *s = &cfg->ice_servers[i];
 
-		if (!*s->address)
-			continue;
-		if (s->scheme == WICE_ICE_STUN) {
-			if (cfg->candidate_types & WICE_CAND_SRFLX)
-				g_object_set(peer->agent, "stun-server", s->address, "stun-server-port", (guint)s->port,
-					     NULL);
-		} else if (cfg->candidate_types & WICE_CAND_RELAY) {
-			nice_agent_set_relay_info(peer->agent, peer->stream, 1, s->address, s->port, user ? user : "",
+		if (s->scheme != WICE_ICE_STUN && *s->address)
+			nice_agent_set_relay_info(pa->agent, pa->stream, 1, s->address, s->port, user ? user : "",
 						  pass ? pass : "", relay_type(s));
-		}
 	}
 	if (pass)
 		explicit_bzero(pass, strlen(pass));
 }
 
-static void connect_signals(struct wice_peer *peer)
+static void connect_signals(struct peer_agent *pa)
 {
-	g_signal_connect(peer->agent, "new-candidate-full", G_CALLBACK(on_new_candidate), peer);
-	g_signal_connect(peer->agent, "candidate-gathering-done", G_CALLBACK(on_gathering_done), peer);
-	g_signal_connect(peer->agent, "component-state-changed", G_CALLBACK(on_component_state), peer);
-	g_signal_connect(peer->agent, "new-selected-pair-full", G_CALLBACK(on_selected_pair), peer);
+	g_signal_connect(pa->agent, "new-candidate-full", G_CALLBACK(on_new_candidate), pa);
+	g_signal_connect(pa->agent, "candidate-gathering-done", G_CALLBACK(on_gathering_done), pa);
+	g_signal_connect(pa->agent, "component-state-changed", G_CALLBACK(on_component_state), pa);
+	g_signal_connect(pa->agent, "new-selected-pair-full", G_CALLBACK(on_selected_pair), pa);
 }
 
 static guint pacing_ms(const struct wice_peer *peer)
@@ -162,34 +292,98 @@ static NiceAgentOption agent_options(const struct wice_peer *peer)
 	return opts;
 }
 
-/* Creates the agent.  With @ufrag/@pwd (non-NULL) the session keeps the
- * credentials it already announced: the remote side restarted, not us. */
+static bool peer_agent_create(struct peer_agent *pa, GArray *addrs, const char *ufrag, const char *pwd)
+{
+	struct wice_peer *peer = pa->peer;
+	const struct wice_iface_settings *cfg = iface_settings(peer->iface);
+	bool relay = pa->kind == PEER_AGENT_RELAY;
+
+	pa->agent = nice_agent_new_full(g_main_context_get_thread_default(), NICE_COMPATIBILITY_RFC5245,
+					agent_options(peer));
+	g_object_set(pa->agent, "controlling-mode", peer->controlling, "ice-tcp", FALSE, "upnp", FALSE,
+		     "force-relay", relay, "stun-pacing-timer", pacing_ms(peer), "stun-max-retransmissions",
+		     PEER_ICE_CHECK_RETRANSMISSIONS, NULL);
+	pa->stream = nice_agent_add_stream(pa->agent, 1);
+	if (!pa->stream)
+		return false;
+	nice_agent_set_stream_name(pa->agent, pa->stream, "application");
+	if (cfg->port_min)
+		nice_agent_set_port_range(pa->agent, pa->stream, 1, cfg->port_min, cfg->port_max);
+	add_local_addresses(pa, addrs);
+	if (relay)
+		configure_turn(pa, cfg);
+	else
+		configure_stun(pa, cfg);
+	if (ufrag && pwd)
+		nice_agent_set_local_credentials(pa->agent, pa->stream, ufrag, pwd);
+	connect_signals(pa);
+	nice_agent_attach_recv(pa->agent, pa->stream, 1, g_main_context_get_thread_default(), on_receive, pa);
+	return nice_agent_gather_candidates(pa->agent, pa->stream);
+}
+
+static void peer_agent_reset(struct peer_agent *pa)
+{
+	g_clear_pointer(&pa->selected_local, nice_candidate_free);
+	g_clear_pointer(&pa->selected_remote, nice_candidate_free);
+	pa->gathering_done = false;
+	pa->failed = false;
+	pa->n_local = 0;
+	pa->n_remote = 0;
+}
+
+/* Creates the agents of a session.  With @ufrag/@pwd (non-NULL) the
+ * session keeps the credentials it already announced: the remote side
+ * restarted, not us.  The relay agent takes the direct agent's (or
+ * libnice's own) credentials, so that the two are one session. */
 bool peer_ice_create(struct wice_peer *peer, const char *ufrag, const char *pwd)
 {
 	const struct wice_iface_settings *cfg = iface_settings(peer->iface);
-	bool host_only = cfg->candidate_types == WICE_CAND_HOST;
+	g_autofree char *own_ufrag = NULL, *own_pwd = NULL;
+	struct peer_agent *direct = &peer->ice[PEER_AGENT_DIRECT], *relay = &peer->ice[PEER_AGENT_RELAY];
 
-	peer->agent = nice_agent_new_full(g_main_context_get_thread_default(), NICE_COMPATIBILITY_RFC5245,
-					  agent_options(peer));
-	g_object_set(peer->agent, "controlling-mode", peer->controlling, "ice-tcp", FALSE, "upnp", FALSE,
-		     "force-relay", cfg->candidate_types == WICE_CAND_RELAY, "stun-pacing-timer", pacing_ms(peer),
-		     "stun-max-retransmissions", PEER_ICE_CHECK_RETRANSMISSIONS,
-		     NULL);
-	peer->stream = nice_agent_add_stream(peer->agent, 1);
-	if (!peer->stream)
-		return false;
-	nice_agent_set_stream_name(peer->agent, peer->stream, "application");
-	if (cfg->port_min)
-		nice_agent_set_port_range(peer->agent, peer->stream, 1, cfg->port_min, cfg->port_max);
-	add_local_addresses(peer);
-	if (!host_only)
-		configure_servers(peer, cfg);
-	if (ufrag && pwd)
-		nice_agent_set_local_credentials(peer->agent, peer->stream, ufrag, pwd);
-	connect_signals(peer);
-	nice_agent_attach_recv(peer->agent, peer->stream, 1, g_main_context_get_thread_default(), on_receive, peer);
-	peer->gathering_done = false;
-	return nice_agent_gather_candidates(peer->agent, peer->stream);
+	direct->wanted = cfg->candidate_types != WICE_CAND_RELAY;
+	relay->wanted = (cfg->candidate_types & WICE_CAND_RELAY) && have_turn_server(cfg);
+	if (!direct->wanted && !relay->wanted)
+		direct->wanted = true; /* relay only, but no TURN server: host candidates rather than nothing */
+	if (peer->local_addrs)
+		g_array_unref(peer->local_addrs);
+	peer->local_addrs = list_local_addresses(peer);
+	peer->relay_grace_over = false;
+	for (size_t i = 0; i < PEER_N_AGENTS; i++) {
+		struct peer_agent *pa = &peer->ice[i];
+
+		peer_agent_reset(pa);
+		if (!pa->wanted)
+			continue;
+		if (!peer_agent_create(pa, peer->local_addrs, ufrag, pwd))
+			return false;
+		if (!ufrag && !pwd && nice_agent_get_local_credentials(pa->agent, pa->stream, &own_ufrag, &own_pwd)) {
+			ufrag = own_ufrag;
+			pwd = own_pwd;
+		}
+	}
+	if (own_pwd)
+		explicit_bzero(own_pwd, strlen(own_pwd));
+	return true;
+}
+
+static void peer_agent_destroy(struct peer_agent *pa)
+{
+	struct wice_peer *peer = pa->peer;
+
+	source_clear(&pa->drop_timer);
+	if (!pa->agent)
+		return;
+	peer_path_on_agent_lost(pa);
+	nice_agent_attach_recv(pa->agent, pa->stream, 1, g_main_context_get_thread_default(), NULL, NULL);
+	g_signal_handlers_disconnect_by_data(pa->agent, pa);
+	/* Closing releases TURN allocations; libnice finishes asynchronously. */
+	nice_agent_close_async(pa->agent, NULL, NULL);
+	g_clear_object(&pa->agent);
+	pa->stream = 0;
+	g_clear_pointer(&pa->selected_local, nice_candidate_free);
+	g_clear_pointer(&pa->selected_remote, nice_candidate_free);
+	g_debug("%s/%s: %s agent closed", peer->iface->name, peer->name, agent_names[pa->kind]);
 }
 
 /* A failed agent must not live until the restart: libnice 0.1.21 aborts
@@ -199,20 +393,45 @@ bool peer_ice_create(struct wice_peer *peer, const char *ufrag, const char *pwd)
  * signal: from the loop, right after. */
 static gboolean on_drop_agent(gpointer data)
 {
-	struct wice_peer *peer = data;
+	struct peer_agent *pa = data;
+	struct wice_peer *peer = pa->peer;
 
-	g_clear_pointer(&peer->drop_timer, g_source_unref);
+	g_clear_pointer(&pa->drop_timer, g_source_unref);
 	if (peer->state == PEER_FAILED)
 		peer_teardown(peer);
+	else if (pa->failed)
+		peer_agent_destroy(pa);
 	return G_SOURCE_REMOVE;
 }
 
-/* Destroys the agent from the loop soon after, if the peer is still
- * failed by then. */
-static void peer_ice_drop_soon(struct wice_peer *peer)
+static void peer_agent_drop_soon(struct peer_agent *pa)
 {
-	if (!peer->drop_timer)
-		peer->drop_timer = source_timeout(0, on_drop_agent, peer);
+	if (!pa->drop_timer)
+		pa->drop_timer = source_timeout(0, on_drop_agent, pa);
+}
+
+/* Whether @pa may still find a pair: it has one, or it is not failed and
+ * still has candidates to gather or check. */
+static bool peer_agent_hopeful(const struct peer_agent *pa)
+{
+	const struct wice_peer *peer = pa->peer;
+	bool all_known = pa->gathering_done && peer->have_remote_credentials && peer->remote_gathering_done;
+
+	if (!pa->agent || pa->failed)
+		return false;
+	return pa->selected_local || !all_known || (pa->n_local && pa->n_remote);
+}
+
+/* Neither agent can find a pair any more: start over (after the
+ * backoff). */
+static void check_hope(struct wice_peer *peer, const char *reason)
+{
+	if (peer->state != PEER_GATHERING && peer->state != PEER_CONNECTING)
+		return;
+	for (size_t i = 0; i < PEER_N_AGENTS; i++)
+		if (peer_agent_hopeful(&peer->ice[i]))
+			return;
+	peer_schedule_restart(peer, reason);
 }
 
 static void peer_clear_candidates(struct wice_peer *peer)
@@ -227,16 +446,15 @@ static void peer_clear_candidates(struct wice_peer *peer)
 
 void peer_ice_destroy(struct wice_peer *peer)
 {
-	if (!peer->agent)
-		return;
-	nice_agent_attach_recv(peer->agent, peer->stream, 1, g_main_context_get_thread_default(), NULL, NULL);
-	g_signal_handlers_disconnect_by_data(peer->agent, peer);
 	peer_cancel_send_state(peer);
-	source_clear(&peer->drop_timer);
-	/* Closing releases TURN allocations; libnice finishes asynchronously. */
-	nice_agent_close_async(peer->agent, NULL, NULL);
-	g_clear_object(&peer->agent);
-	peer->stream = 0;
+	/* all going: no path moves from one to the other meanwhile */
+	for (size_t i = 0; i < PEER_N_AGENTS; i++)
+		peer->ice[i].failed = true;
+	for (size_t i = 0; i < PEER_N_AGENTS; i++) {
+		peer_agent_destroy(&peer->ice[i]);
+		peer->ice[i].wanted = false;
+	}
+	g_clear_pointer(&peer->local_addrs, g_array_unref);
 	peer_clear_candidates(peer);
 	peer->have_remote_credentials = false;
 	peer->remote_gathering_done = false;
@@ -244,22 +462,97 @@ void peer_ice_destroy(struct wice_peer *peer)
 	peer->selected.valid = false;
 }
 
+bool peer_ice_active(const struct wice_peer *peer)
+{
+	return peer->ice[PEER_AGENT_DIRECT].agent || peer->ice[PEER_AGENT_RELAY].agent;
+}
+
+bool peer_ice_local_credentials(const struct wice_peer *peer, char **ret_ufrag, char **ret_pwd)
+{
+	for (size_t i = 0; i < PEER_N_AGENTS; i++) {
+		const struct peer_agent *pa = &peer->ice[i];
+
+		if (pa->agent && nice_agent_get_local_credentials(pa->agent, pa->stream, ret_ufrag, ret_pwd))
+			return true;
+	}
+	return false;
+}
+
+bool peer_ice_gathering_done(const struct wice_peer *peer)
+{
+	for (size_t i = 0; i < PEER_N_AGENTS; i++)
+		if (peer->ice[i].agent && !peer->ice[i].gathering_done)
+			return false;
+	return true;
+}
+
+size_t peer_remote_candidates(const struct wice_peer *peer)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < PEER_N_AGENTS; i++) {
+		const struct peer_agent *pa = &peer->ice[i];
+		GSList *list;
+
+		if (!pa->agent)
+			continue;
+		list = nice_agent_get_remote_candidates(pa->agent, pa->stream, 1);
+		n += g_slist_length(list);
+		g_slist_free_full(list, (GDestroyNotify)nice_candidate_free);
+	}
+	return n;
+}
+
+/* The agent a remote candidate belongs to: relay candidates to the relay
+ * agent, the others to the direct agent.  When the session has only one
+ * agent by configuration, it takes every candidate, as the one agent of
+ * earlier versions did.  NULL: that agent is gone (it failed). */
+static struct peer_agent *agent_for(struct wice_peer *peer, const NiceCandidate *c)
+{
+	struct peer_agent *direct = &peer->ice[PEER_AGENT_DIRECT], *relay = &peer->ice[PEER_AGENT_RELAY];
+	struct peer_agent *pa;
+
+	if (c->type == NICE_CANDIDATE_TYPE_RELAYED)
+		pa = relay->wanted ? relay : direct;
+	else
+		pa = direct->wanted ? direct : relay;
+	return pa->agent ? pa : NULL;
+}
+
+/* Takes ownership of @c. */
+static void give_remote_candidate(struct wice_peer *peer, NiceCandidate *c)
+{
+	struct peer_agent *pa = agent_for(peer, c);
+	GSList one = { .data = c, .next = NULL };
+
+	if (pa) {
+		c->stream_id = pa->stream;
+		nice_agent_set_remote_candidates(pa->agent, pa->stream, 1, &one);
+		pa->n_remote++;
+	}
+	nice_candidate_free(c);
+}
+
 void peer_ice_set_remote_credentials(struct wice_peer *peer, const char *ufrag, const char *pwd)
 {
-	if (!peer->agent || peer->have_remote_credentials)
+	bool any = false;
+
+	if (!peer_ice_active(peer) || peer->have_remote_credentials)
 		return;
-	if (!nice_agent_set_remote_credentials(peer->agent, peer->stream, ufrag, pwd))
+	for (size_t i = 0; i < PEER_N_AGENTS; i++) {
+		struct peer_agent *pa = &peer->ice[i];
+
+		if (pa->agent && nice_agent_set_remote_credentials(pa->agent, pa->stream, ufrag, pwd))
+			any = true;
+	}
+	if (!any)
 		return;
 	peer->have_remote_credentials = true;
-	for (size_t i = 0; i < peer->n_pending; i++) {
-		GSList one = { .data = peer->pending[i], .next = NULL };
-
-		nice_agent_set_remote_candidates(peer->agent, peer->stream, 1, &one);
-		nice_candidate_free(peer->pending[i]);
-	}
+	for (size_t i = 0; i < peer->n_pending; i++)
+		give_remote_candidate(peer, peer->pending[i]);
 	peer->n_pending = 0;
 	if (peer->remote_gathering_done)
-		nice_agent_peer_candidate_gathering_done(peer->agent, peer->stream);
+		peer_ice_remote_gathering_done(peer);
 	if (peer->state == PEER_GATHERING)
 		peer_set_state(peer, PEER_CONNECTING, "remote credentials received");
 }
@@ -267,11 +560,9 @@ void peer_ice_set_remote_credentials(struct wice_peer *peer, const char *ufrag, 
 /* Takes ownership of @c. */
 void peer_ice_add_remote_candidate(struct wice_peer *peer, NiceCandidate *c)
 {
-	GSList one = { .data = c, .next = NULL };
-
 	/* A peer may resend its candidates any number of times, but it cannot
 	 * make us hold more than PEER_MAX_REMOTE_CANDIDATES per session. */
-	if (!peer->agent || peer->n_remote >= PEER_MAX_REMOTE_CANDIDATES) {
+	if (!peer_ice_active(peer) || peer->n_remote >= PEER_MAX_REMOTE_CANDIDATES) {
 		nice_candidate_free(c);
 		return;
 	}
@@ -283,13 +574,19 @@ void peer_ice_add_remote_candidate(struct wice_peer *peer, NiceCandidate *c)
 			nice_candidate_free(c);
 		return;
 	}
-	nice_agent_set_remote_candidates(peer->agent, peer->stream, 1, &one);
-	nice_candidate_free(c);
+	give_remote_candidate(peer, c);
 }
 
 void peer_ice_remote_gathering_done(struct wice_peer *peer)
 {
 	peer->remote_gathering_done = true;
-	if (peer->agent && peer->have_remote_credentials)
-		nice_agent_peer_candidate_gathering_done(peer->agent, peer->stream);
+	if (!peer->have_remote_credentials)
+		return;
+	for (size_t i = 0; i < PEER_N_AGENTS; i++) {
+		struct peer_agent *pa = &peer->ice[i];
+
+		if (pa->agent)
+			nice_agent_peer_candidate_gathering_done(pa->agent, pa->stream);
+	}
+	check_hope(peer, "checks failed");
 }

@@ -16,12 +16,20 @@ void peer_teardown(struct wice_peer *peer);
 /* Tears the agent down and builds a new one (peer.c says when). */
 void peer_rebuild(struct wice_peer *peer, bool own_session, uint64_t remote_session, const char *reason);
 
-/* peer-ice.c: the agent of the current session. */
+/* peer-ice.c: the agents of the current session. */
 bool peer_ice_create(struct wice_peer *peer, const char *ufrag, const char *pwd);
 void peer_ice_destroy(struct wice_peer *peer);
+/* Whether the session has an agent left. */
+bool peer_ice_active(const struct wice_peer *peer);
+/* Our session's credentials (g_free them); false without an agent. */
+bool peer_ice_local_credentials(const struct wice_peer *peer, char **ret_ufrag, char **ret_pwd);
+/* Every agent has gathered all its candidates. */
+bool peer_ice_gathering_done(const struct wice_peer *peer);
 void peer_ice_set_remote_credentials(struct wice_peer *peer, const char *ufrag, const char *pwd);
 void peer_ice_add_remote_candidate(struct wice_peer *peer, NiceCandidate *c);
 void peer_ice_remote_gathering_done(struct wice_peer *peer);
+/* Whether the local addresses the agents gather on are all still there. */
+bool peer_ice_addresses_still_there(const struct wice_peer *peer);
 
 /* peer-signal.c */
 void peer_send_state(struct wice_peer *peer, bool please_answer);
@@ -33,7 +41,12 @@ void peer_start_resending(struct wice_peer *peer);
 void peer_stop_resending(struct wice_peer *peer);
 
 /* peer-path.c */
-void peer_path_on_selected_pair(struct wice_peer *peer, NiceCandidate *local, NiceCandidate *remote);
+/* An agent selected a pair: WireGuard moves to it unless a direct pair
+ * of the other agent already carries it. */
+void peer_path_on_selected_pair(struct peer_agent *pa);
+/* @pa failed or is going away: its path moves to the other agent's pair,
+ * or is dropped.  True if a path is left. */
+bool peer_path_on_agent_lost(struct peer_agent *pa);
 void peer_path_deliver(struct wice_peer *peer, const uint8_t *buf, size_t len);
 /* Drops the proxy or nftables rules of the current agent. */
 void peer_path_release(struct wice_peer *peer);

@@ -1,6 +1,12 @@
 /* The peer's data path: once ICE selects a pair, make WireGuard's packets
  * for this peer flow over it.
  *
+ * Of the session's two agents (peer-ice.c), the direct agent's pair is
+ * taken whenever it has one; the relay agent's carries WireGuard until
+ * then, and again if the direct pair fails (consent lost).  So a relay
+ * path is up as soon as the relay agent finds it, and the tunnel moves to
+ * a direct pair when there is one, without waiting for either to fail.
+ *
  * Host, server- and peer-reflexive pairs use the nftables fast path when
  * nftables works here (WireGuard's endpoint is the remote candidate and
  * the kernel rewrites ports); relay pairs, and every pair when the proxy
@@ -20,6 +26,15 @@
 /* How long after a path change packets on the old path are not a sign
  * that the two sides disagree on the pair. */
 #define PATH_SETTLE_MS 1000
+/* A relay pair selected while the direct agent still checks waits this
+ * long for a direct one.  Behind port-preserving NATs both agents
+ * selected within ~2 ms of each other in the lab, and taking the relay
+ * pair for those 2 ms lost the first handshake in 4 of 10 runs (the two
+ * sides switched paths a few ms apart, mid-handshake): the first ping came
+ * after 316-1083 ms (the next kicks) instead of ~100 ms.  With 50 ms none
+ * did (median 99 ms, max 114); a relay pair costs those 50 ms (connect
+ * median 124 -> 155 ms with both NATs hard). */
+#define RELAY_GRACE_MS 50
 
 static void kick_after_lost_initiation(struct wice_peer *peer);
 
@@ -84,18 +99,23 @@ static bool use_nft(struct wice_peer *peer, const NiceCandidate *local, const Ni
 	return true;
 }
 
-static bool use_user_proxy(struct wice_peer *peer)
+/* The user proxy over @pa's pair: the other agent's proxy, if there is
+ * one, moves to @pa in place (WireGuard's endpoint stays). */
+static bool use_user_proxy(struct wice_peer *peer, struct peer_agent *pa)
 {
 	g_autoptr(GError) error = NULL;
 	union wg_sockaddr ep;
 
+	if (peer->user_proxy && peer->user_proxy_agent != pa)
+		user_proxy_set_agent(peer->user_proxy, pa->agent, pa->stream, 1);
 	if (!peer->user_proxy) {
-		peer->user_proxy = user_proxy_new(peer->agent, peer->stream, 1, peer->iface->listen_port, &error);
+		peer->user_proxy = user_proxy_new(pa->agent, pa->stream, 1, peer->iface->listen_port, &error);
 		if (!peer->user_proxy) {
 			g_warning("%s/%s: user proxy: %s", peer->iface->name, peer->name, error->message);
 			return false;
 		}
 	}
+	peer->user_proxy_agent = pa;
 	user_proxy_get_endpoint(peer->user_proxy, &ep);
 	peer_wg_set_endpoint(peer, &ep);
 	return true;
@@ -136,12 +156,16 @@ static void switch_path(struct wice_peer *peer, enum peer_proxy_kind old, enum p
 	emit_selected_pair(peer);
 	if (old == PEER_PROXY_NFT && kind != PEER_PROXY_NFT)
 		drop_nft_rules(peer);
-	if (old == PEER_PROXY_USER && kind != PEER_PROXY_USER)
+	if (old == PEER_PROXY_USER && kind != PEER_PROXY_USER) {
 		g_clear_pointer(&peer->user_proxy, user_proxy_free);
+		peer->user_proxy_agent = NULL;
+	}
 }
 
-void peer_path_on_selected_pair(struct wice_peer *peer, NiceCandidate *local, NiceCandidate *remote)
+/* Moves WireGuard to @pa's selected pair. */
+static bool use_pair(struct wice_peer *peer, struct peer_agent *pa)
 {
+	NiceCandidate *local = pa->selected_local, *remote = pa->selected_remote;
 	enum peer_proxy_kind kind = choose_proxy(peer, local, remote);
 	enum peer_proxy_kind old = peer->proxy;
 	bool ok;
@@ -150,15 +174,79 @@ void peer_path_on_selected_pair(struct wice_peer *peer, NiceCandidate *local, Ni
 	ok = kind == PEER_PROXY_NFT ? use_nft(peer, local, remote) : false;
 	if (!ok) {
 		kind = PEER_PROXY_USER;
-		ok = use_user_proxy(peer);
+		ok = use_user_proxy(peer, pa);
 	}
-	if (!ok) {
+	if (!ok)
+		return false;
+	peer->path_agent = pa;
+	peer->kicked_for_lost = false;
+	switch_path(peer, old, kind);
+	return true;
+}
+
+static bool direct_still_checking(const struct wice_peer *peer)
+{
+	const struct peer_agent *direct = &peer->ice[PEER_AGENT_DIRECT];
+
+	return direct->agent && !direct->failed && !direct->selected_local;
+}
+
+static gboolean on_relay_grace(gpointer data)
+{
+	struct wice_peer *peer = data;
+	struct peer_agent *relay = &peer->ice[PEER_AGENT_RELAY];
+
+	g_clear_pointer(&peer->relay_grace, g_source_unref);
+	peer->relay_grace_over = true;
+	if (!peer->path_agent && relay->agent && !relay->failed && relay->selected_local)
+		peer_path_on_selected_pair(relay);
+	return G_SOURCE_REMOVE;
+}
+
+void peer_path_on_selected_pair(struct peer_agent *pa)
+{
+	struct wice_peer *peer = pa->peer;
+	struct peer_agent *carrier = peer->path_agent;
+
+	if (pa->kind == PEER_AGENT_RELAY) {
+		if (carrier && carrier != pa) {
+			g_debug("%s/%s: relay pair selected; staying on the direct pair", peer->iface->name,
+				peer->name);
+			return;
+		}
+		if (!carrier && !peer->relay_grace_over && direct_still_checking(peer)) {
+			if (!peer->relay_grace)
+				peer->relay_grace = source_timeout(RELAY_GRACE_MS, on_relay_grace, peer);
+			return;
+		}
+	}
+	source_clear(&peer->relay_grace);
+	if (!use_pair(peer, pa)) {
 		peer_schedule_restart(peer, "cannot set up the data path");
 		return;
 	}
-	peer->kicked_for_lost = false;
-	switch_path(peer, old, kind);
 	peer_on_connected(peer);
+}
+
+bool peer_path_on_agent_lost(struct peer_agent *pa)
+{
+	struct wice_peer *peer = pa->peer;
+	struct peer_agent *other = &peer->ice[pa->kind == PEER_AGENT_DIRECT ? PEER_AGENT_RELAY : PEER_AGENT_DIRECT];
+
+	if (peer->path_agent && peer->path_agent != pa)
+		return true;
+	if (other->agent && !other->failed && other->selected_local && use_pair(peer, other)) {
+		if (peer->state == PEER_CONNECTED)
+			g_message("%s/%s: %s pair lost, back on the %s pair", peer->iface->name, peer->name,
+				  pa->kind == PEER_AGENT_DIRECT ? "direct" : "relay",
+				  other->kind == PEER_AGENT_DIRECT ? "direct" : "relay");
+		source_clear(&peer->relay_grace);
+		peer_on_connected(peer);
+		return true;
+	}
+	if (peer->path_agent)
+		peer_path_release(peer);
+	return false;
 }
 
 /* A WireGuard message: type 1-4 and three reserved zero bytes. */
@@ -204,7 +292,7 @@ static void fall_back_to_user_proxy(struct wice_peer *peer)
 {
 	g_message("%s/%s: the peer sends over another pair than ours; moving it to the user proxy", peer->iface->name,
 		  peer->name);
-	if (!use_user_proxy(peer)) {
+	if (!use_user_proxy(peer, peer->path_agent)) {
 		peer_schedule_restart(peer, "cannot set up the data path");
 		return;
 	}
@@ -233,10 +321,13 @@ void peer_path_deliver(struct wice_peer *peer, const uint8_t *buf, size_t len)
 
 void peer_path_release(struct wice_peer *peer)
 {
+	source_clear(&peer->relay_grace);
 	peer_wg_stop_kick(peer);
 	if (peer->proxy == PEER_PROXY_NFT)
 		drop_nft_rules(peer);
 	g_clear_pointer(&peer->user_proxy, user_proxy_free);
+	peer->user_proxy_agent = NULL;
+	peer->path_agent = NULL;
 	peer->proxy = PEER_PROXY_NONE;
 	peer->selected.valid = false;
 	peer->lost_initiation = false;
@@ -254,7 +345,7 @@ void peer_path_set_wg_port(struct wice_peer *peer, uint16_t port)
 	if (peer->proxy != PEER_PROXY_NFT || nft_proxy_set_peer_wg_port(peer_nft(peer), handle, port, &error))
 		return;
 	g_warning("%s/%s: nftables: %s; using the user proxy", peer->iface->name, peer->name, error->message);
-	if (use_user_proxy(peer))
+	if (use_user_proxy(peer, peer->path_agent))
 		switch_path(peer, PEER_PROXY_NFT, PEER_PROXY_USER);
 	else
 		peer_schedule_restart(peer, "cannot set up the data path");

@@ -68,7 +68,6 @@ static NiceCandidate *candidate_from_sig(const struct wice_peer *peer, const str
 		return NULL; /* WireGuard is one UDP flow */
 	c = nice_candidate_new((NiceCandidateType)s->type);
 	c->transport = NICE_CANDIDATE_TRANSPORT_UDP;
-	c->stream_id = peer->stream;
 	c->component_id = 1;
 	c->priority = s->priority;
 	g_strlcpy(c->foundation, s->foundation, sizeof(c->foundation));
@@ -130,7 +129,7 @@ static bool fill_offer(struct wice_peer *peer, struct sig_msg *msg, bool please_
 {
 	g_autofree char *ufrag = NULL, *pwd = NULL;
 
-	if (!peer->agent || !nice_agent_get_local_credentials(peer->agent, peer->stream, &ufrag, &pwd))
+	if (!peer_ice_local_credentials(peer, &ufrag, &pwd))
 		return false;
 	msg->has_offer = true;
 	g_strlcpy(msg->offer.ufrag, ufrag, sizeof(msg->offer.ufrag));
@@ -171,7 +170,7 @@ void peer_send_state(struct wice_peer *peer, bool please_answer)
 	for (size_t i = 0; i < peer->n_local; i++)
 		if (candidate_to_sig(peer->local[i], &c))
 			add_or_flush(peer, &msg, &c);
-	msg.end_of_candidates = peer->gathering_done;
+	msg.end_of_candidates = peer_ice_gathering_done(peer);
 	publish(peer, &msg);
 	sig_msg_wipe(&msg);
 }
@@ -216,7 +215,7 @@ static gboolean on_resend(gpointer data)
 {
 	struct wice_peer *peer = data;
 
-	if (peer->state == PEER_CONNECTED || peer->state == PEER_CLOSED || !peer->agent) {
+	if (peer->state == PEER_CONNECTED || peer->state == PEER_CLOSED || !peer_ice_active(peer)) {
 		peer_stop_resending(peer);
 		return G_SOURCE_REMOVE;
 	}
@@ -267,11 +266,11 @@ static void on_remote_restart(struct wice_peer *peer, uint64_t session_id)
 }
 
 /* Binds our session to the remote session @msg belongs to, rebuilding the
- * agent when the peer moved to a newer one.  False when @msg is from a
+ * agents when the peer moved to a newer one.  False when @msg is from a
  * session we no longer answer. */
 static bool bind_remote_session(struct wice_peer *peer, const struct sig_msg *msg, bool new_session)
 {
-	if (!peer->agent) {
+	if (!peer_ice_active(peer)) {
 		/* waiting: any sign of life starts us again; closed: only a
 		 * newer session (an older message may come after the goodbye) */
 		if (peer->state == PEER_CLOSED && !new_session)
@@ -280,7 +279,7 @@ static bool bind_remote_session(struct wice_peer *peer, const struct sig_msg *ms
 		peer_start(peer);
 		/* A peer bound to our old session rebuilds its agent when our
 		 * new offer comes: its candidates here would be stale by then. */
-		return peer->agent != NULL && !msg->answers;
+		return peer_ice_active(peer) && !msg->answers;
 	}
 	if (!peer->remote_session) {
 		peer->remote_session = msg->session_id;
@@ -291,7 +290,7 @@ static bool bind_remote_session(struct wice_peer *peer, const struct sig_msg *ms
 	if (!new_session)
 		return false;
 	on_remote_restart(peer, msg->session_id);
-	return peer->agent != NULL;
+	return peer_ice_active(peer);
 }
 
 /* Answers with our state at most every ANSWER_INTERVAL_MS: offers asking

@@ -91,6 +91,10 @@ struct wice_peer *peer_new(struct wice_iface *iface, const uint8_t public_key[32
 	wg_key_to_base64(b64, public_key);
 	g_strlcpy(peer->name, b64, sizeof(peer->name));
 	peer->controlling = memcmp(iface->identity.public_key, public_key, 32) < 0;
+	for (size_t i = 0; i < PEER_N_AGENTS; i++) {
+		peer->ice[i].peer = peer;
+		peer->ice[i].kind = (enum peer_agent_kind)i;
+	}
 	peer->state_since = g_get_real_time() / G_USEC_PER_SEC;
 	if (sig_pair_init(&peer->pair, &iface->identity, public_key) < 0) {
 		g_warning("%s/%s: unusable public key", iface->name, peer->name);
@@ -124,8 +128,8 @@ void peer_rebuild(struct wice_peer *peer, bool own_session, uint64_t remote_sess
 
 	peer_cancel_restart(peer);
 	peer_stop_resending(peer);
-	if (!own_session && peer->agent)
-		nice_agent_get_local_credentials(peer->agent, peer->stream, &ufrag, &pwd);
+	if (!own_session)
+		peer_ice_local_credentials(peer, &ufrag, &pwd);
 	peer_teardown(peer);
 	peer->remote_session = remote_session;
 	if (own_session)
@@ -135,7 +139,7 @@ void peer_rebuild(struct wice_peer *peer, bool own_session, uint64_t remote_sess
 		peer_schedule_restart(peer, "cannot create ICE agent");
 	else if (own_session)
 		peer_schedule_send_state(peer);
-	if (peer->agent)
+	if (peer_ice_active(peer))
 		peer_start_resending(peer);
 	if (pwd)
 		explicit_bzero(pwd, strlen(pwd));
@@ -255,15 +259,22 @@ void peer_update_wg(struct wice_peer *peer, const struct wg_peer *wgp)
 
 void peer_on_network_changed(struct wice_peer *peer)
 {
-	/* New addresses mean new candidates; a connected pair whose local
-	 * address is gone goes unanswered and restarts by itself. */
-	if (peer->state != PEER_CONNECTED && peer->state != PEER_CLOSED)
-		peer_restart(peer, "local addresses changed");
+	/* A connected pair whose local address is gone goes unanswered and
+	 * restarts by itself; new addresses alone wait for the next session
+	 * (peer_ice_addresses_still_there says why). */
+	if (peer->state == PEER_CONNECTED || peer->state == PEER_CLOSED)
+		return;
+	if (peer_ice_active(peer) && peer_ice_addresses_still_there(peer)) {
+		g_debug("%s/%s: network changed; the agents' addresses are all still there", peer->iface->name,
+			peer->name);
+		return;
+	}
+	peer_restart(peer, "local addresses changed");
 }
 
 void peer_on_signaling_up(struct wice_peer *peer)
 {
-	if (peer->agent && (peer->state == PEER_GATHERING || peer->state == PEER_CONNECTING))
+	if (peer_ice_active(peer) && (peer->state == PEER_GATHERING || peer->state == PEER_CONNECTING))
 		peer_send_state(peer, !peer->have_remote_credentials);
 }
 

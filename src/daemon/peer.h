@@ -1,8 +1,10 @@
 /* One WireGuard peer and the ICE session that finds it a path.
  *
- * Each peer has its own NiceAgent with one stream and one component: the
- * controlling role must be decided per peer (the smaller public key
- * controls) and libnice's role is a property of the whole agent.
+ * Each peer has its own NiceAgents, each with one stream and one
+ * component: the controlling role must be decided per peer (the smaller
+ * public key controls) and libnice's role is a property of the whole
+ * agent.  The session has two agents that share its credentials, one for
+ * direct pairs and one for relay pairs (peer-ice.c says why).
  *
  * States: idle (waiting to start), gathering (collecting candidates, no
  * remote credentials yet), connecting (checks running), connected (a pair
@@ -38,6 +40,27 @@ enum peer_proxy_kind {
 #define PEER_MAX_LOCAL_CANDIDATES 64
 
 struct user_proxy;
+struct wice_peer;
+
+/* The agents of a session (peer-ice.c). */
+enum peer_agent_kind {
+	PEER_AGENT_DIRECT, /* host and server reflexive candidates */
+	PEER_AGENT_RELAY,  /* TURN relay candidates only */
+	PEER_N_AGENTS,
+};
+
+struct peer_agent {
+	struct wice_peer *peer;
+	enum peer_agent_kind kind;
+	bool wanted; /* the configuration asks for it this session */
+	NiceAgent *agent; /* NULL: not wanted, or dropped after it failed */
+	guint stream;
+	bool gathering_done;
+	bool failed;
+	size_t n_local, n_remote; /* candidates it gathered, remote ones it got */
+	NiceCandidate *selected_local, *selected_remote; /* its selected pair */
+	GSource *drop_timer; /* destroys it once it failed */
+};
 
 struct peer_pair_info {
 	bool valid;
@@ -60,9 +83,11 @@ struct wice_peer {
 	enum peer_state state;
 	char *state_reason;
 	gint64 state_since; /* real time, seconds */
-	NiceAgent *agent;
-	guint stream;
-	bool gathering_done;
+	struct peer_agent ice[PEER_N_AGENTS];
+	struct peer_agent *path_agent; /* whose selected pair carries WireGuard */
+	GSource *relay_grace;	       /* a relay pair waits for a direct one */
+	bool relay_grace_over;	       /* this session's relay pair waited */
+	GArray *local_addrs; /* struct sockaddr_storage: what the agents gather on */
 
 	/* our session and the remote session it answers (0: none yet) */
 	struct sig_session session;
@@ -71,13 +96,12 @@ struct wice_peer {
 	bool have_remote_credentials;
 	NiceCandidate *pending[PEER_MAX_PENDING_CANDIDATES];
 	size_t n_pending;
-	size_t n_remote;
+	size_t n_remote; /* accepted this session, for the cap */
 	bool remote_gathering_done;
 	NiceCandidate *local[PEER_MAX_LOCAL_CANDIDATES];
 	size_t n_local;
 
 	GSource *send_timer; /* a coalesced send of our state */
-	GSource *drop_timer; /* destroys a failed agent */
 	struct sig_route route; /* how the peer's last message came */
 	gint64 route_us;
 	unsigned resends_unanswered;
@@ -91,6 +115,7 @@ struct wice_peer {
 	enum peer_proxy_kind proxy;
 	char nft_handle[32]; /* the name of our nftables elements, "" before any */
 	struct user_proxy *user_proxy;
+	struct peer_agent *user_proxy_agent; /* the agent the user proxy sends with */
 	struct peer_pair_info selected;
 	union wg_sockaddr endpoint_set;      /* what we last gave WireGuard */
 	union wg_sockaddr original_endpoint; /* what it had before us */
@@ -132,3 +157,5 @@ void peer_path_set_wg_port(struct wice_peer *peer, uint16_t port);
 const char *peer_state_name(enum peer_state state);
 const char *peer_proxy_name(enum peer_proxy_kind kind);
 const char *peer_candidate_type_name(NiceCandidateType type);
+/* Distinct remote candidates, as the agents keep them (resends do not count). */
+size_t peer_remote_candidates(const struct wice_peer *peer);

@@ -63,20 +63,6 @@ static void add_selected_pair(JsonBuilder *b, const struct wice_peer *peer)
 	json_builder_end_object(b);
 }
 
-/* Distinct candidates, as the agent keeps them (resends do not count). */
-static gint64 count_remote_candidates(const struct wice_peer *peer)
-{
-	GSList *list;
-	gint64 n;
-
-	if (!peer->agent)
-		return 0;
-	list = nice_agent_get_remote_candidates(peer->agent, peer->stream, 1);
-	n = g_slist_length(list);
-	g_slist_free_full(list, (GDestroyNotify)nice_candidate_free);
-	return n;
-}
-
 static void add_peer(JsonBuilder *b, const struct wice_peer *peer)
 {
 	char key[WG_KEY_B64_LEN], ep[128];
@@ -96,7 +82,7 @@ static void add_peer(JsonBuilder *b, const struct wice_peer *peer)
 	add_int(b, "tx_bytes", (gint64)peer->tx_bytes);
 	add_string(b, "role", peer->controlling ? "controlling" : "controlled");
 	add_int(b, "local_candidates", (gint64)peer->n_local);
-	add_int(b, "remote_candidates", count_remote_candidates(peer));
+	add_int(b, "remote_candidates", (gint64)peer_remote_candidates(peer));
 	add_int(b, "restarts", peer->restarts);
 	json_builder_end_object(b);
 }

@@ -359,14 +359,23 @@ lab_neigh_room() {
 
 # lab_ns NAME: create namespace NAME with lo up and no IPv6 duplicate
 # address detection, so that addresses work as soon as they are added.
+# With LAB_DAD=1 addresses go through DAD the way they do on a real host
+# (Linux's default): global IPv6 addresses are tentative for ~1-2 s, link-
+# local ones too, and a daemon sees its addresses change after it started.
 lab_ns() {
 	local ns=$LAB_PREFIX-$1
 	[ ! -e "/run/netns/$ns" ] || lab__die "lab_ns: '$1' exists"
 	echo "$ns" >>"$LAB_DIR/namespaces"
 	lab__run ip netns add "$ns"
 	lab__run ip -n "$ns" link set lo up
+	[ "${LAB_DAD:-0}" = 1 ] && return
 	lab_sysctl "$1" net.ipv6.conf.all.accept_dad 0
 	lab_sysctl "$1" net.ipv6.conf.default.accept_dad 0
+}
+
+# lab__nodad: "nodad" for `ip addr add` of an IPv6 address, unless LAB_DAD=1.
+lab__nodad() {
+	[ "${LAB_DAD:-0}" = 1 ] || echo nodad
 }
 
 # lab__segment NS BRIDGE NET4 NET6 [GW-HOST-NUMBER]: make BRIDGE in NS a
@@ -381,7 +390,8 @@ lab__segment() {
 	lab__set "seg.$ns.net6" "$net6"
 	if [ -n "$gw" ]; then
 		lab__run ip -n "$LAB_PREFIX-$ns" addr add "$net4.$gw/24" dev "$br"
-		lab__run ip -n "$LAB_PREFIX-$ns" addr add "$net6$gw/64" dev "$br" nodad
+		# shellcheck disable=SC2046 # no word or one
+		lab__run ip -n "$LAB_PREFIX-$ns" addr add "$net6$gw/64" dev "$br" $(lab__nodad)
 		lab__set "seg.$ns.gw" "$net4.$gw"
 		lab__set "ip4.$ns.$ns" "$net4.$gw"
 		lab__set "ip6.$ns.$ns" "$net6$gw"
@@ -432,7 +442,8 @@ lab_attach() {
 	lab__run ip -n "$LAB_PREFIX-$seg" link add "p$n" type veth peer name "$ifname" netns "$hns"
 	lab__run ip -n "$LAB_PREFIX-$seg" link set "p$n" master "$br" up
 	lab__run ip -n "$hns" addr add "$net4.$n/24" dev "$ifname"
-	lab__run ip -n "$hns" addr add "$net6$n/64" dev "$ifname" nodad
+	# shellcheck disable=SC2046 # no word or one
+	lab__run ip -n "$hns" addr add "$net6$n/64" dev "$ifname" $(lab__nodad)
 	lab__run ip -n "$hns" link set "$ifname" up
 	if gw=$(lab__get "seg.$seg.gw") && [ -z "$(ip -n "$hns" -4 route show default)" ]; then
 		lab__run ip -n "$hns" route add default via "$gw"
@@ -457,7 +468,8 @@ lab_ip6() {
 # lab__addr NS IFNAME ADDR/PLEN: add an IPv4 or IPv6 address (no DAD).
 lab__addr() {
 	local nodad=
-	[[ $3 != *:* ]] || nodad=nodad
+	[[ $3 != *:* ]] || nodad=$(lab__nodad)
+	# shellcheck disable=SC2086 # no word or one
 	lab__run ip -n "$LAB_PREFIX-$1" addr add "$3" dev "$2" $nodad
 }
 
@@ -475,11 +487,11 @@ lab_link() {
 	lab__run ip -n "$LAB_PREFIX-$4" link set "$5" up
 }
 
-# lab_nat ROUTER TYPE [K]: create a NAT router: "wan" on the internet (call
-# lab_internet first), and a LAN bridge "lan" 10.0.K.1/24 inside the router
-# that hosts join with lab_attach HOST ROUTER. K defaults to the next LAN
-# number of a counter (which explicit Ks do not advance); give two routers
-# the same K for overlapping private ranges.
+# lab_nat ROUTER TYPE[,OPTION...] [K]: create a NAT router: "wan" on the
+# internet (call lab_internet first), and a LAN bridge "lan" 10.0.K.1/24
+# inside the router that hosts join with lab_attach HOST ROUTER. K defaults
+# to the next LAN number of a counter (which explicit Ks do not advance);
+# give two routers the same K for overlapping private ranges.
 # TYPE is what the router's nftables table "lab" does to IPv4:
 #   easy       masquerade, which keeps the source port when it can
 #              (endpoint-independent mapping, address and port dependent
@@ -490,26 +502,44 @@ lab_link() {
 #              outbound flow (DESIGN.md, "Facts about this machine")
 #   hard       the same masquerade without any firewall: an early inbound
 #              packet makes the router pick a new port for the outbound flow
+#              (and the router answers it with ICMP port unreachable)
 #   symmetric  masquerade random,fully-random (endpoint-dependent mapping,
 #              a new random port per destination) plus the input firewall
 # easy and symmetric also drop new connections forwarded from "wan".
+# OPTIONs, comma-separated after TYPE:
+#   noicmp     the router sends no ICMP destination unreachable to "wan"
+#              (without a firewall, Linux answers unsolicited UDP with port
+#              unreachable; many home routers stay silent instead)
+#   loss10     10 % of the packets forwarded either way are dropped
+#              (numgen: this kernel has no netem)
+#   public     the LAN is 198.19.K.0/24, a public-looking range (RFC 2544,
+#              like the internet's), instead of the private 10.0.K.0/24
 lab_nat() {
-	local r=$1 type=$2 k masq firewall
+	local r=$1 type=${2%%,*} opts=, k masq firewall net4=10.0 opt
+	[[ $2 != *,* ]] || opts=,${2#*,},
 	case $type in
 	easy) masq=masquerade firewall=1 ;;
 	hard) masq=masquerade firewall= ;;
 	symmetric) masq='masquerade random,fully-random' firewall=1 ;;
 	*) lab__die "lab_nat: unknown type '$type' (easy, hard, symmetric)" ;;
 	esac
+	for opt in ${opts//,/ }; do
+		case $opt in
+		noicmp | loss10) ;;
+		public) net4=198.19 ;;
+		*) lab__die "lab_nat: unknown option '$opt' (noicmp, loss10, public)" ;;
+		esac
+	done
 	k=$(lab__lan_index "${3:-}")
 	lab_ns "$r"
 	lab_sysctl "$r" net.ipv4.ip_forward 1
 	lab_attach "$r" inet wan
-	lab__segment "$r" lan "10.0.$k" "fd00:0:0:$k::" 1
-	lab__set "nat.$r" "$type"
+	lab__segment "$r" lan "$net4.$k" "fd00:0:0:$k::" 1
+	lab__set "nat.$r" "$2"
 	lab__run lab_exec "$r" nft -f - <<-EOF
 		table ip lab {
 			counter wan_drop {}
+			counter loss_drop {}
 			chain postrouting {
 				type nat hook postrouting priority srcnat; policy accept;
 				oifname "wan" $masq
@@ -521,6 +551,11 @@ lab_nat() {
 			chain forward {
 				type filter hook forward priority filter; policy accept;
 				${firewall:+iifname "wan" ct state new drop}
+				$([[ $opts != *,loss10,* ]] || echo 'numgen random mod 10 0 counter name "loss_drop" drop')
+			}
+			chain output {
+				type filter hook output priority filter; policy accept;
+				$([[ $opts != *,noicmp,* ]] || echo 'oifname "wan" icmp type destination-unreachable drop')
 			}
 		}
 	EOF

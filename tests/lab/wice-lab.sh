@@ -9,6 +9,7 @@
 #   wl_pair A B                  make the two hosts' WireGuard peers of each
 #                                other (keys and allowed IPs, NO endpoint)
 #   wl_daemon NAME CONF-TEXT     start `wice daemon -f -v` on host NAME
+#   wl_daemons CONF-TEXT NAME... start the daemons of several hosts at once
 #   wl_show NAME                 `wice show --json` of host NAME's daemon
 #   wl_wait_ping A B SECS        wait until A pings B through the tunnel
 #   wl_pair_types NAME           "LOCAL-TYPE REMOTE-TYPE PROXY" of the peer
@@ -17,6 +18,8 @@
 #   wl_monitor NAME LOG [ARG...] `wice monitor ARG...` of NAME's daemon in the
 #                                background (output in lab_log LOG), once the
 #                                daemon counts it
+#   wl_testbed NAT1 NAT2 PATH    one run of a user's test bed, in a lab of its
+#                                own (tests/lab/nat-hard-*.test)
 # shellcheck source=tests/lab/lab.sh
 . "${top_srcdir:-.}/tests/lab/lab.sh"
 
@@ -25,6 +28,8 @@ WICE=${top_builddir:-.}/wice
 export WICE
 WL_SRV_PORT=8080
 WL_TURN_SECRET=labsecret
+WL_TURN_USER=u
+WL_TURN_PASSWORD=p
 
 # wl_require: skip unless root and every tool the scenarios need is here.
 wl_require() {
@@ -33,21 +38,73 @@ wl_require() {
 	[ -x "$WICE" ] || lab_fail "$WICE is not built"
 }
 
+# wl_setup_internet: the internet and its server host "srv" with the
+# signal server and coturn. Knobs (environment):
+#   WL_TURN_AUTH=rest|lt   coturn's credentials: the REST API's shared
+#                          secret (default; wice derives a user and password
+#                          from it) or long-term credentials with a static
+#                          user (--lt-cred-mech --user), as a user's test bed
+#                          would have them
+#   WL_COTURN_LATE=1       coturn is not started here: the test starts it
+#                          with wl_start_coturn, e.g. just before the daemons
+#   WL_COTURN_VERBOSE=1    coturn logs every request (-V)
+#   WL_COTURN_PLAIN=1      no --allowed-peer-ip: only what a user would write
+#   WL_SRV_EGRESS=drop|none|private-blocked   what becomes of srv's packets
+#                          to an address off the internet's /24 (such as a
+#                          peer's private host candidate): the internet's
+#                          gateway drops them silently (default); srv has no
+#                          default route, as in a test bed (sendto fails
+#                          with ENETUNREACH); or srv's own firewall refuses
+#                          private destinations, as on a TURN server hardened
+#                          against relaying into private networks (EPERM).
+#                          coturn 4.6.1 closes an allocation whose relayed
+#                          send fails; ICMP errors that come back did not
+#                          (a gateway answering "net unreachable" left the
+#                          allocations alone: coturn is built without
+#                          TURN_IP_RECVERR unless asked for it).
 wl_setup_internet() {
 	lab_internet
 	lab_attach srv inet
-	local ip
-	ip=$(lab_ip srv)
-	lab_bg srv signal-server "$WICE" signal-server --listen "$ip:$WL_SRV_PORT"
-	lab_bg srv coturn turnserver -n --listening-ip="$ip" --relay-ip="$ip" --listening-port=3478 \
-		--min-port=49152 --max-port=65535 --realm=wice.lab --use-auth-secret \
-		--static-auth-secret="$WL_TURN_SECRET" --no-tls --no-dtls --no-cli --log-file=stdout \
-		--simple-log --allowed-peer-ip=198.18.0.0-198.18.0.255
+	case ${WL_SRV_EGRESS:-drop} in
+	drop) ;;
+	none) lab__run lab_exec srv ip route del default ;;
+	private-blocked)
+		lab__run lab_exec srv nft -f - <<-EOF
+			table ip lab {
+				chain output {
+					type filter hook output priority filter; policy accept;
+					ip daddr { 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16 } drop
+				}
+			}
+		EOF
+		;;
+	*) lab_fail "WL_SRV_EGRESS: unknown '$WL_SRV_EGRESS' (drop, none, private-blocked)" ;;
+	esac
+	lab_bg srv signal-server "$WICE" signal-server --listen "$(lab_ip srv):$WL_SRV_PORT"
+	[ "${WL_COTURN_LATE:-0}" = 1 ] || wl_start_coturn
 	lab_wait_for 10 lab_listening srv tcp "$WL_SRV_PORT" || lab_fail "signal server did not start"
+}
+
+# wl_start_coturn: start coturn on srv (see wl_setup_internet); returns
+# once it listens.
+wl_start_coturn() {
+	local ip auth extra=()
+	ip=$(lab_ip srv)
+	case ${WL_TURN_AUTH:-rest} in
+	rest) auth=(--use-auth-secret --static-auth-secret="$WL_TURN_SECRET") ;;
+	lt) auth=(--lt-cred-mech --user="$WL_TURN_USER:$WL_TURN_PASSWORD") ;;
+	*) lab_fail "WL_TURN_AUTH: unknown '$WL_TURN_AUTH' (rest, lt)" ;;
+	esac
+	[ "${WL_COTURN_VERBOSE:-0}" != 1 ] || extra+=(-V)
+	[ "${WL_COTURN_PLAIN:-0}" = 1 ] || extra+=(--allowed-peer-ip=198.18.0.0-198.18.0.255)
+	lab_bg srv coturn turnserver -n --listening-ip="$ip" --relay-ip="$ip" --listening-port=3478 \
+		--min-port=49152 --max-port=65535 --realm=wice.lab "${auth[@]}" \
+		--no-tls --no-dtls --no-cli --log-file=stdout --simple-log "${extra[@]}"
 	lab_wait_for 10 lab_listening srv udp 3478 || lab_fail "coturn did not start"
 }
 
-# wl_conf_servers [TURN-TRANSPORT]: a wice.conf using the internet's servers.
+# wl_conf_servers [TURN-TRANSPORT]: a wice.conf using the internet's servers
+# (credentials as WL_TURN_AUTH says).
 wl_conf_servers() {
 	local ip transport=${1:-udp}
 	ip=$(lab_ip srv)
@@ -56,8 +113,12 @@ wl_conf_servers() {
 		urls = http://$ip:$WL_SRV_PORT
 		[ice]
 		urls = stun:$ip:3478, turn:$ip:3478?transport=$transport
-		turn-secret = $WL_TURN_SECRET
 	EOF
+	if [ "${WL_TURN_AUTH:-rest}" = lt ]; then
+		printf 'username = %s\npassword = %s\n' "$WL_TURN_USER" "$WL_TURN_PASSWORD"
+	else
+		printf 'turn-secret = %s\n' "$WL_TURN_SECRET"
+	fi
 }
 
 wl_host() {
@@ -77,11 +138,28 @@ wl_pair() {
 }
 
 wl_daemon() {
+	wl__daemon_start "$1" "$2"
+	lab_wait_for 10 test -S "$LAB_DIR/$1.sock" || lab_fail "daemon on $1 did not start"
+}
+
+# wl_daemons CONF-TEXT NAME...: start the daemons of every NAME at once, as
+# hosts that boot together would, then wait until each one listens.
+wl_daemons() {
+	local conf=$1 name
+	shift
+	for name in "$@"; do
+		wl__daemon_start "$name" "$conf"
+	done
+	for name in "$@"; do
+		lab_wait_for 10 test -S "$LAB_DIR/$name.sock" || lab_fail "daemon on $name did not start"
+	done
+}
+
+wl__daemon_start() {
 	local name=$1 conf=$LAB_DIR/$1.conf
 	(umask 077 && printf '%s\n' "$2" >"$conf")
 	lab__set "wl.$name.started_us" "$(lab__now_us)"
 	lab_bg "$name" "wice-$name" "$WICE" daemon -f ${WL_DAEMON_FLAGS:--v} -c "$conf" -s "$LAB_DIR/$name.sock"
-	lab_wait_for 10 test -S "$LAB_DIR/$name.sock" || lab_fail "daemon on $name did not start"
 }
 
 wl_show() {
@@ -198,4 +276,73 @@ wl_monitor() {
 	before=$(wl_show "$name" | jq .control.monitors)
 	lab_bg "$name" "$log" "$WICE" monitor -s "$LAB_DIR/$name.sock" "$@"
 	lab_wait_for 5 wl__monitors "$name" $((before + 1)) || lab_fail "monitor $log did not start"
+}
+
+# wl_testbed NAT1 NAT2 PATH-REGEX: one run of a test bed built the way a
+# user would build one, in a lab of its own (start it in a subshell): hosts
+# a and b behind routers of types NAT1 and NAT2 (lab_nat), coturn started
+# WL_TESTBED_SETTLE seconds (default 0.5) before both daemons, which start
+# together right after the network is built (unless WL_COTURN_LATE=0:
+# coturn then runs from the start), and the other WL_* and LAB_* knobs as
+# the caller sets them.  With WL_TESTBED_NEW_ADDR=1, a gets one more address
+# right after its daemon started (what an IPv6 address done with duplicate
+# address detection looks like to the daemon, ~1 s after boot).  Fails
+# unless a pings b within WL_TESTBED_TIMEOUT
+# seconds (default 15) and b pings a, the pair of a's daemon matches
+# PATH-REGEX ("LOCAL REMOTE PROXY"), and neither daemon restarted ICE.
+# Prints "first ping a -> b after N ms, path LOCAL REMOTE PROXY".
+wl_testbed() {
+	local want=$3 conf first got n restarts
+	lab_init
+	WL_COTURN_LATE=${WL_COTURN_LATE:-1}
+	wl_setup_internet
+	lab_nat r1 "$1"
+	lab_nat r2 "$2"
+	wl_host a r1 1
+	wl_host b r2 2
+	wl_pair a b
+	if [ "$WL_COTURN_LATE" = 1 ]; then
+		wl_start_coturn
+		sleep "${WL_TESTBED_SETTLE:-0.5}"
+	fi
+	conf=$(wl_conf_servers udp)
+	wl_daemons "$conf" a b
+	if [ "${WL_TESTBED_NEW_ADDR:-0}" = 1 ]; then
+		n=$(lab_ip a)
+		lab__run lab_exec a ip addr add "${n%.*}.99/24" dev eth0
+	fi
+	first=$(wl_wait_ping a b "${WL_TESTBED_TIMEOUT:-15}") ||
+		lab_fail "no ping a -> b within ${WL_TESTBED_TIMEOUT:-15} s"
+	wl_wait_ping b a 5 >/dev/null || lab_fail "no ping b -> a"
+	got=$(wl_pair_types a)
+	[[ $got =~ ^$want$ ]] || lab_fail "a's pair and proxy '$got', expected /$want/"
+	for n in a b; do
+		restarts=$(wl_show "$n" | jq '.interfaces[0].peers[0].restarts')
+		[ "$restarts" = 0 ] || lab_fail "$n restarted ICE $restarts times"
+	done
+	echo "$first, path $got"
+}
+
+# wl_testbed_variants: run the lines "NAME NAT1 NAT2 PATH-REGEX
+# [VAR=VALUE...]" of stdin (commas in PATH-REGEX stand for spaces), each
+# with wl_testbed in a lab of its own and with its VAR=VALUE knobs; fails
+# after the last one if any failed (that lab's state and logs are
+# printed).
+wl_testbed_variants() {
+	local name nat1 nat2 want knobs out err failed=
+	err=$(mktemp)
+	while read -r name nat1 nat2 want knobs; do
+		case $name in "" | \#*) continue ;; esac
+		# shellcheck disable=SC2086,SC2016 # knobs are words VAR=VALUE; $1.. are bash -c's
+		if out=$(env $knobs bash -c '. "$1"; wl_testbed "$2" "$3" "$4"' - \
+			"${top_srcdir:-.}/tests/lab/wice-lab.sh" "$nat1" "$nat2" "${want//,/ }" 2>"$err" </dev/null); then
+			echo "# $name ($nat1 $nat2 $knobs): $out"
+		else
+			echo "# $name ($nat1 $nat2 $knobs): FAILED"
+			cat "$err" >&2
+			failed="$failed $name"
+		fi
+	done
+	rm -f "$err"
+	[ -z "$failed" ] || lab_fail "variants failed:$failed"
 }

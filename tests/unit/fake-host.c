@@ -174,14 +174,23 @@ static const struct wice_iface_settings *host_settings(void *host, const char *i
 	return wice_config_iface(n->config, ifname);
 }
 
-static void host_local_addresses(void *host, GArray *ret)
+static void add_address(GArray *ret, uint32_t addr)
 {
 	struct sockaddr_storage ss = { 0 };
 	struct sockaddr_in *in = (struct sockaddr_in *)&ss;
 
 	in->sin_family = AF_INET;
-	in->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	in->sin_addr.s_addr = htonl(addr);
 	g_array_append_val(ret, ss);
+}
+
+static void host_local_addresses(void *host, GArray *ret)
+{
+	struct fake_node *n = host;
+
+	add_address(ret, INADDR_LOOPBACK);
+	if (n->extra_address)
+		add_address(ret, n->extra_address);
 }
 
 static struct nft_proxy *host_nft(void *host)

@@ -4,10 +4,11 @@
  * Each node is a struct wice_iface with its own host table: events are
  * recorded, signaling is delivered to the other node from the main loop
  * (like a network: later, and as the link says: dropped, duplicated,
- * delayed), ICE gathers on 127.0.0.1 only, there is no nftables (so every
- * pair uses the user proxy), and WireGuard is fake-wg.h.  A node also owns
- * a UDP socket on WireGuard's listen port, so that a test can play
- * WireGuard's side of the user proxy. */
+ * delayed), ICE gathers on 127.0.0.1 (and a node's extra_address), there
+ * is no STUN or TURN server (so a session has its direct agent only) and
+ * no nftables (so every pair uses the user proxy), and WireGuard is
+ * fake-wg.h.  A node also owns a UDP socket on WireGuard's listen port, so
+ * that a test can play WireGuard's side of the user proxy. */
 #pragma once
 
 #include "daemon/peer-internal.h"
@@ -52,6 +53,9 @@ struct fake_node {
 	unsigned misaddressed;
 	unsigned offers_sent, goodbyes_sent;
 	struct fake_link link; /* messages from this node */
+	/* ICE gathers on 127.0.0.1 and, when not 0, this address too (host
+	 * byte order, 127.0.0.0/8) */
+	uint32_t extra_address;
 };
 
 struct fake_world {
