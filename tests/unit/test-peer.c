@@ -266,20 +266,28 @@ Test(peer, network_change_restarts_only_for_lost_addresses)
 
 /* --- 3. a failed agent ---------------------------------------------------- */
 
-/* A message "from" @from's key with credentials nobody answers to and one
- * candidate where nobody answers, in a session older than @from's real
- * one (so that its real messages still count as newer). */
-static void inject_dead_offer(struct fake_node *from, uint16_t dead_port)
+/* A host candidate on 127.0.0.1:@port. */
+static struct sig_candidate loopback_candidate(uint16_t port)
 {
-	struct sig_session s = { .id = 0x5eed, .time = fake_peer(from)->session.time - 1 };
 	struct sig_candidate c = {
 		.foundation = "1",
 		.component = 1,
 		.transport = SIG_TRANSPORT_UDP,
 		.type = SIG_CANDIDATE_HOST,
 		.priority = 2130706431,
-		.addr = { .family = AF_INET, .addr = { 127, 0, 0, 1 }, .port = dead_port },
+		.addr = { .family = AF_INET, .addr = { 127, 0, 0, 1 }, .port = port },
 	};
+
+	return c;
+}
+
+/* A message "from" @from's key with credentials nobody answers to and one
+ * candidate where nobody answers, in a session older than @from's real
+ * one (so that its real messages still count as newer). */
+static void inject_dead_offer(struct fake_node *from, uint16_t dead_port)
+{
+	struct sig_session s = { .id = 0x5eed, .time = fake_peer(from)->session.time - 1 };
+	struct sig_candidate c = loopback_candidate(dead_port);
 	struct sig_msg msg;
 
 	sig_msg_init(&msg);
@@ -669,14 +677,7 @@ Test(peer, goodbye_holds_until_a_newer_session)
 static void inject_answer(struct fake_node *from, uint64_t answers, uint32_t ahead, uint16_t port)
 {
 	struct wice_peer *p = fake_peer(from);
-	struct sig_candidate c = {
-		.foundation = "1",
-		.component = 1,
-		.transport = SIG_TRANSPORT_UDP,
-		.type = SIG_CANDIDATE_HOST,
-		.priority = 2130706431,
-		.addr = { .family = AF_INET, .addr = { 127, 0, 0, 1 }, .port = port },
-	};
+	struct sig_candidate c = loopback_candidate(port);
 	struct sig_msg msg;
 
 	sig_msg_init(&msg);
