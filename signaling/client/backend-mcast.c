@@ -46,6 +46,7 @@
 #include "mcast-input.h"
 #include "signaling/sig-envelope.h"
 #include "util/source-util.h"
+#include "wg/wg-netlink.h"
 
 #define MCAST_GROUP4 "239.255.119.105"
 #define MCAST_GROUP6 "ff12::7769:6365"
@@ -441,7 +442,7 @@ static gboolean on_netlink(int fd, GIOCondition cond, gpointer data)
 	struct mcast_backend *m = data;
 	ssize_t n = mnl_socket_recvfrom(m->nl, m->nl_buf, MCAST_NL_RECV_SIZE);
 	const struct nlmsghdr *nlh;
-	int left = n;
+	int left;
 
 	if (n < 0) {
 		/* The kernel dropped events: list everything again. */
@@ -451,6 +452,7 @@ static gboolean on_netlink(int fd, GIOCondition cond, gpointer data)
 			m->dump_again = true;
 		return G_SOURCE_CONTINUE;
 	}
+	left = (int)wg_netlink_msgs_len(m->nl_buf, (size_t)n);
 	for (nlh = (const struct nlmsghdr *)m->nl_buf; mnl_nlmsg_ok(nlh, left);
 	     nlh = mnl_nlmsg_next(nlh, &left))
 		nl_message(m, nlh);

@@ -233,7 +233,7 @@ static gboolean on_netlink_readable(gint fd, GIOCondition condition, gpointer da
 			g_clear_pointer(&w->nl_source, g_source_unref);
 			return G_SOURCE_REMOVE;
 		}
-		mnl_cb_run(w->buf, (size_t)n, 0, 0, link_msg_cb, w);
+		mnl_cb_run(w->buf, wg_netlink_msgs_len(w->buf, (size_t)n), 0, 0, link_msg_cb, w);
 	}
 }
 

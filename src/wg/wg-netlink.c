@@ -819,6 +819,23 @@ bool wg_netlink_link_is_wireguard(const struct nlattr *linkinfo)
 	return kind && attr_is(kind, MNL_TYPE_NUL_STRING) && strcmp(mnl_attr_get_str(kind), "wireguard") == 0;
 }
 
+size_t wg_netlink_msgs_len(const void *buf, size_t len)
+{
+	size_t off = 0;
+
+	while (len - off >= sizeof(struct nlmsghdr)) {
+		const struct nlmsghdr *nlh = (const struct nlmsghdr *)((const uint8_t *)buf + off);
+
+		if (nlh->nlmsg_len < sizeof(*nlh) || nlh->nlmsg_len > len - off)
+			break;
+		/* The last message's padding may be missing. */
+		if (MNL_ALIGN(nlh->nlmsg_len) >= len - off)
+			return len;
+		off += MNL_ALIGN(nlh->nlmsg_len);
+	}
+	return off;
+}
+
 static int link_msg_cb(const struct nlmsghdr *nlh, void *data)
 {
 	const struct nlattr *tb[IFLA_MAX + 1] = { 0 };
