@@ -28,11 +28,11 @@ bool mcast_link_parse(const struct nlmsghdr *nlh, struct mcast_link *ret)
 	const struct nlattr *tb[IFLA_MAX + 1] = { NULL };
 	struct mcast_link link = { 0 };
 
-	if (ifi->ifi_index <= 0)
+	if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*ifi)) || ifi->ifi_index <= 0)
 		return false;
 	mnl_attr_parse(nlh, sizeof(*ifi), link_attr_cb, tb);
 	link.ifindex = ifi->ifi_index;
-	if (tb[IFLA_IFNAME] && mnl_attr_validate(tb[IFLA_IFNAME], MNL_TYPE_STRING) == 0) {
+	if (tb[IFLA_IFNAME] && mnl_attr_validate(tb[IFLA_IFNAME], MNL_TYPE_NUL_STRING) == 0) {
 		link.has_name = true;
 		g_strlcpy(link.name, mnl_attr_get_str(tb[IFLA_IFNAME]), sizeof(link.name));
 	}
@@ -61,12 +61,15 @@ bool mcast_addr_parse(const struct nlmsghdr *nlh, int *ret_ifindex, struct mcast
 	const struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(nlh);
 	const struct nlattr *tb[IFA_MAX + 1] = { NULL };
 	const struct nlattr *attr;
-	size_t len = ifa->ifa_family == AF_INET ? 4 : 16;
-	uint32_t flags = ifa->ifa_flags;
 	struct mcast_addr a = { 0 };
+	uint32_t flags;
+	size_t len;
 
-	if (ifa->ifa_index == 0 || (ifa->ifa_family != AF_INET && ifa->ifa_family != AF_INET6))
+	if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*ifa)) || ifa->ifa_index == 0 ||
+	    (ifa->ifa_family != AF_INET && ifa->ifa_family != AF_INET6))
 		return false;
+	len = ifa->ifa_family == AF_INET ? 4 : 16;
+	flags = ifa->ifa_flags;
 	mnl_attr_parse(nlh, sizeof(*ifa), addr_attr_cb, tb);
 	attr = tb[IFA_LOCAL] ? tb[IFA_LOCAL] : tb[IFA_ADDRESS];
 	if (!attr || mnl_attr_get_payload_len(attr) != len)
@@ -82,10 +85,21 @@ bool mcast_addr_parse(const struct nlmsghdr *nlh, int *ret_ifindex, struct mcast
 	return true;
 }
 
+/* Whether control message c carries size bytes of data within the
+ * buffer: the kernel's always do, but CMSG_FIRSTHDR() and CMSG_NXTHDR()
+ * only see that a header fits. */
+static bool cmsg_holds(const struct msghdr *mh, const struct cmsghdr *c, size_t size)
+{
+	const uint8_t *end = (const uint8_t *)mh->msg_control + mh->msg_controllen;
+
+	return c->cmsg_len >= CMSG_LEN(size) && (size_t)(end - CMSG_DATA(c)) >= size;
+}
+
 bool mcast_pktinfo_parse(const struct msghdr *mh, int af, int *ret_ifindex, struct mcast_addr *ret_dst)
 {
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR((struct msghdr *)mh, c)) {
-		if (af == AF_INET && c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+		if (af == AF_INET && c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO &&
+		    cmsg_holds(mh, c, sizeof(struct in_pktinfo))) {
 			struct in_pktinfo pi;
 
 			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
@@ -94,7 +108,8 @@ bool mcast_pktinfo_parse(const struct msghdr *mh, int af, int *ret_ifindex, stru
 			memcpy(ret_dst->addr, &pi.ipi_addr, sizeof(pi.ipi_addr));
 			return true;
 		}
-		if (af == AF_INET6 && c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+		if (af == AF_INET6 && c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO &&
+		    cmsg_holds(mh, c, sizeof(struct in6_pktinfo))) {
 			struct in6_pktinfo pi;
 
 			memcpy(&pi, CMSG_DATA(c), sizeof(pi));

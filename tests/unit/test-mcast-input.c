@@ -171,3 +171,77 @@ Test(mcast_input, pktinfo)
 	mh.msg_controllen = 0;
 	cr_assert_not(mcast_pktinfo_parse(&mh, AF_INET, &ifindex, &dst));
 }
+
+/* A message cut short (its length says so, whatever follows it in the
+ * receive buffer) is read no further than its length. */
+Test(mcast_input, link_cut_short)
+{
+	alignas(struct nlmsghdr) uint8_t buf[512] = { 0 };
+	struct nlmsghdr *nlh = link_msg(buf, RTM_NEWLINK, 3, IFF_UP | IFF_MULTICAST);
+	uint32_t full;
+	struct mcast_link link;
+
+	mnl_attr_put_strz(nlh, IFLA_IFNAME, "eth0");
+	full = nlh->nlmsg_len;
+	for (uint32_t len = sizeof(*nlh); len < full; len++) {
+		nlh->nlmsg_len = len;
+		if (mcast_link_parse(nlh, &link)) {
+			cr_assert_geq(len, NLMSG_LENGTH(sizeof(struct ifinfomsg)), "took the index from past %u bytes", len);
+			cr_assert_not(link.has_name && MNL_ALIGN(len) < full, "took the name from past %u bytes", len);
+		}
+	}
+}
+
+Test(mcast_input, address_cut_short)
+{
+	alignas(struct nlmsghdr) uint8_t buf[512] = { 0 };
+	struct nlmsghdr *nlh = addr_msg(buf, AF_INET6, 5, "fe80::1", 0);
+	uint32_t full = nlh->nlmsg_len;
+	struct mcast_addr a;
+	int ifindex;
+	bool ok;
+
+	for (uint32_t len = sizeof(*nlh); len < NLMSG_LENGTH(sizeof(struct ifaddrmsg)); len++) {
+		nlh->nlmsg_len = len;
+		cr_assert_not(mcast_addr_parse(nlh, &ifindex, &a, &ok), "took %u of %u bytes", len, full);
+	}
+}
+
+/* IFLA_IFNAME without its NUL is no name (it was read on into the next
+ * attribute). */
+Test(mcast_input, name_without_nul)
+{
+	alignas(struct nlmsghdr) uint8_t buf[512] = { 0 };
+	struct nlmsghdr *nlh = link_msg(buf, RTM_NEWLINK, 3, IFF_UP);
+	struct mcast_link link;
+
+	mnl_attr_put(nlh, IFLA_IFNAME, 4, "eth0");
+	mnl_attr_put_u32(nlh, IFLA_MTU, 1500);
+	cr_assert(mcast_link_parse(nlh, &link));
+	cr_assert_not(link.has_name, "took the name '%s'", link.name);
+}
+
+/* A packet info control message shorter than its struct is not read. */
+Test(mcast_input, pktinfo_cut_short)
+{
+	union {
+		struct cmsghdr align;
+		uint8_t buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+	} control = { 0 };
+	struct msghdr mh = { .msg_control = control.buf, .msg_controllen = CMSG_LEN(0) };
+	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+	struct in6_pktinfo pi6 = { .ipi6_ifindex = 7 };
+	struct mcast_addr dst;
+	int ifindex;
+
+	*c = (struct cmsghdr){ .cmsg_level = IPPROTO_IPV6, .cmsg_type = IPV6_PKTINFO, .cmsg_len = CMSG_LEN(0) };
+	memcpy(CMSG_DATA(c), &pi6, sizeof(pi6));
+	cr_assert_not(mcast_pktinfo_parse(&mh, AF_INET6, &ifindex, &dst));
+	/* The header claims it all, the buffer holds less. */
+	c->cmsg_len = CMSG_LEN(sizeof(pi6));
+	mh.msg_controllen = CMSG_LEN(sizeof(pi6)) - 1;
+	cr_assert_not(mcast_pktinfo_parse(&mh, AF_INET6, &ifindex, &dst));
+	mh.msg_controllen = CMSG_LEN(sizeof(pi6));
+	cr_assert(mcast_pktinfo_parse(&mh, AF_INET6, &ifindex, &dst));
+	cr_assert_eq(ifindex, 7);
+}
