@@ -410,6 +410,11 @@ static int nl_wait_reply(struct nl_conn *c, struct nl_reply *reply)
 			r = n == 0 ? -EPROTO : errno == EAGAIN || errno == EWOULDBLOCK ? -ETIMEDOUT : -errno;
 			break;
 		}
+		/* libmnl < 1.0.5 would walk out of the buffer. */
+		if (wg_netlink_msgs_len(buf, (size_t)n) != (size_t)n) {
+			r = -EPROTO;
+			break;
+		}
 		errno = 0;
 		r = mnl_cb_run2(buf, (size_t)n, c->seq, c->portid, reply_data_cb, reply, ctl, NLMSG_MIN_TYPE);
 		if (r == MNL_CB_ERROR)
