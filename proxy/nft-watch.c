@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "nft-watch.h"
+#include "wg/wg-netlink.h"
 
 #define RCVBUF (4 << 20)
 /* Transactions of others that end inside one bracket of ours: there is
@@ -211,7 +212,7 @@ static void read_pending(struct nft_watch *w)
 		}
 		if (n <= 0)
 			return; /* EAGAIN: all read */
-		mnl_cb_run(w->buf, (size_t)n, 0, 0, message_cb, w);
+		mnl_cb_run(w->buf, wg_netlink_msgs_len(w->buf, (size_t)n), 0, 0, message_cb, w);
 	}
 }
 

@@ -17,6 +17,11 @@ void relay_b64_encode(char *out, size_t out_size, const uint8_t *in, size_t in_l
 	sodium_bin2base64(out, out_size, in, in_len, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 }
 
+static bool is_b64url(char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+}
+
 bool relay_b64_decode(uint8_t *out, size_t out_len, const char *s, size_t s_len)
 {
 	size_t bin_len = 0;
@@ -24,6 +29,11 @@ bool relay_b64_decode(uint8_t *out, size_t out_len, const char *s, size_t s_len)
 
 	if (s_len != sodium_base64_ENCODED_LEN(out_len, sodium_base64_VARIANT_URLSAFE_NO_PADDING) - 1)
 		return false;
+	/* libsodium 1.0.18 takes a byte above 0x7f for a letter of the
+	 * alphabet (0xff for '_'), which would give an id a second spelling. */
+	for (size_t i = 0; i < s_len; i++)
+		if (!is_b64url(s[i]))
+			return false;
 	/* libsodium refuses non-zero leftover bits, which makes the
 	 * encoding canonical. */
 	if (sodium_base642bin(out, out_len, s, s_len, NULL, &bin_len, &end,

@@ -28,6 +28,7 @@
 #include <sodium.h>
 
 #include "backend-impl.h"
+#include "http-parse.h"
 #include "signaling/relay-proto.h"
 #include "signaling/sig-envelope.h"
 #include "util/backoff.h"
@@ -50,10 +51,6 @@
 #define STREAM_IDLE_MS 75000
 #define STREAM_KEEPALIVE_IDLE_S 10L
 #define STREAM_KEEPALIVE_INTERVAL_S 5L
-/* The largest body `wice signal-server --max-message` allows: a frame up
- * to this size is read and skipped (it cannot be an envelope); anything
- * larger is a broken stream. */
-#define FRAME_BODY_MAX (1u << 20)
 #define SMALL_BODY_MAX 256 /* a challenge, or the text of an error */
 /* Frames that carry nothing (keepalives, repeats) a stream may bring per
  * window: the server sends one keepalive per 25 s by default (1 s at the
@@ -353,26 +350,18 @@ static bool stream_parse(struct http_sub *sub, GByteArray *buf)
 	size_t used = 0;
 
 	for (;;) {
-		const uint8_t *body;
-		size_t body_len;
-		uint64_t seq;
-		ssize_t n = relay_frame_parse(buf->data + used, buf->len - used, FRAME_BODY_MAX, &seq, &body,
-					      &body_len);
+		struct http_frame frame;
+		ssize_t n = http_stream_frame(buf->data + used, buf->len - used, &sub->cursor, &frame);
 
 		if (n < 0)
 			return false;
 		if (n == 0)
 			break;
 		used += n;
-		/* Sequence 0 is a keepalive; an old number a repeat. */
-		if (seq == 0 || seq <= sub->cursor) {
-			if (!within_empty_budget(sub))
-				return false;
-			continue;
-		}
-		sub->cursor = seq;
-		if (body_len > 0 && body_len <= SIG_ENVELOPE_MAX)
-			g_queue_push_tail(&sub->be->inbox, g_bytes_new(body, body_len));
+		if (frame.empty && !within_empty_budget(sub))
+			return false;
+		if (frame.env)
+			g_queue_push_tail(&sub->be->inbox, g_bytes_new(frame.env, frame.env_len));
 	}
 	g_byte_array_remove_range(buf, 0, used);
 	return true;
@@ -395,18 +384,6 @@ static size_t on_body(char *data, size_t size, size_t n, void *userdata)
 	return stream_parse(req->owner, req->body) ? len : 0;
 }
 
-static void header_value(char *out, size_t size, const char *data, size_t len, const char *name)
-{
-	size_t name_len = strlen(name);
-	g_autofree char *value = NULL;
-
-	if (len <= name_len || data[name_len] != ':' || g_ascii_strncasecmp(data, name, name_len) != 0)
-		return;
-	value = g_strstrip(g_strndup(data + name_len + 1, len - name_len - 1));
-	if (strlen(value) < size)
-		g_strlcpy(out, value, size);
-}
-
 /* Only the instance id is wanted from the headers; the status comes from
  * curl once all of them are in. */
 static size_t on_header(char *data, size_t size, size_t n, void *userdata)
@@ -421,7 +398,7 @@ static size_t on_header(char *data, size_t size, size_t n, void *userdata)
 		if (req->kind == REQ_STREAM && req->status == 200)
 			stream_established(req->owner, req->instance);
 	} else {
-		header_value(req->instance, sizeof(req->instance), data, len, RELAY_HEADER_INSTANCE);
+		http_header_value(req->instance, sizeof(req->instance), data, len, RELAY_HEADER_INSTANCE);
 	}
 	return len;
 }
@@ -465,14 +442,11 @@ static void stream_start(struct http_sub *sub, const uint8_t challenge[RELAY_CHA
 static void challenge_done(struct http_sub *sub, struct http_req *req, CURLcode result)
 {
 	uint8_t challenge[RELAY_CHALLENGE_LEN];
-	const char *text = (const char *)req->body->data;
-	size_t len = req->body->len;
 	g_autofree char *error = NULL;
 
 	req_note_answer(req, result);
-	while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r'))
-		len--;
-	if (result == CURLE_OK && req->status == 200 && relay_b64_decode(challenge, sizeof(challenge), text, len)) {
+	if (result == CURLE_OK && req->status == 200 &&
+	    http_challenge_parse((const char *)req->body->data, req->body->len, challenge)) {
 		stream_start(sub, challenge);
 		return;
 	}

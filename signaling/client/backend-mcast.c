@@ -39,11 +39,11 @@
 #include <sys/socket.h>
 #include <glib-unix.h>
 #include <libmnl/libmnl.h>
-#include <linux/if_link.h>
 #include <linux/rtnetlink.h>
 #include <sodium.h>
 
 #include "backend-impl.h"
+#include "mcast-input.h"
 #include "signaling/sig-envelope.h"
 #include "util/source-util.h"
 #include "wg/wg-netlink.h"
@@ -81,11 +81,6 @@ struct mcast_family {
 		struct in_addr v4;
 		struct in6_addr v6;
 	} group;
-};
-
-struct mcast_addr {
-	int af;
-	uint8_t addr[16];
 };
 
 struct mcast_if {
@@ -324,90 +319,40 @@ static void evaluate_all(struct mcast_backend *m, bool after_resync)
 
 /* --- rtnetlink -------------------------------------------------------------- */
 
-static int link_attr_cb(const struct nlattr *attr, void *data)
-{
-	const struct nlattr **tb = data;
-	int type = mnl_attr_get_type(attr);
-
-	if (mnl_attr_type_valid(attr, IFLA_MAX) > 0)
-		tb[type] = attr;
-	return MNL_CB_OK;
-}
-
 /* Returns the interface to judge again, or NULL. */
 static struct mcast_if *on_link(struct mcast_backend *m, const struct nlmsghdr *nlh)
 {
-	const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
-	const struct nlattr *tb[IFLA_MAX + 1] = { NULL };
+	struct mcast_link link;
 	struct mcast_if *i;
 
-	if (ifi->ifi_index <= 0)
+	if (!mcast_link_parse(nlh, &link))
 		return NULL;
 	if (nlh->nlmsg_type == RTM_DELLINK) {
-		i = g_hash_table_lookup(m->ifs, GINT_TO_POINTER(ifi->ifi_index));
+		i = g_hash_table_lookup(m->ifs, GINT_TO_POINTER(link.ifindex));
 		if (i)
 			if_remove(m, i);
 		return NULL;
 	}
-	mnl_attr_parse(nlh, sizeof(*ifi), link_attr_cb, tb);
-	i = if_get(m, ifi->ifi_index);
-	if (tb[IFLA_IFNAME] && mnl_attr_validate(tb[IFLA_IFNAME], MNL_TYPE_STRING) == 0)
-		g_strlcpy(i->name, mnl_attr_get_str(tb[IFLA_IFNAME]), sizeof(i->name));
-	i->flags = ifi->ifi_flags;
-	i->has_master = tb[IFLA_MASTER] && mnl_attr_get_payload_len(tb[IFLA_MASTER]) >= 4 &&
-			mnl_attr_get_u32(tb[IFLA_MASTER]) != 0;
-	i->wireguard = wg_netlink_link_is_wireguard(tb[IFLA_LINKINFO]);
+	i = if_get(m, link.ifindex);
+	if (link.has_name)
+		g_strlcpy(i->name, link.name, sizeof(i->name));
+	i->flags = link.flags;
+	i->has_master = link.has_master;
+	i->wireguard = link.wireguard;
 	i->seen = true;
 	return i;
 }
 
-static int addr_attr_cb(const struct nlattr *attr, void *data)
-{
-	const struct nlattr **tb = data;
-	int type = mnl_attr_get_type(attr);
-
-	if (mnl_attr_type_valid(attr, IFA_MAX) > 0)
-		tb[type] = attr;
-	return MNL_CB_OK;
-}
-
-/* IPv4: the local address.  IPv6: only link-local ones that can be used
- * as a source (DAD passed), because that is what link-scope multicast is
- * sent from. */
-static bool addr_parse(const struct nlmsghdr *nlh, struct mcast_addr *a, bool *ret_usable)
-{
-	const struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(nlh);
-	const struct nlattr *tb[IFA_MAX + 1] = { NULL };
-	const struct nlattr *attr;
-	size_t len = ifa->ifa_family == AF_INET ? 4 : 16;
-	uint32_t flags = ifa->ifa_flags;
-
-	if (ifa->ifa_family != AF_INET && ifa->ifa_family != AF_INET6)
-		return false;
-	mnl_attr_parse(nlh, sizeof(*ifa), addr_attr_cb, tb);
-	attr = tb[IFA_LOCAL] ? tb[IFA_LOCAL] : tb[IFA_ADDRESS];
-	if (!attr || mnl_attr_get_payload_len(attr) != len)
-		return false;
-	if (tb[IFA_FLAGS] && mnl_attr_get_payload_len(tb[IFA_FLAGS]) >= 4)
-		flags = mnl_attr_get_u32(tb[IFA_FLAGS]);
-	a->af = ifa->ifa_family;
-	memcpy(a->addr, mnl_attr_get_payload(attr), len);
-	*ret_usable = a->af == AF_INET ||
-		      (IN6_IS_ADDR_LINKLOCAL((const struct in6_addr *)a->addr) &&
-		       !(flags & (IFA_F_TENTATIVE | IFA_F_DADFAILED)));
-	return true;
-}
-
 static struct mcast_if *on_addr(struct mcast_backend *m, const struct nlmsghdr *nlh)
 {
-	const struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(nlh);
-	struct mcast_addr a = { 0 };
+	struct mcast_addr a;
 	struct mcast_if *i;
+	int ifindex;
 	bool usable;
 
-	if (ifa->ifa_index == 0 || !addr_parse(nlh, &a, &usable))
+	if (!mcast_addr_parse(nlh, &ifindex, &a, &usable))
 		return NULL;
-	i = if_get(m, ifa->ifa_index);
+	i = if_get(m, ifindex);
 	if_set_addr(i, &a, usable && nlh->nlmsg_type == RTM_NEWADDR);
 	return i;
 }
@@ -497,7 +442,7 @@ static gboolean on_netlink(int fd, GIOCondition cond, gpointer data)
 	struct mcast_backend *m = data;
 	ssize_t n = mnl_socket_recvfrom(m->nl, m->nl_buf, MCAST_NL_RECV_SIZE);
 	const struct nlmsghdr *nlh;
-	int left = n;
+	int left;
 
 	if (n < 0) {
 		/* The kernel dropped events: list everything again. */
@@ -507,6 +452,7 @@ static gboolean on_netlink(int fd, GIOCondition cond, gpointer data)
 			m->dump_again = true;
 		return G_SOURCE_CONTINUE;
 	}
+	left = (int)wg_netlink_msgs_len(m->nl_buf, (size_t)n);
 	for (nlh = (const struct nlmsghdr *)m->nl_buf; mnl_nlmsg_ok(nlh, left);
 	     nlh = mnl_nlmsg_next(nlh, &left))
 		nl_message(m, nlh);
@@ -552,26 +498,13 @@ static bool joined_on(struct mcast_backend *m, int fam, int ifindex)
 static bool datagram_wanted(struct mcast_backend *m, int fam, struct msghdr *mh, int *ret_ifindex)
 {
 	struct mcast_family *f = &m->fam[fam];
+	struct mcast_addr dst;
 
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
-		if (fam == FAM4 && c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
-			struct in_pktinfo pi;
-
-			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
-			*ret_ifindex = pi.ipi_ifindex;
-			return pi.ipi_addr.s_addr == f->group.v4.s_addr &&
-			       joined_on(m, fam, pi.ipi_ifindex);
-		}
-		if (fam == FAM6 && c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
-			struct in6_pktinfo pi;
-
-			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
-			*ret_ifindex = (int)pi.ipi6_ifindex;
-			return IN6_ARE_ADDR_EQUAL(&pi.ipi6_addr, &f->group.v6) &&
-			       joined_on(m, fam, pi.ipi6_ifindex);
-		}
-	}
-	return false;
+	if (!mcast_pktinfo_parse(mh, fam == FAM4 ? AF_INET : AF_INET6, ret_ifindex, &dst))
+		return false;
+	if (fam == FAM4 ? memcmp(dst.addr, &f->group.v4, 4) != 0 : memcmp(dst.addr, &f->group.v6, 16) != 0)
+		return false;
+	return joined_on(m, fam, *ret_ifindex);
 }
 
 /* Every envelope is sent once per family and interface, so a daemon
@@ -597,26 +530,10 @@ static bool seen_recently(struct mcast_backend *m, const uint8_t *buf, size_t le
 /* Unicast to our own port: from a host on an interface we joined. */
 static bool unicast_wanted(struct mcast_backend *m, int fam, struct msghdr *mh, int *ret_ifindex)
 {
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
-		int ifindex = -1;
+	struct mcast_addr dst;
 
-		if (fam == FAM4 && c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
-			struct in_pktinfo pi;
-
-			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
-			ifindex = pi.ipi_ifindex;
-		} else if (fam == FAM6 && c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
-			struct in6_pktinfo pi;
-
-			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
-			ifindex = (int)pi.ipi6_ifindex;
-		}
-		if (ifindex >= 0) {
-			*ret_ifindex = ifindex;
-			return joined_on(m, fam, ifindex);
-		}
-	}
-	return false;
+	return mcast_pktinfo_parse(mh, fam == FAM4 ? AF_INET : AF_INET6, ret_ifindex, &dst) &&
+	       joined_on(m, fam, *ret_ifindex);
 }
 
 /* The way back to the daemon that sent a datagram.  Daemons before

@@ -18,6 +18,7 @@
 #include "http-listener.h"
 #include "signaling/relay-proto.h"
 #include "relay-stream.h"
+#include "request-check.h"
 #include "server.h"
 #include "stun-responder.h"
 #include "util/source-util.h"
@@ -31,7 +32,6 @@
 /* Redeemed challenges are remembered for one ttl; this bounds that memory
  * (about 20 MiB) whatever the subscription rate. */
 #define MAX_REDEEMED_CHALLENGES (1u << 18)
-#define HTTP_TOO_MANY_REQUESTS 429
 
 /* A subscriber: its place in the store and its connection.  Streams that
  * end go to the dead queue and are freed from the reaper source, never
@@ -270,25 +270,6 @@ static void handle_challenge(struct signal_server *srv, SoupServerMessage *msg)
 	reply_text(srv, msg, SOUP_STATUS_OK, NULL, text);
 }
 
-/* Why the store refused a message, as HTTP says it. */
-static const char *post_refusal(int r, guint *ret_status)
-{
-	if (r == -ENODATA) {
-		*ret_status = SOUP_STATUS_BAD_REQUEST;
-		return "empty message";
-	}
-	if (r == -EMSGSIZE) {
-		*ret_status = SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE;
-		return "message too large";
-	}
-	if (r == -EDQUOT) {
-		*ret_status = HTTP_TOO_MANY_REQUESTS;
-		return "too many mailboxes from this address";
-	}
-	*ret_status = SOUP_STATUS_SERVICE_UNAVAILABLE;
-	return "too many mailboxes";
-}
-
 /* Messages count against the quotas of their client's address. */
 static void poster_of(SoupServerMessage *msg, uint8_t ret_poster[MAILBOX_POSTER_LEN])
 {
@@ -326,13 +307,13 @@ static void handle_post(struct signal_server *srv, SoupServerMessage *msg,
 	uint8_t poster[MAILBOX_POSTER_LEN];
 	char text[24];
 	uint64_t seq;
-	guint status;
+	unsigned status;
 	int r;
 
 	poster_of(msg, poster);
 	r = mailbox_store_post(srv->store, id, poster, data, len, now, &seq);
 	if (r < 0) {
-		const char *reason = post_refusal(r, &status);
+		const char *reason = request_post_refusal(r, &status);
 
 		reply_error(srv, msg, status, reason);
 		return;
@@ -340,36 +321,6 @@ static void handle_post(struct signal_server *srv, SoupServerMessage *msg,
 	expiry_wake(srv, now);
 	g_snprintf(text, sizeof(text), "%" G_GUINT64_FORMAT, seq);
 	reply_text(srv, msg, SOUP_STATUS_ACCEPTED, NULL, text);
-}
-
-/* Checks every entry before any is stored: a malformed batch is refused
- * whole, so that its sender knows none of it was posted.  Returns the
- * number of entries, or 0 and the refusal. */
-static size_t batch_check(struct signal_server *srv, const uint8_t *data, size_t len,
-			  guint *ret_status, const char **ret_reason)
-{
-	size_t n = 0, off = 0;
-
-	*ret_status = SOUP_STATUS_BAD_REQUEST;
-	*ret_reason = "empty batch";
-	while (off < len) {
-		const uint8_t *id, *body;
-		size_t body_len;
-		ssize_t r = relay_batch_parse(data + off, len - off, srv->cfg.limits.max_message, &id,
-					      &body, &body_len);
-
-		if (r == 0) {
-			*ret_reason = "truncated batch";
-			return 0;
-		}
-		if (r < 0 || body_len == 0) {
-			*ret_reason = post_refusal(r < 0 ? (int)r : -ENODATA, ret_status);
-			return 0;
-		}
-		off += r;
-		n++;
-	}
-	return n;
 }
 
 /* One line per entry, in order: "202 SEQ" or "STATUS REASON". */
@@ -384,7 +335,7 @@ static char *batch_post(struct signal_server *srv, const uint8_t poster[MAILBOX_
 		const uint8_t *id, *body;
 		size_t body_len;
 		uint64_t seq;
-		guint status;
+		unsigned status;
 		int r;
 
 		off += relay_batch_parse(data + off, len - off, srv->cfg.limits.max_message, &id, &body,
@@ -393,7 +344,7 @@ static char *batch_post(struct signal_server *srv, const uint8_t poster[MAILBOX_
 		if (r == 0) {
 			g_string_append_printf(out, "202 %" G_GUINT64_FORMAT "\n", seq);
 		} else {
-			const char *reason = post_refusal(r, &status);
+			const char *reason = request_post_refusal(r, &status);
 
 			g_string_append_printf(out, "%u %s\n", status, reason);
 		}
@@ -410,14 +361,14 @@ static void handle_batch(struct signal_server *srv, SoupServerMessage *msg)
 	g_autoptr(GBytes) body = request_body(msg, &data, &len);
 	uint8_t poster[MAILBOX_POSTER_LEN];
 	const char *reason;
-	guint status;
+	unsigned status;
 	char *text;
 
 	if (soup_server_message_get_method(msg) != SOUP_METHOD_POST) {
 		reply_method(srv, msg, "POST");
 		return;
 	}
-	n = batch_check(srv, data, len, &status, &reason);
+	n = request_batch_check(data, len, srv->cfg.limits.max_message, &status, &reason);
 	if (n == 0) {
 		reply_error(srv, msg, status, reason);
 		return;
@@ -433,27 +384,16 @@ static bool proof_from_headers(SoupServerMessage *msg, uint8_t challenge[RELAY_C
 			       uint8_t sig[RELAY_SIGNATURE_LEN])
 {
 	SoupMessageHeaders *h = soup_server_message_get_request_headers(msg);
-	const char *c = soup_message_headers_get_one(h, RELAY_HEADER_CHALLENGE);
-	const char *s = soup_message_headers_get_one(h, RELAY_HEADER_SIGNATURE);
 
-	return c && s && relay_b64_decode(challenge, RELAY_CHALLENGE_LEN, c, strlen(c)) &&
-	       relay_b64_decode(sig, RELAY_SIGNATURE_LEN, s, strlen(s));
+	return request_proof(soup_message_headers_get_one(h, RELAY_HEADER_CHALLENGE),
+			     soup_message_headers_get_one(h, RELAY_HEADER_SIGNATURE), challenge, sig);
 }
 
-/* The cursor counts only in the instance that issued it: after a restart
- * sequence numbers start again at 1, and everything queued is new. */
 static bool cursor_from_query(struct signal_server *srv, GHashTable *query, uint64_t *ret_after)
 {
-	const char *after = query ? g_hash_table_lookup(query, "after") : NULL;
-	const char *instance = query ? g_hash_table_lookup(query, "instance") : NULL;
-	guint64 v = 0;
-
-	if (after && !g_ascii_string_to_unsigned(after, 10, 0, G_MAXUINT64, &v, NULL))
-		return false;
-	if (!instance || strcmp(instance, srv->instance) != 0)
-		v = 0;
-	*ret_after = MIN(v, mailbox_store_last_seq(srv->store));
-	return true;
+	return request_cursor(query ? g_hash_table_lookup(query, "after") : NULL,
+			      query ? g_hash_table_lookup(query, "instance") : NULL, srv->instance,
+			      mailbox_store_last_seq(srv->store), ret_after);
 }
 
 static void reply_redeem_error(struct signal_server *srv, SoupServerMessage *msg, int r)
@@ -526,26 +466,16 @@ static void on_request(SoupServer *soup, SoupServerMessage *msg, const char *pat
 		handle_challenge(srv, msg);
 }
 
-/* Returns the refusal for a request body we will not hold, or 0.  The
- * body is not read: on_got_headers() answers and closes the connection. */
-static guint body_refusal(SoupMessageHeaders *h, bool post, goffset cap, const char **ret_reason)
+static enum request_body body_framing(SoupMessageHeaders *h)
 {
 	switch (soup_message_headers_get_encoding(h)) {
 	case SOUP_ENCODING_NONE:
-		return 0;
+		return REQUEST_BODY_NONE;
 	case SOUP_ENCODING_CONTENT_LENGTH:
-		if (soup_message_headers_get_content_length(h) <= cap)
-			return 0;
-		break;
+		return REQUEST_BODY_LENGTH;
 	default:
-		if (post) {
-			*ret_reason = "Content-Length required";
-			return SOUP_STATUS_LENGTH_REQUIRED;
-		}
-		break;
+		return REQUEST_BODY_OTHER;
 	}
-	*ret_reason = "request body too large";
-	return SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE;
 }
 
 static const char *allowed_methods(const char *path)
@@ -564,8 +494,9 @@ static void on_request_headers(SoupServer *soup, SoupServerMessage *msg, const c
 	const char *method = soup_server_message_get_method(msg);
 	bool post = method == SOUP_METHOD_POST, batch = strcmp(path, BATCH_PATH) == 0;
 	const char *reason = NULL;
+	SoupMessageHeaders *h;
 	goffset cap = 0;
-	guint status;
+	unsigned status;
 
 	if (!post && method != SOUP_METHOD_GET) {
 		reply_method(srv, msg, allowed_methods(path));
@@ -573,7 +504,11 @@ static void on_request_headers(SoupServer *soup, SoupServerMessage *msg, const c
 	}
 	if (post)
 		cap = batch ? srv->max_batch : srv->cfg.limits.max_message;
-	status = body_refusal(soup_server_message_get_request_headers(msg), post, cap, &reason);
+	/* A refused body is not read: on_got_headers() answers and closes
+	 * the connection. */
+	h = soup_server_message_get_request_headers(msg);
+	status = request_body_refusal(body_framing(h), soup_message_headers_get_content_length(h), post, cap,
+				      &reason);
 	if (status)
 		reply_error(srv, msg, status, reason);
 	else

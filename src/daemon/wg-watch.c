@@ -143,12 +143,6 @@ static gboolean on_start(gpointer data)
 
 /* ---- rtnetlink link events ---------------------------------------------- */
 
-struct link_event {
-	uint32_t ifindex;
-	const char *name;
-	bool wireguard;
-};
-
 static int link_attr_cb(const struct nlattr *attr, void *data)
 {
 	const struct nlattr **tb = data;
@@ -159,7 +153,7 @@ static int link_attr_cb(const struct nlattr *attr, void *data)
 	return MNL_CB_OK;
 }
 
-static bool parse_link_event(const struct nlmsghdr *nlh, struct link_event *ev)
+bool wg_watch_parse_link(const struct nlmsghdr *nlh, struct wg_link_event *ret)
 {
 	const struct nlattr *tb[IFLA_MAX + 1] = { 0 };
 	const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
@@ -170,13 +164,13 @@ static bool parse_link_event(const struct nlmsghdr *nlh, struct link_event *ev)
 	if (!tb[IFLA_IFNAME] || mnl_attr_validate(tb[IFLA_IFNAME], MNL_TYPE_NUL_STRING) < 0 ||
 	    mnl_attr_get_payload_len(tb[IFLA_IFNAME]) > IFNAMSIZ || ifi->ifi_index <= 0)
 		return false;
-	ev->ifindex = (uint32_t)ifi->ifi_index;
-	ev->name = mnl_attr_get_str(tb[IFLA_IFNAME]);
-	ev->wireguard = wg_netlink_link_is_wireguard(tb[IFLA_LINKINFO]);
+	ret->ifindex = (uint32_t)ifi->ifi_index;
+	ret->name = mnl_attr_get_str(tb[IFLA_IFNAME]);
+	ret->wireguard = wg_netlink_link_is_wireguard(tb[IFLA_LINKINFO]);
 	return true;
 }
 
-static void on_newlink(struct wg_watch *w, const struct link_event *ev)
+static void on_newlink(struct wg_watch *w, const struct wg_link_event *ev)
 {
 	struct known_if *k = find_by_ifindex(w, ev->ifindex);
 
@@ -189,7 +183,7 @@ static void on_newlink(struct wg_watch *w, const struct link_event *ev)
 		report_added(w, ev->name, ev->ifindex, WG_BACKEND_KERNEL);
 }
 
-static void on_dellink(struct wg_watch *w, const struct link_event *ev)
+static void on_dellink(struct wg_watch *w, const struct wg_link_event *ev)
 {
 	struct known_if *k = find_by_ifindex(w, ev->ifindex);
 
@@ -198,9 +192,9 @@ static void on_dellink(struct wg_watch *w, const struct link_event *ev)
 
 static int link_msg_cb(const struct nlmsghdr *nlh, void *data)
 {
-	struct link_event ev;
+	struct wg_link_event ev;
 
-	if ((nlh->nlmsg_type != RTM_NEWLINK && nlh->nlmsg_type != RTM_DELLINK) || !parse_link_event(nlh, &ev))
+	if ((nlh->nlmsg_type != RTM_NEWLINK && nlh->nlmsg_type != RTM_DELLINK) || !wg_watch_parse_link(nlh, &ev))
 		return MNL_CB_OK; /* not ours or not understood: skip */
 	if (nlh->nlmsg_type == RTM_NEWLINK)
 		on_newlink(data, &ev);
@@ -239,7 +233,7 @@ static gboolean on_netlink_readable(gint fd, GIOCondition condition, gpointer da
 			g_clear_pointer(&w->nl_source, g_source_unref);
 			return G_SOURCE_REMOVE;
 		}
-		mnl_cb_run(w->buf, (size_t)n, 0, 0, link_msg_cb, w);
+		mnl_cb_run(w->buf, wg_netlink_msgs_len(w->buf, (size_t)n), 0, 0, link_msg_cb, w);
 	}
 }
 

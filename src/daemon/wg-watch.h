@@ -10,6 +10,8 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stdint.h>
+#include <linux/netlink.h>
 
 #include "wg/wg-device.h"
 
@@ -26,3 +28,14 @@ typedef void (*wg_watch_fn)(const char *ifname, bool added, enum wg_backend_kind
 int wg_watch_new(wg_watch_fn fn, void *user_data, struct wg_watch **ret_watch);
 /* Stops watching; no callback runs afterwards.  Accepts NULL. */
 void wg_watch_free(struct wg_watch *watch);
+
+/* One RTM_NEWLINK or RTM_DELLINK message as the watcher reads it; @name
+ * points into the message.  Pure, for tests and tests/fuzz/fuzz-wg-watch.c. */
+struct wg_link_event {
+	uint32_t ifindex;
+	const char *name; /* NUL-terminated, shorter than IFNAMSIZ */
+	bool wireguard;
+};
+
+/* False for a message without an interface index or a usable name. */
+bool wg_watch_parse_link(const struct nlmsghdr *nlh, struct wg_link_event *ret);

@@ -90,7 +90,8 @@ static bool split_host_port(const char *text, char **ret_host, uint16_t *ret_por
 			return false;
 		host = colon ? g_strndup(text, (size_t)(colon - text)) : g_strdup(text);
 	}
-	if (!*host || strpbrk(host, " \t/?#@"))
+	/* A bracket only goes around an IPv6 literal. */
+	if (!*host || strpbrk(host, " \t/?#@[]"))
 		return false;
 	*ret_host = g_steal_pointer(&host);
 	*ret_port = port;

@@ -410,6 +410,11 @@ static int nl_wait_reply(struct nl_conn *c, struct nl_reply *reply)
 			r = n == 0 ? -EPROTO : errno == EAGAIN || errno == EWOULDBLOCK ? -ETIMEDOUT : -errno;
 			break;
 		}
+		/* libmnl < 1.0.5 would walk out of the buffer. */
+		if (wg_netlink_msgs_len(buf, (size_t)n) != (size_t)n) {
+			r = -EPROTO;
+			break;
+		}
 		errno = 0;
 		r = mnl_cb_run2(buf, (size_t)n, c->seq, c->portid, reply_data_cb, reply, ctl, NLMSG_MIN_TYPE);
 		if (r == MNL_CB_ERROR)
@@ -817,6 +822,23 @@ bool wg_netlink_link_is_wireguard(const struct nlattr *linkinfo)
 		return false;
 	kind = tb[IFLA_INFO_KIND];
 	return kind && attr_is(kind, MNL_TYPE_NUL_STRING) && strcmp(mnl_attr_get_str(kind), "wireguard") == 0;
+}
+
+size_t wg_netlink_msgs_len(const void *buf, size_t len)
+{
+	size_t off = 0;
+
+	while (len - off >= sizeof(struct nlmsghdr)) {
+		const struct nlmsghdr *nlh = (const struct nlmsghdr *)((const uint8_t *)buf + off);
+
+		if (nlh->nlmsg_len < sizeof(*nlh) || nlh->nlmsg_len > len - off)
+			break;
+		/* The last message's padding may be missing. */
+		if (MNL_ALIGN(nlh->nlmsg_len) >= len - off)
+			return len;
+		off += MNL_ALIGN(nlh->nlmsg_len);
+	}
+	return off;
 }
 
 static int link_msg_cb(const struct nlmsghdr *nlh, void *data)

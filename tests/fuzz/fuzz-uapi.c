@@ -9,6 +9,8 @@
 
 #include "wg/wg-uapi.h"
 
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
 static void check_round_trip(struct wg_device *dev)
 {
 	struct wg_device *back = wg_device_new("fuzz");

@@ -231,6 +231,23 @@ Test(config, ice_uri_forms)
 	cr_assert_not(wice_ice_server_parse("stun:user@host", &s, NULL));
 }
 
+/* A bracket belongs around an IPv6 literal, never inside a host: "[[r]"
+ * was taken as the host "[r", which no spelling of a URI gives back. */
+Test(config, ice_uri_brackets)
+{
+	struct wice_ice_server s;
+
+	cr_assert(wice_ice_server_parse("turn:[2001:db8::1]:3479", &s, NULL));
+	cr_assert_str_eq(s.host, "2001:db8::1");
+	cr_assert_eq(s.port, 3479);
+	g_free(s.host);
+	cr_assert_not(wice_ice_server_parse("stun:[[r]", &s, NULL));
+	cr_assert_not(wice_ice_server_parse("stun:[a[b]:1", &s, NULL));
+	cr_assert_not(wice_ice_server_parse("stun:a]b:1", &s, NULL));
+	cr_assert_not(wice_ice_server_parse("stun:a[b", &s, NULL));
+	expect_error("[signaling]\nurls = http://[[x]:8080\n", "invalid value");
+}
+
 Test(config, secrets_readable_by_others_are_reported)
 {
 	static const char *const with_secret[] = {

@@ -1277,3 +1277,44 @@ Test(netlink_seeds, committed_seeds_parse)
 	closedir(d);
 	cr_assert_geq(n, 3);
 }
+
+/* --- walking a received datagram ------------------------------------------ */
+
+static size_t put_msg(uint8_t *at, uint32_t len)
+{
+	struct nlmsghdr *nlh = (struct nlmsghdr *)at;
+
+	memset(at, 0, MNL_ALIGN(len));
+	nlh->nlmsg_len = len;
+	nlh->nlmsg_type = RTM_NEWLINK;
+	return MNL_ALIGN(len);
+}
+
+Test(netlink_walk, whole_messages)
+{
+	alignas(struct nlmsghdr) uint8_t buf[256];
+	size_t len = put_msg(buf, 32);
+
+	len += put_msg(buf + len, 21);
+	cr_assert_eq(wg_netlink_msgs_len(buf, len), len);
+	/* Without the last message's padding. */
+	cr_assert_eq(wg_netlink_msgs_len(buf, len - 3), len - 3);
+	cr_assert_eq(wg_netlink_msgs_len(buf, 0), 0);
+}
+
+/* libmnl before 1.0.5 takes a length of 2 GiB or more (negative as an
+ * int) and jumps that far: only the messages before it may be walked. */
+Test(netlink_walk, stops_at_a_bad_length)
+{
+	alignas(struct nlmsghdr) uint8_t buf[256];
+	size_t first = put_msg(buf, 32), len = first + put_msg(buf + first, 32);
+	struct nlmsghdr *second = (struct nlmsghdr *)(buf + first);
+
+	second->nlmsg_len = 0x8d8d8d8d;
+	cr_assert_eq(wg_netlink_msgs_len(buf, len), first);
+	second->nlmsg_len = 33; /* past the datagram */
+	cr_assert_eq(wg_netlink_msgs_len(buf, len), first);
+	second->nlmsg_len = 15; /* shorter than its header */
+	cr_assert_eq(wg_netlink_msgs_len(buf, len), first);
+	cr_assert_eq(wg_netlink_msgs_len(buf, first + 15), first);
+}
