@@ -42,18 +42,13 @@ static struct sig_pair *lookup_pair(void *userdata, const uint8_t peer_public[SI
 	return peer ? &peer->pair : NULL;
 }
 
-static void sync_quietly(struct wice_iface *iface)
-{
-	iface_sync(iface, NULL, NULL);
-}
-
 static gboolean on_sync_soon(gpointer data)
 {
 	struct wice_iface *iface = data;
 
 	g_clear_pointer(&iface->sync_soon, g_source_unref);
 	iface->early_sync_us = g_get_monotonic_time();
-	sync_quietly(iface);
+	iface_sync(iface, NULL, NULL);
 	return G_SOURCE_REMOVE;
 }
 
@@ -286,7 +281,7 @@ static void fail_waiters(GArray *waiters)
 
 static gboolean on_sync_timer(gpointer data)
 {
-	sync_quietly(data);
+	iface_sync(data, NULL, NULL);
 	return G_SOURCE_CONTINUE;
 }
 

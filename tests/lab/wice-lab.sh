@@ -218,9 +218,10 @@ wl__expect_endpoint() {
 }
 
 wl__endpoint_agrees() {
-	local peer ifname key proxy addr port want ep
-	peer=$(wl_show "$1" | jq -c '.interfaces[0].peers[0]')
-	ifname=$(wl_show "$1" | jq -r '.interfaces[0].name')
+	local iface peer ifname key proxy addr port want ep
+	iface=$(wl_show "$1" | jq -c '.interfaces[0]')
+	peer=$(jq -c '.peers[0]' <<<"$iface")
+	ifname=$(jq -r '.name' <<<"$iface")
 	key=$(jq -r .public_key <<<"$peer")
 	proxy=$(jq -r '.proxy // "none"' <<<"$peer")
 	addr=$(jq -r '.selected_pair.remote.address' <<<"$peer")
