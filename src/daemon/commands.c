@@ -151,20 +151,20 @@ static void sync_wait_add(struct sync_wait *w, struct wice_iface *iface)
 
 static void sync_then_answer(struct wice_daemon *d, const struct control_request *req, struct control_call *call)
 {
-	struct sync_wait *w = g_new0(struct sync_wait, 1);
 	g_autoptr(GList) ifaces = NULL;
 	g_autoptr(GError) error = NULL;
+	struct wice_iface *one = NULL;
+	struct sync_wait *w;
 
+	if (*req->interface && !(one = find_iface(d, req->interface, &error))) {
+		control_call_reply(call, NULL, error);
+		return;
+	}
+	w = g_new0(struct sync_wait, 1);
 	w->d = d;
 	w->req = *req;
 	w->call = call;
-	if (*req->interface && !find_iface(d, req->interface, &error)) {
-		control_call_reply(g_steal_pointer(&w->call), NULL, error);
-		sync_wait_release(w);
-		return;
-	}
-	ifaces = *req->interface ? g_list_prepend(NULL, daemon_find_iface(d, req->interface))
-				 : g_hash_table_get_values(d->ifaces);
+	ifaces = one ? g_list_prepend(NULL, one) : g_hash_table_get_values(d->ifaces);
 	w->deadline = source_timeout(SYNC_WAIT_MS, on_sync_deadline, w);
 	w->pending++; /* until every read is asked for */
 	for (GList *l = ifaces; l; l = l->next)
