@@ -1,0 +1,21 @@
+/* `[mesh] hosts-file`: keeps a marked block of "address hostname" lines
+ * for the mesh members in a hosts(5) file, rewriting the file atomically
+ * (temporary file, fsync, rename, the original's mode and owner kept) and
+ * never touching a line outside the block. */
+#pragma once
+
+#include <glib.h>
+#include <stdbool.h>
+
+struct mesh_hosts_entry {
+	char address[64]; /* a literal IPv4 or IPv6 address */
+	char hostname[64];
+};
+
+/* The file's text with the block of @ifname replaced by @entries (n == 0
+ * removes the block).  Pure, for tests. */
+char *mesh_hosts_rewrite(const char *text, const char *ifname, const struct mesh_hosts_entry *entries, size_t n);
+/* Applies mesh_hosts_rewrite() to @path; leaves the file alone when
+ * nothing changes. */
+bool mesh_hosts_update(const char *path, const char *ifname, const struct mesh_hosts_entry *entries, size_t n,
+		       GError **error);
