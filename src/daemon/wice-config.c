@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "wice-config.h"
+#include "mesh/mesh-secret.h"
 #include "wg/wg-device.h"
 
 #define WICE_CONFIG_ERROR (g_quark_from_static_string("wice-config-error"))
@@ -441,6 +442,119 @@ static bool parse_control(const struct parse_ctx *c, struct wice_config *cfg, GE
 	       parse_group(c, "admin-group", &cfg->admin_group, &cfg->admin_gid, error);
 }
 
+/* --- [mesh] ------------------------------------------------------------------ */
+
+static char *mesh_value(const struct parse_ctx *c, const char *key)
+{
+	char *v = g_key_file_get_value(c->kf, "mesh", key, NULL);
+
+	return v ? g_strstrip(v) : NULL;
+}
+
+/* The secret is never quoted back: an error message reaches logs. */
+static bool parse_mesh_secret(const struct parse_ctx *c, struct wice_mesh_config *m, GError **error)
+{
+	uint8_t secret[MESH_SECRET_LEN];
+
+	m->secret = mesh_value(c, "secret");
+	m->secret_file = mesh_value(c, "secret-file");
+	if (!m->secret == !m->secret_file)
+		return bad_value(c, "mesh", m->secret ? "secret" : "secret-file", m->secret ? "(hidden)" : "(none)",
+				 "set exactly one of secret and secret-file", error);
+	if (m->secret_file && !g_path_is_absolute(m->secret_file))
+		return bad_value(c, "mesh", "secret-file", m->secret_file, "not an absolute path", error);
+	if (m->secret && !mesh_secret_parse(m->secret, strlen(m->secret), secret))
+		return bad_value(c, "mesh", "secret", "(hidden)", "not a wice://v1/ secret (make one with `wice mesh init`)",
+				 error);
+	explicit_bzero(secret, sizeof(secret));
+	return true;
+}
+
+static bool hostname_valid(const char *name)
+{
+	size_t len = strlen(name);
+
+	if (len == 0 || len > 63)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!g_ascii_isalnum(name[i]) && !strchr("-._", name[i]))
+			return false;
+	return true;
+}
+
+static bool host_bits_zero(const struct wg_allowed_ip *aip)
+{
+	const uint8_t *a = aip->family == AF_INET ? (const uint8_t *)&aip->addr.v4 : aip->addr.v6.s6_addr;
+	unsigned bits = aip->family == AF_INET ? 32 : 128;
+
+	for (unsigned i = aip->cidr; i < bits; i++)
+		if (a[i / 8] & (0x80 >> (i % 8)))
+			return false;
+	return true;
+}
+
+static bool parse_mesh_routes(const struct parse_ctx *c, struct wice_mesh_config *m, GError **error)
+{
+	g_autofree char *value = mesh_value(c, "advertise-routes");
+	size_t n;
+
+	m->advertise_routes = value ? split_list(value) : g_new0(char *, 1);
+	n = g_strv_length(m->advertise_routes);
+	if (n > WICE_MESH_MAX_ROUTES)
+		return bad_value(c, "mesh", "advertise-routes", value, "more than 16 routes", error);
+	for (size_t i = 0; i < n; i++) {
+		struct wg_allowed_ip aip;
+
+		if (!strchr(m->advertise_routes[i], '/') || !wg_allowed_ip_parse(m->advertise_routes[i], &aip))
+			return bad_value(c, "mesh", "advertise-routes", m->advertise_routes[i],
+					 "expected ADDRESS/LENGTH", error);
+		if (!host_bits_zero(&aip))
+			return bad_value(c, "mesh", "advertise-routes", m->advertise_routes[i],
+					 "the address has bits set past the prefix length", error);
+	}
+	return true;
+}
+
+static bool parse_mesh(const struct parse_ctx *c, struct wice_config *cfg, GError **error)
+{
+	struct wice_mesh_config *m = &cfg->mesh;
+	g_autofree char *ifname = NULL;
+
+	m->enabled = g_key_file_has_group(c->kf, "mesh");
+	if (!m->enabled)
+		return true;
+	ifname = mesh_value(c, "interface");
+	if (ifname && !wg_ifname_valid(ifname))
+		return bad_value(c, "mesh", "interface", ifname,
+				 "interface names are 1 to 15 bytes without blanks, '/' or ':'", error);
+	g_strlcpy(m->ifname, ifname ? ifname : WICE_MESH_DEFAULT_IFACE, sizeof(m->ifname));
+	m->state_dir = mesh_value(c, "state-dir");
+	if (!m->state_dir)
+		m->state_dir = g_strdup(WICE_MESH_DEFAULT_STATE_DIR);
+	if (!g_path_is_absolute(m->state_dir))
+		return bad_value(c, "mesh", "state-dir", m->state_dir, "not an absolute path", error);
+	m->hostname = mesh_value(c, "hostname");
+	if (m->hostname && !hostname_valid(m->hostname))
+		return bad_value(c, "mesh", "hostname", m->hostname,
+				 "1 to 63 letters, digits, '-', '.' or '_'", error);
+	m->hosts_file = mesh_value(c, "hosts-file");
+	if (m->hosts_file && !g_path_is_absolute(m->hosts_file))
+		return bad_value(c, "mesh", "hosts-file", m->hosts_file, "not an absolute path", error);
+	return parse_mesh_secret(c, m, error) && parse_mesh_routes(c, m, error);
+}
+
+static void mesh_config_clear(struct wice_mesh_config *m)
+{
+	if (m->secret)
+		explicit_bzero(m->secret, strlen(m->secret));
+	g_free(m->secret);
+	g_free(m->secret_file);
+	g_free(m->state_dir);
+	g_free(m->hostname);
+	g_free(m->hosts_file);
+	g_strfreev(m->advertise_routes);
+}
+
 /* --- [interface NAME] sections ----------------------------------------------- */
 
 #define IFACE_PREFIX "interface"
@@ -493,7 +607,8 @@ static bool key_known(const char *group, const char *key)
 {
 	static const char *const others[] = {
 		"signaling/urls", "ice/interfaces-exclude", "daemon/interfaces", "control/group",
-		"control/admin-group",
+		"control/admin-group", "mesh/secret", "mesh/secret-file", "mesh/interface", "mesh/state-dir",
+		"mesh/hostname", "mesh/hosts-file", "mesh/advertise-routes",
 	};
 	g_autofree char *full = g_strdup_printf("%s/%s", group, key);
 
@@ -511,7 +626,7 @@ static bool key_known(const char *group, const char *key)
  * back to a default. */
 static bool check_known_keys(const struct parse_ctx *c, GError **error)
 {
-	static const char *const known_groups[] = { "signaling", "ice", "proxy", "daemon", "control", NULL };
+	static const char *const known_groups[] = { "signaling", "ice", "proxy", "daemon", "control", "mesh", NULL };
 	g_auto(GStrv) groups = g_key_file_get_groups(c->kf, NULL);
 
 	for (unsigned g = 0; groups[g]; g++) {
@@ -560,7 +675,7 @@ struct wice_config *wice_config_parse(const char *path, const char *text, size_t
 	/* Global sections first: interface sections start from their values. */
 	if (!check_known_keys(&c, error) || !parse_signaling(&c, cfg, error) || !parse_ice(&c, cfg, error) ||
 	    !parse_settings(&c, "proxy", true, &cfg->defaults, error) || !parse_daemon(&c, cfg, error) ||
-	    !parse_control(&c, cfg, error) || !parse_iface_sections(&c, cfg, error))
+	    !parse_control(&c, cfg, error) || !parse_mesh(&c, cfg, error) || !parse_iface_sections(&c, cfg, error))
 		return NULL;
 	return g_steal_pointer(&cfg);
 }
@@ -576,6 +691,7 @@ bool wice_config_exposes_secrets(const struct wice_config *cfg, mode_t mode)
 
 	for (size_t i = 0; i < cfg->n_ifaces && !secret; i++)
 		secret = has_secret(&cfg->ifaces[i].settings);
+	secret = secret || cfg->mesh.secret;
 	return secret && (mode & (S_IRGRP | S_IROTH | S_IWGRP | S_IWOTH));
 }
 
@@ -587,7 +703,7 @@ static void warn_if_exposed(const char *path, const struct wice_config *cfg)
 	struct stat st;
 
 	if (stat(path, &st) == 0 && wice_config_exposes_secrets(cfg, st.st_mode))
-		g_warning("%s holds TURN credentials but group or others may access it (mode %04o): chmod 600 %s",
+		g_warning("%s holds TURN credentials or a mesh secret but group or others may access it (mode %04o): chmod 600 %s",
 			  path, (unsigned)(st.st_mode & 07777), path);
 }
 
@@ -625,6 +741,7 @@ void wice_config_free(struct wice_config *cfg)
 	g_strfreev(cfg->interfaces);
 	g_free(cfg->control_group);
 	g_free(cfg->admin_group);
+	mesh_config_clear(&cfg->mesh);
 	g_free(cfg);
 }
 

@@ -5,7 +5,7 @@
  * quoted.  Defaults make an empty file a working configuration: LAN
  * multicast signaling, host candidates, proxy mode auto.
  *
- * Global sections: [signaling] [ice] [proxy] [daemon] [control].  An
+ * Global sections: [signaling] [ice] [proxy] [daemon] [control] [mesh].  An
  * [interface NAME] section overrides the [ice] and [proxy] keys for one
  * WireGuard interface, under the names ice-urls, ice-username,
  * ice-password, ice-turn-secret, ice-candidate-types, ice-port-range and
@@ -84,6 +84,22 @@ struct wice_iface_config {
 };
 
 #define WICE_CONFIG_MAX_IFACES 256
+#define WICE_MESH_DEFAULT_IFACE "wgmesh0"
+#define WICE_MESH_DEFAULT_STATE_DIR "/var/lib/wice"
+#define WICE_MESH_MAX_ROUTES 16
+
+/* [mesh]: an interface that wice creates and fills with the members of
+ * the mesh named by a secret (src/daemon/mesh.c). */
+struct wice_mesh_config {
+	bool enabled;            /* the file has a [mesh] section */
+	char *secret;            /* secret = wice://v1/... (wiped when freed) */
+	char *secret_file;       /* or secret-file = PATH */
+	char ifname[16];
+	char *state_dir;
+	char *hostname;          /* NULL: the host's name */
+	char *hosts_file;        /* NULL: none */
+	char **advertise_routes; /* NULL-terminated "ADDRESS/LEN", host bits zero */
+};
 
 struct wice_config {
 	char **signaling_urls;                /* NULL-terminated */
@@ -96,6 +112,7 @@ struct wice_config {
 	gid_t control_gid;
 	char *admin_group;           /* [control] admin-group; NULL: none */
 	gid_t admin_gid;
+	struct wice_mesh_config mesh;
 };
 
 /* Parses @text (the content of @path, which is only used in messages). */

@@ -276,3 +276,51 @@ Test(config, secrets_readable_by_others_are_reported)
 		wice_config_free(cfg);
 	}
 }
+
+#define TEST_SECRET "wice://v1/AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"
+
+Test(config, mesh_defaults_and_keys)
+{
+	g_autoptr(wice_config) none = parse("", NULL);
+	g_autoptr(wice_config) cfg = parse("[mesh]\nsecret-file = /etc/wice/mesh.secret\n", NULL);
+	g_autoptr(wice_config) all = parse("[mesh]\nsecret = " TEST_SECRET "\ninterface = mesh1\n"
+					   "state-dir = /tmp/wice-state\nhostname = db-1\n"
+					   "hosts-file = /etc/hosts\nadvertise-routes = 192.168.50.0/24, fd01::/64\n",
+					   NULL);
+
+	cr_assert_not(none->mesh.enabled);
+	cr_assert(cfg->mesh.enabled);
+	cr_assert_str_eq(cfg->mesh.ifname, "wgmesh0");
+	cr_assert_str_eq(cfg->mesh.state_dir, "/var/lib/wice");
+	cr_assert_str_eq(cfg->mesh.secret_file, "/etc/wice/mesh.secret");
+	cr_assert_null(cfg->mesh.hostname);
+	cr_assert_null(cfg->mesh.advertise_routes[0]);
+	cr_assert_not_null(all);
+	cr_assert_str_eq(all->mesh.secret, TEST_SECRET);
+	cr_assert_str_eq(all->mesh.ifname, "mesh1");
+	cr_assert_str_eq(all->mesh.hostname, "db-1");
+	cr_assert_str_eq(all->mesh.hosts_file, "/etc/hosts");
+	cr_assert_str_eq(all->mesh.advertise_routes[1], "fd01::/64");
+	cr_assert(wice_config_exposes_secrets(all, 0644));
+	cr_assert_not(wice_config_exposes_secrets(all, 0600));
+	cr_assert_not(wice_config_exposes_secrets(cfg, 0644));
+}
+
+Test(config, mesh_errors_never_quote_the_secret)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(wice_config) cfg = parse("[mesh]\nsecret = wice://v1/not-a-secret-but-close\n", &error);
+
+	cr_assert_null(cfg);
+	cr_assert(strstr(error->message, "test.conf:2: [mesh] secret"), "%s", error->message);
+	cr_assert_null(strstr(error->message, "not-a-secret"), "%s", error->message);
+	expect_error("[mesh]\n", "set exactly one of secret and secret-file");
+	expect_error("[mesh]\nsecret = " TEST_SECRET "\nsecret-file = /x\n", "set exactly one");
+	expect_error("[mesh]\nsecret-file = mesh.secret\n", "'mesh.secret': not an absolute path");
+	expect_error("[mesh]\nsecret-file = /s\ninterface = a/b\n", "'a/b'");
+	expect_error("[mesh]\nsecret-file = /s\nhostname = a b\n", "'a b'");
+	expect_error("[mesh]\nsecret-file = /s\nadvertise-routes = 10.1.2.3/16\n", "'10.1.2.3/16': the address has bits");
+	expect_error("[mesh]\nsecret-file = /s\nadvertise-routes = 10.1.0.0\n", "'10.1.0.0': expected ADDRESS/LENGTH");
+	expect_error("[mesh]\nsecret-file = /s\nstate-dir = var\n", "'var': not an absolute path");
+	expect_error("[mesh]\nsecret-file = /s\npeers = 3\n", "unknown key");
+}
