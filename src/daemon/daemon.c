@@ -14,6 +14,8 @@
 #include "control/control.h"
 #include "daemon.h"
 #include "local-addresses.h"
+#include "mesh.h"
+#include "mesh/mesh-announce.h"
 #include "peer.h"
 #include "privileges.h"
 #include "proxy/nft-proxy.h"
@@ -35,6 +37,11 @@ static void on_backend_receive(struct sig_backend *b, const uint8_t *data, size_
 	GHashTableIter it;
 	gpointer value;
 
+	if (mesh_frame_is_mesh(data, len)) {
+		if (d->mesh)
+			mesh_receive_frame(d->mesh, data, len, from);
+		return;
+	}
 	g_hash_table_iter_init(&it, d->ifaces);
 	while (g_hash_table_iter_next(&it, NULL, &value))
 		iface_receive_envelope(value, data, len, from);
@@ -54,6 +61,8 @@ static void on_backend_state(struct sig_backend *b, bool up, const char *reason,
 	daemon_emit(d, &ev);
 	if (!up)
 		return;
+	if (d->mesh)
+		mesh_on_backend(d->mesh, b);
 	/* What peers sent while no backend could carry it is lost: say it
 	 * again now rather than at the next resend. */
 	g_hash_table_iter_init(&it, d->ifaces);
@@ -133,6 +142,8 @@ static const struct iface_host_ops daemon_iface_host_ops = {
 
 static bool daemon_manages(struct wice_daemon *d, const char *ifname)
 {
+	if (d->mesh && strcmp(mesh_ifname(d->mesh), ifname) == 0)
+		return true;
 	if (g_hash_table_contains(d->operator_removed, ifname))
 		return false;
 	if (g_hash_table_contains(d->operator_added, ifname))
@@ -154,8 +165,13 @@ static void add_iface(struct wice_daemon *d, const char *ifname)
 
 	if (g_hash_table_contains(d->ifaces, ifname))
 		return;
+	struct wice_iface *iface;
+
 	daemon_emit(d, &ev);
-	g_hash_table_insert(d->ifaces, g_strdup(ifname), iface_new(&host, ifname));
+	iface = iface_new(&host, ifname);
+	g_hash_table_insert(d->ifaces, g_strdup(ifname), iface);
+	if (d->mesh && strcmp(mesh_ifname(d->mesh), ifname) == 0)
+		mesh_attach_iface(d->mesh, iface);
 }
 
 static void remove_iface(struct wice_daemon *d, const char *ifname, const char *reason)
@@ -163,6 +179,8 @@ static void remove_iface(struct wice_daemon *d, const char *ifname, const char *
 	g_autofree char *name = g_strdup(ifname); /* @ifname may be the table's key */
 	struct wice_event ev = { .type = WICE_EVENT_INTERFACE_REMOVED, .interface = name, .reason = reason };
 
+	if (d->mesh && strcmp(mesh_ifname(d->mesh), name) == 0)
+		mesh_attach_iface(d->mesh, NULL);
 	if (g_hash_table_remove(d->ifaces, name))
 		daemon_emit(d, &ev);
 }
@@ -276,9 +294,31 @@ static void start_nft(struct wice_daemon *d)
 			  error->message);
 }
 
+/* Before the watcher starts, so that the mesh interface is there when it
+ * lists the interfaces. */
+static bool start_mesh(struct wice_daemon *d)
+{
+	struct iface_host host = { &daemon_iface_host_ops, d, &wg_system_ops };
+	g_autoptr(GError) error = NULL;
+
+	if (!d->config->mesh.enabled)
+		return true;
+	d->mesh = mesh_new(&d->config->mesh, &host, &error);
+	if (!d->mesh)
+		g_critical("mesh: %s", error->message);
+	return d->mesh != NULL;
+}
+
 static void start_managing(struct wice_daemon *d)
 {
-	int r = wg_watch_new(on_wg_event, d, &d->watch);
+	int r;
+
+	if (!start_mesh(d)) {
+		d->exit_status = 1;
+		g_main_loop_quit(d->loop);
+		return;
+	}
+	r = wg_watch_new(on_wg_event, d, &d->watch);
 
 	if (r < 0) {
 		g_critical("cannot watch WireGuard interfaces: %s", g_strerror(-r));
@@ -404,6 +444,7 @@ void daemon_free(struct wice_daemon *d)
 	wice_config_free(d->pending_config);
 	g_hash_table_remove_all(d->ifaces);
 	drain_loop(d);
+	g_clear_pointer(&d->mesh, mesh_free);
 	g_hash_table_destroy(d->ifaces);
 	g_hash_table_destroy(d->wg_names);
 	g_hash_table_destroy(d->operator_added);

@@ -27,6 +27,7 @@ struct wice_daemon {
 	GHashTable *ifaces; /* name -> struct wice_iface */
 	GPtrArray *backends; /* struct sig_backend * */
 	struct nft_proxy *nft; /* NULL when nftables is unusable */
+	struct wice_mesh *mesh; /* [mesh]; NULL: none */
 	char *nft_table;
 	/* ICE server lookups of config (at start) or of pending_config (a
 	 * reload), which replaces config once they are done */

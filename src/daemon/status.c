@@ -5,6 +5,7 @@
  *   "proxy","selected_pair":{"local":{"type","address","port"},
  *   "remote":{...}}|null,"last_handshake","rx_bytes","tx_bytes","role",
  *   "local_candidates","remote_candidates","restarts"}]}],
+ *  "mesh":[...] (mesh-status.c),
  *  "signaling":[{"url","up"}],"control":{"clients","monitors"}}
  *
  * Peers are sorted by public key, interfaces by name.  Private keys and
@@ -16,6 +17,7 @@
 
 #include "control/control.h"
 #include "daemon.h"
+#include "mesh.h"
 #include "peer.h"
 
 static void add_string(JsonBuilder *b, const char *name, const char *value)
@@ -199,6 +201,11 @@ JsonNode *status_build(struct wice_daemon *d, const char *ifname, const uint8_t 
 	for (GList *l = ifaces; l; l = l->next) {
 		add_iface(b, l->data, peer);
 	}
+	json_builder_end_array(b);
+	json_builder_set_member_name(b, "mesh");
+	json_builder_begin_array(b);
+	if (d->mesh)
+		mesh_status(d->mesh, b);
 	json_builder_end_array(b);
 	add_backends(b, d);
 	add_control(b, d);

@@ -1,0 +1,326 @@
+/* Finding members: announcements on the LAN (our own multicast group and
+ * port, derived from the secret), on the signal server (the hour's
+ * rendezvous mailbox and each member's inbox), and the frames that come
+ * back from all of them. */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <sodium.h>
+#include <string.h>
+
+#include "mesh-internal.h"
+#include "util/backoff.h"
+#include "util/source-util.h"
+#include "wg/wg.h"
+
+/* Quick announcements after start (ms from start), then one per
+ * MESH_ANNOUNCE_INTERVAL_MS: multicast has no retransmission. */
+static const unsigned lan_burst_ms[] = { 0, 300, 1000, 3000 };
+/* A member we answered gets no second answer this soon. */
+#define REPLY_INTERVAL_US (2 * G_USEC_PER_SEC)
+#define EXPIRE_INTERVAL_MS 10000
+
+static uint64_t unix_now(void)
+{
+	return (uint64_t)(g_get_real_time() / G_USEC_PER_SEC);
+}
+
+static void add_endpoint(struct mesh_announce *a, const struct sockaddr_storage *ss, uint16_t port)
+{
+	struct sig_addr *e = &a->endpoints[a->n_endpoints];
+
+	memset(e, 0, sizeof(*e));
+	if (ss->ss_family == AF_INET) {
+		e->family = AF_INET;
+		memcpy(e->addr, &((const struct sockaddr_in *)ss)->sin_addr, 4);
+	} else if (ss->ss_family == AF_INET6 &&
+		   !IN6_IS_ADDR_LINKLOCAL(&((const struct sockaddr_in6 *)ss)->sin6_addr)) {
+		e->family = AF_INET6;
+		memcpy(e->addr, &((const struct sockaddr_in6 *)ss)->sin6_addr, 16);
+	} else {
+		return;
+	}
+	e->port = port;
+	a->n_endpoints++;
+}
+
+bool mesh_sign_own(struct wice_mesh *m, uint8_t flags, uint8_t *buf, size_t *ret_len)
+{
+	g_autoptr(GArray) addrs = g_array_new(FALSE, TRUE, sizeof(struct sockaddr_storage));
+	struct mesh_announce a = { .timestamp = unix_now(), .flags = flags, .addr_counter = m->counter4 };
+
+	memcpy(a.sign_pk, m->hostkey.sign_pk, 32);
+	g_strlcpy(a.hostname, m->hostname, sizeof(a.hostname));
+	a.n_routes = (uint8_t)m->n_routes;
+	memcpy(a.routes, m->routes, m->n_routes * sizeof(m->routes[0]));
+	m->host.ops->local_addresses(m->host.data, addrs);
+	for (guint i = 0; i < addrs->len && a.n_endpoints < MESH_MAX_ENDPOINTS; i++)
+		add_endpoint(&a, &g_array_index(addrs, struct sockaddr_storage, i), m->keys.listen_port);
+	return mesh_announce_sign(&m->keys, &m->hostkey, &a, buf, MESH_ANNOUNCE_MAX, ret_len) == 0;
+}
+
+bool mesh_seal(struct wice_mesh *m, uint8_t type, const uint8_t *plain, size_t len, uint8_t *frame,
+	       size_t *ret_len)
+{
+	return mesh_frame_seal(&m->keys, type, plain, len, frame, MESH_FRAME_MAX, ret_len) == 0;
+}
+
+/* Our announcement as a frame. */
+static bool own_frame(struct wice_mesh *m, uint8_t flags, uint8_t frame[MESH_FRAME_MAX], size_t *ret_len)
+{
+	uint8_t ann[MESH_ANNOUNCE_MAX];
+	size_t len;
+
+	return mesh_sign_own(m, flags, ann, &len) && mesh_seal(m, MESH_FRAME_ANNOUNCE, ann, len, frame, ret_len);
+}
+
+static void current_rendezvous(struct wice_mesh *m)
+{
+	uint64_t hour = unix_now() / 3600;
+
+	mesh_rendezvous_mailbox(&m->keys, hour, m->rendezvous[0].id, m->rendezvous[0].secret);
+	mesh_rendezvous_mailbox(&m->keys, hour - 1, m->rendezvous[1].id, m->rendezvous[1].secret);
+}
+
+void mesh_announce_now(struct wice_mesh *m, uint8_t flags)
+{
+	uint8_t frame[MESH_FRAME_MAX];
+	size_t len;
+	GHashTableIter it;
+	gpointer value;
+
+	if (!own_frame(m, flags, frame, &len))
+		return;
+	for (guint i = 0; m->lan && i < m->lan->len; i++)
+		sig_backend_publish(g_ptr_array_index(m->lan, i), m->rendezvous[0].id, frame, len, NULL);
+	current_rendezvous(m);
+	m->host.ops->publish(m->host.data, m->rendezvous[0].id, frame, len, NULL);
+	if (!(flags & MESH_ANNOUNCE_LEAVING))
+		return;
+	/* Leaving: every member hears it at once, in its inbox. */
+	g_hash_table_iter_init(&it, m->members);
+	while (g_hash_table_iter_next(&it, NULL, &value)) {
+		uint8_t id[RELAY_ID_LEN], secret[RELAY_SECRET_KEY_LEN];
+
+		mesh_inbox_mailbox(&m->keys, ((struct mesh_member *)value)->wg_public, id, secret);
+		m->host.ops->publish(m->host.data, id, frame, len, NULL);
+		mesh_gossip_send(m, value);
+	}
+}
+
+/* A new member learns of us at once: on the LAN straight back to the
+ * daemon that announced, on the server in its inbox. */
+static void reply(struct wice_mesh *m, struct mesh_member *mm, struct sig_backend *lan, const struct sig_route *from)
+{
+	gint64 now = g_get_monotonic_time();
+	uint8_t frame[MESH_FRAME_MAX];
+	size_t len;
+
+	if (mm->replied_us && now - mm->replied_us < REPLY_INTERVAL_US)
+		return;
+	if (!own_frame(m, 0, frame, &len))
+		return;
+	mm->replied_us = now;
+	if (lan) {
+		sig_backend_publish(lan, m->rendezvous[0].id, frame, len, from);
+		return;
+	}
+	uint8_t id[RELAY_ID_LEN], secret[RELAY_SECRET_KEY_LEN];
+	mesh_inbox_mailbox(&m->keys, mm->wg_public, id, secret);
+	m->host.ops->publish(m->host.data, id, frame, len, NULL);
+}
+
+static void handle_gossip(struct wice_mesh *m, const uint8_t *list, size_t len)
+{
+	const uint8_t *ann;
+	size_t off = 0, ann_len;
+	bool is_new;
+
+	/* A malformed list is dropped whole, but what came before the fault
+	 * was checked one by one and may stay. */
+	while (mesh_gossip_next(list, len, &off, &ann, &ann_len) == 1)
+		mesh_members_accept(m, ann, ann_len, MESH_SOURCE_GOSSIP, &is_new);
+}
+
+void mesh_handle_frame(struct wice_mesh *m, const uint8_t *data, size_t len, enum mesh_source source,
+		       struct sig_backend *lan, const struct sig_route *from)
+{
+	uint8_t plain[MESH_FRAME_PLAIN_MAX];
+	size_t plain_len;
+	uint8_t type;
+	bool is_new;
+
+	/* Not ours (another mesh, an outsider, garbage): not a word back. */
+	if (mesh_frame_open(&m->keys, data, len, &type, plain, sizeof(plain), &plain_len) < 0)
+		return;
+	if (type == MESH_FRAME_GOSSIP) {
+		handle_gossip(m, plain, plain_len);
+		return;
+	}
+	if (type != MESH_FRAME_ANNOUNCE)
+		return;
+	struct mesh_member *mm = mesh_members_accept(m, plain, plain_len, source, &is_new);
+	if (mm && (is_new || lan))
+		reply(m, mm, lan, from);
+}
+
+void mesh_receive_frame(struct wice_mesh *m, const uint8_t *data, size_t len, const struct sig_route *from)
+{
+	bool lan = from && from->backend;
+
+	mesh_handle_frame(m, data, len, lan ? MESH_SOURCE_LAN : MESH_SOURCE_SERVER, lan ? from->backend : NULL,
+			  from);
+}
+
+/* --- LAN --------------------------------------------------------------------------- */
+
+static void on_lan_receive(struct sig_backend *b, const uint8_t *data, size_t len, const struct sig_route *from,
+			   void *userdata)
+{
+	mesh_handle_frame(userdata, data, len, MESH_SOURCE_LAN, b, from);
+}
+
+static void on_lan_state(struct sig_backend *b, bool up, const char *reason, void *userdata)
+{
+	struct wice_mesh *m = userdata;
+	uint8_t frame[MESH_FRAME_MAX];
+	size_t len;
+
+	if (!up) {
+		g_debug("mesh %s: LAN %s down: %s", m->ifname, sig_backend_url(b), reason);
+		return;
+	}
+	if (own_frame(m, 0, frame, &len))
+		sig_backend_publish(b, m->rendezvous[0].id, frame, len, NULL);
+}
+
+/* Never into a tunnel: the LAN layer must not depend on the mesh. */
+static bool lan_excludes(const char *ifname, void *userdata)
+{
+	return wg_is_device(ifname);
+}
+
+static void start_lan(struct wice_mesh *m)
+{
+	struct sig_backend_callbacks cb = {
+		.receive = on_lan_receive,
+		.state_changed = on_lan_state,
+		.exclude_interface = lan_excludes,
+		.userdata = m,
+	};
+	char group4[INET_ADDRSTRLEN], group6[INET6_ADDRSTRLEN];
+	g_autofree char *url4 = NULL, *url6 = NULL;
+
+	inet_ntop(AF_INET, &m->keys.lan_group4, group4, sizeof(group4));
+	inet_ntop(AF_INET6, &m->keys.lan_group6, group6, sizeof(group6));
+	url4 = g_strdup_printf("mcast://%s:%u", group4, m->keys.lan_port);
+	url6 = g_strdup_printf("mcast://[%s]:%u", group6, m->keys.lan_port);
+	m->lan = g_ptr_array_new_with_free_func((GDestroyNotify)sig_backend_free);
+	for (unsigned i = 0; i < 2; i++) {
+		g_autoptr(GError) error = NULL;
+		struct sig_backend *b = sig_backend_new(i ? url6 : url4, &cb, &error);
+
+		if (b)
+			g_ptr_array_add(m->lan, b);
+		else
+			g_warning("mesh %s: no LAN discovery on %s: %s", m->ifname, i ? url6 : url4, error->message);
+	}
+}
+
+/* --- timers ------------------------------------------------------------------------- */
+
+static gboolean on_announce(gpointer data)
+{
+	struct wice_mesh *m = data;
+
+	mesh_announce_now(m, 0);
+	m->lan_burst++;
+	source_timer_arm(m->announce_timer, m->lan_burst < G_N_ELEMENTS(lan_burst_ms)
+						    ? lan_burst_ms[m->lan_burst] - lan_burst_ms[m->lan_burst - 1]
+						    : MESH_ANNOUNCE_INTERVAL_MS);
+	return G_SOURCE_CONTINUE;
+}
+
+static void rendezvous_subscribe(struct wice_mesh *m, bool on)
+{
+	for (unsigned i = 0; i < G_N_ELEMENTS(m->rendezvous); i++) {
+		if (on)
+			m->host.ops->subscribe(m->host.data, &m->rendezvous[i]);
+		else
+			m->host.ops->unsubscribe(m->host.data, m->rendezvous[i].id);
+	}
+	m->reading_rendezvous = on;
+}
+
+/* The server keeps only a few readers per mailbox, so members read the
+ * rendezvous in short visits; between them, newcomers reach us through
+ * our inbox. */
+static gboolean on_rendezvous_stop(gpointer data)
+{
+	struct wice_mesh *m = data;
+
+	rendezvous_subscribe(m, false);
+	return G_SOURCE_CONTINUE;
+}
+
+static gboolean on_rendezvous(gpointer data)
+{
+	struct wice_mesh *m = data;
+
+	if (m->reading_rendezvous)
+		rendezvous_subscribe(m, false);
+	current_rendezvous(m);
+	rendezvous_subscribe(m, true);
+	source_timer_arm(m->rendezvous_stop, MESH_RENDEZVOUS_READ_MS);
+	source_timer_arm(m->rendezvous_timer, backoff_jitter_ms(MESH_RENDEZVOUS_INTERVAL_MS));
+	return G_SOURCE_CONTINUE;
+}
+
+static gboolean on_expire(gpointer data)
+{
+	mesh_members_expire(data);
+	return G_SOURCE_CONTINUE;
+}
+
+void mesh_on_backend(struct wice_mesh *m, struct sig_backend *b)
+{
+	uint8_t frame[MESH_FRAME_MAX];
+	size_t len;
+
+	sig_backend_subscribe(b, &m->inbox);
+	if (m->reading_rendezvous)
+		for (unsigned i = 0; i < G_N_ELEMENTS(m->rendezvous); i++)
+			sig_backend_subscribe(b, &m->rendezvous[i]);
+	current_rendezvous(m);
+	if (own_frame(m, 0, frame, &len))
+		sig_backend_publish(b, m->rendezvous[0].id, frame, len, NULL);
+}
+
+void mesh_discovery_start(struct wice_mesh *m)
+{
+	current_rendezvous(m);
+	mesh_inbox_mailbox(&m->keys, m->hostkey.wg_public, m->inbox.id, m->inbox.secret);
+	m->host.ops->subscribe(m->host.data, &m->inbox);
+	start_lan(m);
+	m->announce_timer = source_timer_new(NULL, on_announce, m);
+	m->rendezvous_timer = source_timer_new(NULL, on_rendezvous, m);
+	m->rendezvous_stop = source_timer_new(NULL, on_rendezvous_stop, m);
+	m->expire_timer = source_timer_new(NULL, on_expire, m);
+	source_timer_arm(m->announce_timer, 0);
+	source_timer_arm(m->rendezvous_timer, 0);
+	source_timer_arm(m->expire_timer, EXPIRE_INTERVAL_MS);
+}
+
+void mesh_discovery_stop(struct wice_mesh *m)
+{
+	if (m->reading_rendezvous)
+		rendezvous_subscribe(m, false);
+	if (m->announce_timer)
+		m->host.ops->unsubscribe(m->host.data, m->inbox.id);
+	source_clear(&m->announce_timer);
+	source_clear(&m->rendezvous_timer);
+	source_clear(&m->rendezvous_stop);
+	source_clear(&m->expire_timer);
+	g_clear_pointer(&m->lan, g_ptr_array_unref);
+	sodium_memzero(&m->inbox, sizeof(m->inbox));
+}

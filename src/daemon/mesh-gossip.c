@@ -1,0 +1,178 @@
+/* Gossip over the tunnels: every few seconds a random connected member
+ * gets our member table (its members' own signed announcements, so the
+ * receiver checks each as if it came from its member), and answers with
+ * its own.  This is how A, which knows only B, learns C.
+ *
+ * UDP on our mesh IPv6 address, MESH_GOSSIP_PORT: only WireGuard
+ * delivers there, from a member's address inside the mesh prefix. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glib-unix.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mesh-internal.h"
+#include "util/backoff.h"
+#include "util/source-util.h"
+
+/* A member we sent our table gets it again no sooner than this, even
+ * when it gossips to us first (push-pull, but not ping-pong). */
+#define ANSWER_INTERVAL_US (2 * G_USEC_PER_SEC)
+/* One round sends at most this many datagrams (a 1,200-byte frame holds
+ * about three announcements). */
+#define MAX_FRAMES_PER_ROUND 64
+
+static void send_frame(struct wice_mesh *m, const struct mesh_member *mm, const uint8_t *list, size_t len)
+{
+	struct sockaddr_in6 to = { .sin6_family = AF_INET6, .sin6_port = htons(MESH_GOSSIP_PORT) };
+	uint8_t frame[MESH_FRAME_MAX];
+	size_t frame_len;
+
+	to.sin6_addr = mm->addr6;
+	if (mesh_seal(m, MESH_FRAME_GOSSIP, list, len, frame, &frame_len) &&
+	    sendto(m->gossip_fd, frame, frame_len, MSG_DONTWAIT, (struct sockaddr *)&to, sizeof(to)) < 0)
+		g_debug("mesh %s: gossip to %s: %s", m->ifname, mm->ann.hostname, g_strerror(errno));
+}
+
+/* Our own announcement first, then every member's newest. */
+static GPtrArray *table_announcements(struct wice_mesh *m, GArray *lens, uint8_t own[MESH_ANNOUNCE_MAX])
+{
+	GPtrArray *anns = g_ptr_array_new();
+	GHashTableIter it;
+	gpointer value;
+	size_t len;
+
+	if (mesh_sign_own(m, 0, own, &len)) {
+		g_ptr_array_add(anns, own);
+		g_array_append_val(lens, len);
+	}
+	g_hash_table_iter_init(&it, m->members);
+	while (g_hash_table_iter_next(&it, NULL, &value)) {
+		struct mesh_member *mm = value;
+
+		g_ptr_array_add(anns, mm->signed_ann);
+		g_array_append_val(lens, mm->signed_len);
+	}
+	return anns;
+}
+
+void mesh_gossip_send(struct wice_mesh *m, const struct mesh_member *mm)
+{
+	g_autoptr(GArray) lens = g_array_new(FALSE, FALSE, sizeof(size_t));
+	uint8_t own[MESH_ANNOUNCE_MAX], list[MESH_FRAME_PLAIN_MAX - 1];
+	g_autoptr(GPtrArray) anns = NULL;
+	size_t done = 0;
+
+	if (m->gossip_fd < 0)
+		return;
+	anns = table_announcements(m, lens, own);
+	g_hash_table_insert(m->gossip_sent, g_bytes_new(mm->wg_public, 32),
+			    g_memdup2(&(gint64){ g_get_monotonic_time() }, sizeof(gint64)));
+	for (unsigned n = 0; done < anns->len && n < MAX_FRAMES_PER_ROUND; n++) {
+		size_t len, taken = mesh_gossip_encode((const uint8_t *const *)anns->pdata + done,
+						       (size_t *)lens->data + done, anns->len - done, list,
+						       sizeof(list), &len);
+
+		if (!taken)
+			break;
+		send_frame(m, mm, list, len);
+		done += taken;
+	}
+}
+
+static bool answered_lately(struct wice_mesh *m, const struct mesh_member *mm)
+{
+	g_autoptr(GBytes) key = g_bytes_new(mm->wg_public, 32);
+	const gint64 *when = g_hash_table_lookup(m->gossip_sent, key);
+
+	return when && g_get_monotonic_time() - *when < ANSWER_INTERVAL_US;
+}
+
+static struct mesh_member *member_at(struct wice_mesh *m, const struct in6_addr *addr)
+{
+	GHashTableIter it;
+	gpointer value;
+
+	g_hash_table_iter_init(&it, m->members);
+	while (g_hash_table_iter_next(&it, NULL, &value))
+		if (memcmp(&((struct mesh_member *)value)->addr6, addr, 16) == 0)
+			return value;
+	return NULL;
+}
+
+static gboolean on_gossip_readable(gint fd, GIOCondition cond, gpointer data)
+{
+	struct wice_mesh *m = data;
+	uint8_t buf[MESH_FRAME_MAX + 1];
+	struct sockaddr_in6 from;
+	socklen_t from_len = sizeof(from);
+
+	for (unsigned i = 0; i < 64; i++) {
+		ssize_t n = recvfrom(fd, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&from, &from_len);
+
+		if (n < 0)
+			break;
+		/* Only from inside the mesh prefix, that is through the tunnel. */
+		if (from.sin6_family != AF_INET6 || memcmp(&from.sin6_addr, &m->keys.net6, 6) != 0 ||
+		    (size_t)n > MESH_FRAME_MAX)
+			continue;
+		mesh_handle_frame(m, buf, (size_t)n, MESH_SOURCE_GOSSIP, NULL, NULL);
+		struct mesh_member *mm = member_at(m, &from.sin6_addr);
+		if (mm && !answered_lately(m, mm))
+			mesh_gossip_send(m, mm);
+	}
+	return G_SOURCE_CONTINUE;
+}
+
+static gboolean on_gossip_round(gpointer data)
+{
+	struct wice_mesh *m = data;
+	g_autoptr(GPtrArray) connected = g_ptr_array_new();
+	GHashTableIter it;
+	gpointer value;
+
+	g_hash_table_iter_init(&it, m->members);
+	while (g_hash_table_iter_next(&it, NULL, &value))
+		if (mesh_member_connected(m, value))
+			g_ptr_array_add(connected, value);
+	if (connected->len)
+		mesh_gossip_send(m, g_ptr_array_index(connected, g_random_int_range(0, (gint32)connected->len)));
+	source_timer_arm(m->gossip_timer, backoff_jitter_ms(MESH_GOSSIP_INTERVAL_MS));
+	return G_SOURCE_CONTINUE;
+}
+
+/* Bound before the address is there (IPV6_FREEBIND): the interface was
+ * just made and the kernel may still be adding it. */
+bool mesh_gossip_start(struct wice_mesh *m, GError **error)
+{
+	struct sockaddr_in6 sa = { .sin6_family = AF_INET6, .sin6_port = htons(MESH_GOSSIP_PORT) };
+	int one = 1;
+
+	sa.sin6_addr = m->addr6;
+	m->gossip_fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (m->gossip_fd < 0 || setsockopt(m->gossip_fd, IPPROTO_IPV6, IPV6_FREEBIND, &one, sizeof(one)) < 0 ||
+	    bind(m->gossip_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errno), "mesh %s: gossip socket on port %u: %s",
+			    m->ifname, MESH_GOSSIP_PORT, g_strerror(errno));
+		return false;
+	}
+	m->gossip_sent = g_hash_table_new_full(g_bytes_hash, g_bytes_equal, (GDestroyNotify)g_bytes_unref, g_free);
+	m->gossip_source = source_attach(g_unix_fd_source_new(m->gossip_fd, G_IO_IN), NULL,
+					 G_SOURCE_FUNC(on_gossip_readable), m);
+	m->gossip_timer = source_timer_new(NULL, on_gossip_round, m);
+	source_timer_arm(m->gossip_timer, backoff_jitter_ms(MESH_GOSSIP_INTERVAL_MS));
+	return true;
+}
+
+void mesh_gossip_stop(struct wice_mesh *m)
+{
+	source_clear(&m->gossip_source);
+	source_clear(&m->gossip_timer);
+	g_clear_pointer(&m->gossip_sent, g_hash_table_destroy);
+	if (m->gossip_fd >= 0)
+		close(m->gossip_fd);
+	m->gossip_fd = -1;
+}

@@ -1,0 +1,119 @@
+/* What the mesh files share (mesh.c, mesh-members.c, mesh-discovery.c,
+ * mesh-gossip.c, mesh-status.c). */
+#pragma once
+
+#include "mesh.h"
+#include "mesh/mesh-announce.h"
+#include "mesh/mesh-cache.h"
+#include "mesh/mesh-hostkey.h"
+#include "mesh/mesh-link.h"
+#include "mesh/mesh-secret.h"
+#include "signaling/client/sig-backend.h"
+
+/* Members whose newest announcement is older than this are dropped. */
+#define MESH_MEMBER_TTL_S 300
+/* We sign a fresh announcement this often (and spread it on every layer). */
+#define MESH_ANNOUNCE_INTERVAL_MS 30000
+/* Gossip rounds: a random connected member gets our table. */
+#define MESH_GOSSIP_INTERVAL_MS 5000
+/* The UDP port of gossip, on members' mesh IPv6 addresses (inside the
+ * tunnels): below the default signaling multicast port, above Linux's
+ * ephemeral range, so nothing else picks it. */
+#define MESH_GOSSIP_PORT 61819
+/* A rendezvous read keeps the hour's mailboxes open this long. */
+#define MESH_RENDEZVOUS_READ_MS 5000
+#define MESH_RENDEZVOUS_INTERVAL_MS 60000
+
+enum mesh_source {
+	MESH_SOURCE_LAN,
+	MESH_SOURCE_SERVER,
+	MESH_SOURCE_GOSSIP,
+	MESH_SOURCE_CACHE,
+};
+
+struct mesh_member {
+	uint8_t wg_public[32];
+	struct mesh_announce ann; /* the newest we checked */
+	uint8_t signed_ann[MESH_ANNOUNCE_MAX];
+	size_t signed_len;
+	enum mesh_source source; /* where the newest came from */
+	gint64 last_seen;        /* real time (s) we got its newest announcement */
+	struct in_addr addr4;    /* after collisions are resolved */
+	uint8_t counter4;
+	struct in6_addr addr6;
+	bool in_device;          /* a peer of the mesh interface */
+	struct wg_allowed_ip *aips; /* what the device has for it */
+	size_t n_aips;
+	gint64 replied_us;       /* monotonic: our announcement went to it */
+	bool has_cached_endpoint;
+	struct sig_addr cached_endpoint;
+};
+
+struct wice_mesh {
+	struct iface_host host;
+	char ifname[16];
+	char *state_dir;
+	char *hostname;
+	char *hosts_file;
+	struct mesh_prefix routes[MESH_MAX_ROUTES];
+	size_t n_routes;
+	struct mesh_keys keys;
+	struct mesh_hostkey hostkey;
+	struct mesh_link *link;
+	struct wice_iface *iface; /* the daemon's, while it manages ours */
+	struct in_addr addr4;
+	uint8_t counter4;
+	struct in6_addr addr6;
+	bool addr4_set;
+	GHashTable *members; /* GBytes(wg public key) -> struct mesh_member */
+	GPtrArray *lan;      /* our LAN backends (IPv4 and IPv6 groups) */
+	uint8_t inbox_id[RELAY_ID_LEN];
+	struct sig_subscription inbox;
+	struct sig_subscription rendezvous[2]; /* this hour's and the last */
+	bool reading_rendezvous;
+	GSource *announce_timer, *rendezvous_timer, *rendezvous_stop, *gossip_timer, *expire_timer;
+	GSource *reconcile_soon, *save_soon;
+	unsigned lan_burst; /* quick LAN announcements at start */
+	int gossip_fd;
+	GSource *gossip_source;
+	GHashTable *gossip_sent; /* GBytes(key) -> gint64 monotonic us: last table sent */
+};
+
+/* mesh.c: our IPv4 address moves when a lower key claims it. */
+void mesh_set_own_address4(struct wice_mesh *m, struct in_addr addr, uint8_t counter);
+
+/* mesh-members.c */
+void mesh_members_init(struct wice_mesh *m);
+void mesh_members_free(struct wice_mesh *m);
+/* A signed announcement from @source; checks it.  Returns the member it
+ * made or updated (NULL: dropped, ours, or not newer).  *ret_new tells a
+ * member we did not know. */
+struct mesh_member *mesh_members_accept(struct wice_mesh *m, const uint8_t *signed_ann, size_t len,
+					enum mesh_source source, bool *ret_new);
+/* Addresses, WireGuard peers, cache and hosts file follow the table soon. */
+void mesh_members_changed(struct wice_mesh *m);
+void mesh_members_expire(struct wice_mesh *m);
+void mesh_members_load_cache(struct wice_mesh *m);
+void mesh_members_save_cache(struct wice_mesh *m);
+void mesh_members_remove_all(struct wice_mesh *m);
+bool mesh_member_connected(struct wice_mesh *m, const struct mesh_member *mm);
+struct in_addr mesh_member_address4(const struct wice_mesh *m, const uint8_t wg_public[32], uint8_t counter);
+const char *mesh_source_name(enum mesh_source source);
+
+/* mesh-discovery.c */
+void mesh_discovery_start(struct wice_mesh *m);
+void mesh_discovery_stop(struct wice_mesh *m);
+/* Our announcement, signed now; false if it cannot be made. */
+bool mesh_sign_own(struct wice_mesh *m, uint8_t flags, uint8_t *buf, size_t *ret_len);
+/* Seals @plain as a frame of @type; false when too big. */
+bool mesh_seal(struct wice_mesh *m, uint8_t type, const uint8_t *plain, size_t len, uint8_t *frame,
+	       size_t *ret_len);
+void mesh_handle_frame(struct wice_mesh *m, const uint8_t *data, size_t len, enum mesh_source source,
+		       struct sig_backend *lan, const struct sig_route *from);
+void mesh_announce_now(struct wice_mesh *m, uint8_t flags);
+
+/* mesh-gossip.c */
+bool mesh_gossip_start(struct wice_mesh *m, GError **error);
+void mesh_gossip_stop(struct wice_mesh *m);
+/* Sends our table to @mm over the tunnel. */
+void mesh_gossip_send(struct wice_mesh *m, const struct mesh_member *mm);

@@ -1,0 +1,463 @@
+/* The member table: who is in the mesh, at which addresses, and the
+ * WireGuard peers, routes, cache and hosts file that follow from it. */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <sodium.h>
+#include <string.h>
+
+#include "mesh-internal.h"
+#include "mesh/mesh-hosts.h"
+#include "peer.h"
+#include "util/source-util.h"
+
+#define RECONCILE_DELAY_MS 20
+#define SAVE_DELAY_MS 2000
+/* A WireGuard handshake this recent makes a member reachable over the
+ * tunnel (WireGuard rekeys every two minutes while in use). */
+#define HANDSHAKE_FRESH_S 180
+
+static void member_free(gpointer data)
+{
+	struct mesh_member *mm = data;
+
+	g_free(mm->aips);
+	g_free(mm);
+}
+
+void mesh_members_init(struct wice_mesh *m)
+{
+	m->members = g_hash_table_new_full(g_bytes_hash, g_bytes_equal, (GDestroyNotify)g_bytes_unref, member_free);
+}
+
+void mesh_members_free(struct wice_mesh *m)
+{
+	source_clear(&m->reconcile_soon);
+	source_clear(&m->save_soon);
+	g_clear_pointer(&m->members, g_hash_table_destroy);
+}
+
+const char *mesh_source_name(enum mesh_source source)
+{
+	static const char *const names[] = { "lan", "server", "gossip", "cache" };
+
+	return names[source];
+}
+
+static struct mesh_member *find_member(struct wice_mesh *m, const uint8_t wg_public[32])
+{
+	g_autoptr(GBytes) key = g_bytes_new(wg_public, 32);
+
+	return g_hash_table_lookup(m->members, key);
+}
+
+/* Tests force collisions: WICE_TEST_MESH_HOST4=N pins every key's first
+ * IPv4 host part to N, so that every member must re-derive but one. */
+struct in_addr mesh_member_address4(const struct wice_mesh *m, const uint8_t wg_public[32], uint8_t counter)
+{
+	const char *pin = getenv("WICE_TEST_MESH_HOST4");
+	struct in_addr a;
+
+	mesh_address4(&m->keys, wg_public, counter, &a);
+	if (counter == 0 && pin && atoi(pin) > 0 && atoi(pin) < 65535) {
+		uint8_t *b = (uint8_t *)&a;
+
+		b[2] = (uint8_t)(atoi(pin) >> 8), b[3] = (uint8_t)atoi(pin);
+	}
+	return a;
+}
+
+/* --- the device ---------------------------------------------------------------- */
+
+static void add_aip(GArray *aips, int family, const void *addr, uint8_t cidr)
+{
+	struct wg_allowed_ip aip = { .family = (sa_family_t)family, .cidr = cidr };
+
+	memcpy(family == AF_INET ? (void *)&aip.addr.v4 : (void *)&aip.addr.v6, addr, family == AF_INET ? 4 : 16);
+	g_array_append_val(aips, aip);
+}
+
+static GArray *wanted_aips(const struct mesh_member *mm)
+{
+	GArray *aips = g_array_new(FALSE, TRUE, sizeof(struct wg_allowed_ip));
+
+	add_aip(aips, AF_INET, &mm->addr4, 32);
+	add_aip(aips, AF_INET6, &mm->addr6, 128);
+	for (unsigned i = 0; i < mm->ann.n_routes; i++)
+		add_aip(aips, mm->ann.routes[i].family, mm->ann.routes[i].addr, mm->ann.routes[i].len);
+	return aips;
+}
+
+static bool sig_addr_to_endpoint(const struct sig_addr *a, union wg_sockaddr *ret)
+{
+	memset(ret, 0, sizeof(*ret));
+	if (a->family == AF_INET) {
+		ret->in.sin_family = AF_INET;
+		memcpy(&ret->in.sin_addr, a->addr, 4);
+		ret->in.sin_port = htons(a->port);
+		return true;
+	}
+	if (a->family == AF_INET6) {
+		ret->in6.sin6_family = AF_INET6;
+		memcpy(&ret->in6.sin6_addr, a->addr, 16);
+		ret->in6.sin6_port = htons(a->port);
+		return !IN6_IS_ADDR_LINKLOCAL(&ret->in6.sin6_addr);
+	}
+	return false;
+}
+
+/* Where WireGuard may try first, before ICE finds a path: where it
+ * answered last (cache), else the first address the member announced. */
+static bool first_endpoint(const struct mesh_member *mm, union wg_sockaddr *ret)
+{
+	if (mm->has_cached_endpoint && sig_addr_to_endpoint(&mm->cached_endpoint, ret))
+		return true;
+	for (unsigned i = 0; i < mm->ann.n_endpoints; i++)
+		if (sig_addr_to_endpoint(&mm->ann.endpoints[i], ret))
+			return true;
+	return false;
+}
+
+static void update_routes(struct wice_mesh *m, const struct mesh_member *mm, bool add)
+{
+	for (unsigned i = 0; i < mm->ann.n_routes; i++) {
+		const struct mesh_prefix *p = &mm->ann.routes[i];
+		g_autoptr(GError) error = NULL;
+		bool ok = add ? mesh_link_route_add(m->link, p->family, p->addr, p->len, &error)
+			      : mesh_link_route_del(m->link, p->family, p->addr, p->len, &error);
+
+		if (!ok)
+			g_message("mesh %s: route: %s", m->ifname, error->message);
+	}
+}
+
+static bool put_member(struct wice_mesh *m, struct mesh_member *mm)
+{
+	g_autoptr(GArray) aips = wanted_aips(mm);
+	struct wg_peer peer = { 0 };
+	int r;
+
+	if (mm->in_device && mm->n_aips == aips->len &&
+	    memcmp(mm->aips, aips->data, aips->len * sizeof(struct wg_allowed_ip)) == 0)
+		return false;
+	memcpy(peer.public_key, mm->wg_public, 32);
+	mesh_pair_psk(&m->keys, m->hostkey.wg_public, mm->wg_public, peer.preshared_key);
+	peer.allowed_ips = (struct wg_allowed_ip *)aips->data;
+	peer.n_allowed_ips = aips->len;
+	peer.set = WG_PEER_SET_PRESHARED_KEY | WG_PEER_REPLACE_ALLOWED_IPS;
+	if (!mm->in_device && first_endpoint(mm, &peer.endpoint))
+		peer.set |= WG_PEER_SET_ENDPOINT;
+	r = wg_put_peer(m->host.wg, m->ifname, &peer);
+	sodium_memzero(peer.preshared_key, sizeof(peer.preshared_key));
+	if (r < 0) {
+		g_warning("mesh %s: cannot add member %s: %s", m->ifname, mm->ann.hostname, g_strerror(-r));
+		return false;
+	}
+	if (!mm->in_device)
+		update_routes(m, mm, true);
+	mm->in_device = true;
+	g_free(mm->aips);
+	mm->n_aips = aips->len;
+	mm->aips = g_memdup2(aips->data, aips->len * sizeof(struct wg_allowed_ip));
+	return true;
+}
+
+static void remove_member(struct wice_mesh *m, struct mesh_member *mm, const char *why)
+{
+	g_autoptr(GBytes) key = g_bytes_new(mm->wg_public, 32);
+
+	g_message("mesh %s: member %s leaves: %s", m->ifname, mm->ann.hostname, why);
+	if (mm->in_device) {
+		update_routes(m, mm, false);
+		wg_remove_peer(m->host.wg, m->ifname, mm->wg_public);
+	}
+	g_hash_table_remove(m->members, key);
+}
+
+/* --- addresses ------------------------------------------------------------------- */
+
+static int compare_keys(gconstpointer a, gconstpointer b)
+{
+	return memcmp(*(const uint8_t *const *)a, *(const uint8_t *const *)b, 32);
+}
+
+static bool address_taken(GHashTable *taken, struct in_addr a)
+{
+	return g_hash_table_contains(taken, GUINT_TO_POINTER(a.s_addr));
+}
+
+/* Every node assigns the same way: keys in ascending byte order, each
+ * takes its first derived address no lower key holds. */
+static void resolve_addresses(struct wice_mesh *m)
+{
+	g_autoptr(GPtrArray) keys = g_ptr_array_new();
+	g_autoptr(GHashTable) taken = g_hash_table_new(g_direct_hash, g_direct_equal);
+	GHashTableIter it;
+	gpointer value;
+
+	g_ptr_array_add(keys, m->hostkey.wg_public);
+	g_hash_table_iter_init(&it, m->members);
+	while (g_hash_table_iter_next(&it, NULL, &value))
+		g_ptr_array_add(keys, ((struct mesh_member *)value)->wg_public);
+	g_ptr_array_sort(keys, compare_keys);
+	for (guint i = 0; i < keys->len; i++) {
+		const uint8_t *key = g_ptr_array_index(keys, i);
+		uint8_t counter = 0;
+		struct in_addr a = mesh_member_address4(m, key, 0);
+
+		while (address_taken(taken, a) && counter < 255)
+			a = mesh_member_address4(m, key, ++counter);
+		g_hash_table_add(taken, GUINT_TO_POINTER(a.s_addr));
+		if (key == m->hostkey.wg_public) {
+			mesh_set_own_address4(m, a, counter);
+			continue;
+		}
+		struct mesh_member *mm = find_member(m, key);
+		mm->addr4 = a;
+		mm->counter4 = counter;
+		mesh_address6(&m->keys, key, 0, &mm->addr6);
+	}
+}
+
+/* --- keeping everything in step with the table ------------------------------- */
+
+static void update_hosts_file(struct wice_mesh *m)
+{
+	g_autoptr(GArray) entries = g_array_new(FALSE, TRUE, sizeof(struct mesh_hosts_entry));
+	g_autoptr(GError) error = NULL;
+	GHashTableIter it;
+	gpointer value;
+
+	if (!m->hosts_file)
+		return;
+	g_hash_table_iter_init(&it, m->members);
+	while (g_hash_table_iter_next(&it, NULL, &value)) {
+		const struct mesh_member *mm = value;
+		struct mesh_hosts_entry e4 = { 0 }, e6 = { 0 };
+
+		inet_ntop(AF_INET, &mm->addr4, e4.address, sizeof(e4.address));
+		inet_ntop(AF_INET6, &mm->addr6, e6.address, sizeof(e6.address));
+		g_strlcpy(e4.hostname, mm->ann.hostname, sizeof(e4.hostname));
+		g_strlcpy(e6.hostname, mm->ann.hostname, sizeof(e6.hostname));
+		g_array_append_val(entries, e4);
+		g_array_append_val(entries, e6);
+	}
+	if (!mesh_hosts_update(m->hosts_file, m->ifname, (struct mesh_hosts_entry *)entries->data, entries->len,
+			       &error))
+		g_warning("mesh %s: hosts file: %s", m->ifname, error->message);
+}
+
+static gboolean on_save_soon(gpointer data)
+{
+	struct wice_mesh *m = data;
+
+	source_clear(&m->save_soon);
+	mesh_members_save_cache(m);
+	update_hosts_file(m);
+	return G_SOURCE_REMOVE;
+}
+
+static gboolean on_reconcile(gpointer data)
+{
+	struct wice_mesh *m = data;
+	GHashTableIter it;
+	gpointer value;
+	bool device_changed = false;
+
+	source_clear(&m->reconcile_soon);
+	resolve_addresses(m);
+	g_hash_table_iter_init(&it, m->members);
+	while (g_hash_table_iter_next(&it, NULL, &value))
+		device_changed |= put_member(m, value);
+	/* New peers in the device: start their sessions now, not at the
+	 * next poll. */
+	if (device_changed && m->iface)
+		iface_sync(m->iface, NULL, NULL);
+	if (!m->save_soon)
+		m->save_soon = source_timeout(SAVE_DELAY_MS, on_save_soon, m);
+	return G_SOURCE_REMOVE;
+}
+
+void mesh_members_changed(struct wice_mesh *m)
+{
+	if (!m->reconcile_soon)
+		m->reconcile_soon = source_timeout(RECONCILE_DELAY_MS, on_reconcile, m);
+}
+
+struct mesh_member *mesh_members_accept(struct wice_mesh *m, const uint8_t *signed_ann, size_t len,
+					enum mesh_source source, bool *ret_new)
+{
+	uint64_t now = (uint64_t)(g_get_real_time() / G_USEC_PER_SEC);
+	struct mesh_announce ann;
+	uint8_t wg_public[32];
+	struct mesh_member *mm;
+
+	*ret_new = false;
+	if (len > MESH_ANNOUNCE_MAX ||
+	    mesh_announce_verify(&m->keys, signed_ann, len, source == MESH_SOURCE_CACHE ? 0 : now, &ann) < 0 ||
+	    !mesh_wg_public_from_sign_pk(ann.sign_pk, wg_public) ||
+	    memcmp(wg_public, m->hostkey.wg_public, 32) == 0)
+		return NULL;
+	mm = find_member(m, wg_public);
+	if (mm && ann.timestamp <= mm->ann.timestamp)
+		return NULL;
+	if (ann.flags & MESH_ANNOUNCE_LEAVING) {
+		if (mm)
+			remove_member(m, mm, "it left the mesh");
+		mesh_members_changed(m);
+		return NULL;
+	}
+	if (!mm) {
+		mm = g_new0(struct mesh_member, 1);
+		memcpy(mm->wg_public, wg_public, 32);
+		g_hash_table_insert(m->members, g_bytes_new(wg_public, 32), mm);
+		*ret_new = true;
+		g_message("mesh %s: new member %s (%s)", m->ifname, ann.hostname, mesh_source_name(source));
+	}
+	mm->ann = ann;
+	memcpy(mm->signed_ann, signed_ann, len);
+	mm->signed_len = len;
+	mm->source = source;
+	mm->last_seen = (gint64)now;
+	mesh_members_changed(m);
+	return mm;
+}
+
+void mesh_members_expire(struct wice_mesh *m)
+{
+	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
+	GHashTableIter it;
+	gpointer value;
+	GPtrArray *gone = g_ptr_array_new();
+
+	g_hash_table_iter_init(&it, m->members);
+	while (g_hash_table_iter_next(&it, NULL, &value))
+		if (now - ((struct mesh_member *)value)->last_seen > MESH_MEMBER_TTL_S)
+			g_ptr_array_add(gone, value);
+	for (guint i = 0; i < gone->len; i++)
+		remove_member(m, g_ptr_array_index(gone, i), "silent for too long");
+	if (gone->len)
+		mesh_members_changed(m);
+	g_ptr_array_free(gone, TRUE);
+}
+
+void mesh_members_remove_all(struct wice_mesh *m)
+{
+	GHashTableIter it;
+	gpointer value;
+
+	if (!m->members || !m->link)
+		return;
+	g_hash_table_iter_init(&it, m->members);
+	while (g_hash_table_iter_next(&it, NULL, &value)) {
+		struct mesh_member *mm = value;
+
+		if (mm->in_device)
+			update_routes(m, mm, false);
+	}
+	g_hash_table_remove_all(m->members);
+}
+
+bool mesh_member_connected(struct wice_mesh *m, const struct mesh_member *mm)
+{
+	struct wice_peer *peer = m->iface ? iface_find_peer(m->iface, mm->wg_public) : NULL;
+	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
+
+	if (!peer)
+		return false;
+	return peer->state == PEER_CONNECTED ||
+	       (peer->last_handshake > 0 && now - peer->last_handshake < HANDSHAKE_FRESH_S);
+}
+
+/* --- the peer cache ---------------------------------------------------------------- */
+
+static char *cache_path(const struct wice_mesh *m)
+{
+	g_autofree char *name = g_strdup_printf("%s.cache.json", m->ifname);
+
+	return g_build_filename(m->state_dir, name, NULL);
+}
+
+/* Where the member's WireGuard answered: only a path straight to its
+ * listen port, not an ICE path (whose ports die with the daemons). */
+static bool direct_endpoint(struct wice_mesh *m, const struct mesh_member *mm, struct sig_addr *ret)
+{
+	struct wice_peer *peer = m->iface ? iface_find_peer(m->iface, mm->wg_public) : NULL;
+	const union wg_sockaddr *ep = peer ? &peer->wg_endpoint : NULL;
+
+	if (!peer || !mesh_member_connected(m, mm))
+		return false;
+	memset(ret, 0, sizeof(*ret));
+	if (ep->sa.sa_family == AF_INET && ntohs(ep->in.sin_port) == m->keys.listen_port &&
+	    ep->in.sin_addr.s_addr != htonl(INADDR_LOOPBACK)) {
+		ret->family = AF_INET;
+		memcpy(ret->addr, &ep->in.sin_addr, 4);
+		ret->port = m->keys.listen_port;
+		return true;
+	}
+	if (ep->sa.sa_family == AF_INET6 && ntohs(ep->in6.sin6_port) == m->keys.listen_port &&
+	    !IN6_IS_ADDR_LOOPBACK(&ep->in6.sin6_addr)) {
+		ret->family = AF_INET6;
+		memcpy(ret->addr, &ep->in6.sin6_addr, 16);
+		ret->port = m->keys.listen_port;
+		return true;
+	}
+	return false;
+}
+
+void mesh_members_save_cache(struct wice_mesh *m)
+{
+	g_autoptr(GArray) entries = g_array_new(FALSE, TRUE, sizeof(struct mesh_cache_entry));
+	g_autofree char *path = cache_path(m);
+	g_autoptr(GError) error = NULL;
+	GHashTableIter it;
+	gpointer value;
+
+	g_hash_table_iter_init(&it, m->members);
+	while (g_hash_table_iter_next(&it, NULL, &value)) {
+		const struct mesh_member *mm = value;
+		struct mesh_cache_entry e = { .last_seen = (uint64_t)mm->last_seen };
+
+		memcpy(e.announcement, mm->signed_ann, mm->signed_len);
+		e.announcement_len = mm->signed_len;
+		e.has_endpoint = direct_endpoint(m, mm, &e.endpoint);
+		if (!e.has_endpoint && mm->has_cached_endpoint) {
+			e.has_endpoint = true;
+			e.endpoint = mm->cached_endpoint;
+		}
+		g_array_append_val(entries, e);
+	}
+	if (!mesh_cache_save(path, (struct mesh_cache_entry *)entries->data, entries->len, &error))
+		g_warning("mesh %s: %s", m->ifname, error->message);
+}
+
+void mesh_members_load_cache(struct wice_mesh *m)
+{
+	g_autofree char *path = cache_path(m);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GArray) entries = mesh_cache_load(path, (uint64_t)(g_get_real_time() / G_USEC_PER_SEC), &error);
+	unsigned n = 0;
+
+	if (!entries) {
+		g_warning("mesh %s: ignoring the peer cache: %s", m->ifname, error->message);
+		return;
+	}
+	for (guint i = 0; i < entries->len; i++) {
+		const struct mesh_cache_entry *e = &g_array_index(entries, struct mesh_cache_entry, i);
+		bool is_new;
+		struct mesh_member *mm = mesh_members_accept(m, e->announcement, e->announcement_len,
+							     MESH_SOURCE_CACHE, &is_new);
+
+		if (!mm)
+			continue;
+		/* A fresh lease of life: the member has MESH_MEMBER_TTL_S to be
+		 * heard again. */
+		mm->has_cached_endpoint = e->has_endpoint;
+		mm->cached_endpoint = e->endpoint;
+		n++;
+	}
+	if (n)
+		g_message("mesh %s: %u members from the peer cache", m->ifname, n);
+}
