@@ -1,4 +1,4 @@
-/* Mesh wire formats (docs/PROTOCOL.md section 10): the member
+/* Mesh wire formats (docs/PROTOCOL.md section 11): the member
  * announcement, the sealed frame every mesh message travels in, and the
  * gossip list.  Pure C over (buf, len) with libsodium; decoding allocates
  * nothing.
@@ -33,7 +33,8 @@
 /* The first byte of a frame; never SIG_ENVELOPE_VERSION, so a daemon
  * tells mesh frames from signaling envelopes on a shared backend. */
 #define MESH_FRAME_MAGIC 0x4d
-#define MESH_FRAME_OVERHEAD (1 + 24 + 16) /* magic, nonce, MAC */
+#define MESH_FRAME_NONCE_LEN 24
+#define MESH_FRAME_OVERHEAD (1 + MESH_FRAME_NONCE_LEN + 16) /* magic, nonce, MAC */
 /* Like a signaling envelope: one UDP datagram on any IPv6 path. */
 #define MESH_FRAME_MAX 1200
 #define MESH_FRAME_PLAIN_MAX (MESH_FRAME_MAX - MESH_FRAME_OVERHEAD)
@@ -84,8 +85,13 @@ int mesh_announce_verify(const struct mesh_keys *k, const uint8_t *buf, size_t l
  * @type.  Returns 0, -EMSGSIZE, -ENOBUFS. */
 int mesh_frame_seal(const struct mesh_keys *k, uint8_t type, const uint8_t *plain, size_t plain_len, uint8_t *buf,
 		    size_t size, size_t *ret_len);
-/* Opens a frame; @plain must hold MESH_FRAME_PLAIN_MAX bytes.  Returns 0,
- * or -EBADMSG for anything that is not a frame sealed with @k. */
+/* For tests and test vectors only: seals with the given nonce instead of
+ * a random one.  Two frames with one nonce break the encryption. */
+int mesh_frame_seal_fixed(const struct mesh_keys *k, uint8_t type, const uint8_t *plain, size_t plain_len,
+			  const uint8_t nonce[MESH_FRAME_NONCE_LEN], uint8_t *buf, size_t size, size_t *ret_len);
+/* Opens a frame; @plain must hold MESH_FRAME_PLAIN_MAX bytes (-ENOBUFS
+ * when it cannot hold this frame's payload).  Returns 0, or -EBADMSG for
+ * anything that is not a frame sealed with @k. */
 int mesh_frame_open(const struct mesh_keys *k, const uint8_t *buf, size_t len, uint8_t *ret_type, uint8_t *plain,
 		    size_t plain_size, size_t *ret_len);
 bool mesh_frame_is_mesh(const uint8_t *buf, size_t len);
