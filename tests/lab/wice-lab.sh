@@ -347,3 +347,56 @@ wl_testbed_variants() {
 	rm -f "$err"
 	[ -z "$failed" ] || lab_fail "variants failed:$failed"
 }
+
+# --- meshes ------------------------------------------------------------------
+#   wl_mesh_secret [NAME]        a new secret in $LAB_DIR/NAME.secret (mesh)
+#   wl_mesh_conf HOST [SECRET]   the [mesh] section for HOST: its interface is
+#                                "$LAB_PREFIX$HOST" (wireguard-go's sockets
+#                                share one directory), state in the lab
+#   wl_mesh_field HOST JQ        a jq filter over HOST's mesh JSON
+#   wl_mesh_wait_full SECS HOST...  every HOST pings every other's derived
+#                                IPv4 and IPv6 address; prints the time
+wl_mesh_secret() {
+	(umask 077 && "$WICE" mesh init >"$LAB_DIR/${1:-mesh}.secret") || lab_fail "wice mesh init failed"
+}
+
+wl_mesh_conf() {
+	local host=$1 secret=${2:-mesh}
+	echo "$LAB_PREFIX$host" >>"$LAB_DIR/wg-interfaces"
+	cat <<-EOF
+		[mesh]
+		secret-file = $LAB_DIR/$secret.secret
+		interface = $LAB_PREFIX$host
+		state-dir = $LAB_DIR/state-$host
+		hostname = $host
+	EOF
+}
+
+wl_mesh_field() {
+	wl_show "$1" | jq -r ".mesh[0] | $2"
+}
+
+# wl__mesh_pings A B: A reaches both of B's addresses through the mesh.
+wl__mesh_pings() {
+	local v4 v6
+	v4=$(wl_mesh_field "$2" .address4) && v6=$(wl_mesh_field "$2" .address6) || return 1
+	lab_exec "$1" ping -n -q -c 1 -W 0.5 "$v4" >/dev/null 2>&1 &&
+		lab_exec "$1" ping -n -q -c 1 -W 0.5 "$v6" >/dev/null 2>&1
+}
+
+wl__mesh_full() {
+	local a b
+	for a in "$@"; do
+		for b in "$@"; do
+			[ "$a" = "$b" ] || wl__mesh_pings "$a" "$b" || return 1
+		done
+	done
+}
+
+wl_mesh_wait_full() {
+	local secs=$1 start
+	shift
+	start=$(lab__get "wl.$1.started_us")
+	lab_wait_for "$secs" wl__mesh_full "$@" || lab_fail "no full mesh of $* in $secs s"
+	echo "full mesh of $# hosts after $((($(lab__now_us) - start) / 1000)) ms"
+}
