@@ -600,4 +600,7 @@ static void daemon_emit(struct wice_daemon *d, const struct wice_event *ev)
 	log_event(ev, text);
 	if (d->control)
 		control_broadcast(d->control, node);
+	if (d->mesh && ev->type == WICE_EVENT_PEER_STATE && ev->state && strcmp(ev->state, "connected") == 0 &&
+	    ev->interface && strcmp(ev->interface, mesh_ifname(d->mesh)) == 0)
+		mesh_on_peer_connected(d->mesh, ev->peer);
 }

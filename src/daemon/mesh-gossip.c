@@ -24,6 +24,8 @@
 /* One round sends at most this many datagrams (a 1,200-byte frame holds
  * about three announcements). */
 #define MAX_FRAMES_PER_ROUND 64
+/* New members wait this long for others to go out with them. */
+#define PUSH_DELAY_MS 100
 
 static void send_frame(struct wice_mesh *m, const struct mesh_member *mm, const uint8_t *list, size_t len)
 {
@@ -59,18 +61,12 @@ static GPtrArray *table_announcements(struct wice_mesh *m, GArray *lens, uint8_t
 	return anns;
 }
 
-void mesh_gossip_send(struct wice_mesh *m, const struct mesh_member *mm)
+/* As many frames as the announcements need, up to a round's worth. */
+static void send_announcements(struct wice_mesh *m, const struct mesh_member *mm, GPtrArray *anns, GArray *lens)
 {
-	g_autoptr(GArray) lens = g_array_new(FALSE, FALSE, sizeof(size_t));
-	uint8_t own[MESH_ANNOUNCE_MAX], list[MESH_FRAME_PLAIN_MAX - 1];
-	g_autoptr(GPtrArray) anns = NULL;
+	uint8_t list[MESH_FRAME_PLAIN_MAX - 1];
 	size_t done = 0;
 
-	if (m->gossip_fd < 0)
-		return;
-	anns = table_announcements(m, lens, own);
-	g_hash_table_insert(m->gossip_sent, g_bytes_new(mm->wg_public, 32),
-			    g_memdup2(&(gint64){ g_get_monotonic_time() }, sizeof(gint64)));
 	for (unsigned n = 0; done < anns->len && n < MAX_FRAMES_PER_ROUND; n++) {
 		size_t len, taken = mesh_gossip_encode((const uint8_t *const *)anns->pdata + done,
 						       (size_t *)lens->data + done, anns->len - done, list,
@@ -81,6 +77,57 @@ void mesh_gossip_send(struct wice_mesh *m, const struct mesh_member *mm)
 		send_frame(m, mm, list, len);
 		done += taken;
 	}
+}
+
+void mesh_gossip_send(struct wice_mesh *m, const struct mesh_member *mm)
+{
+	g_autoptr(GArray) lens = g_array_new(FALSE, FALSE, sizeof(size_t));
+	uint8_t own[MESH_ANNOUNCE_MAX];
+	g_autoptr(GPtrArray) anns = NULL;
+
+	if (m->gossip_fd < 0)
+		return;
+	anns = table_announcements(m, lens, own);
+	g_hash_table_insert(m->gossip_sent, g_bytes_new(mm->wg_public, 32),
+			    g_memdup2(&(gint64){ g_get_monotonic_time() }, sizeof(gint64)));
+	send_announcements(m, mm, anns, lens);
+}
+
+/* New members go to every connected member at once, not at the next
+ * round: only their announcements, so a mesh forming does not send whole
+ * tables to everyone for every member. */
+static gboolean on_push_fresh(gpointer data)
+{
+	struct wice_mesh *m = data;
+	g_autoptr(GArray) lens = g_array_new(FALSE, FALSE, sizeof(size_t));
+	g_autoptr(GPtrArray) anns = g_ptr_array_new();
+	GHashTableIter it;
+	gpointer value;
+
+	source_clear(&m->push_soon);
+	for (guint i = 0; i < m->fresh->len; i++) {
+		struct mesh_member *mm = g_hash_table_lookup(m->members, g_ptr_array_index(m->fresh, i));
+
+		if (mm) {
+			g_ptr_array_add(anns, mm->signed_ann);
+			g_array_append_val(lens, mm->signed_len);
+		}
+	}
+	g_hash_table_iter_init(&it, m->members);
+	while (anns->len && g_hash_table_iter_next(&it, NULL, &value))
+		if (mesh_member_connected(m, value))
+			send_announcements(m, value, anns, lens);
+	g_ptr_array_set_size(m->fresh, 0);
+	return G_SOURCE_REMOVE;
+}
+
+void mesh_gossip_fresh(struct wice_mesh *m, const struct mesh_member *mm)
+{
+	if (m->gossip_fd < 0)
+		return;
+	g_ptr_array_add(m->fresh, g_bytes_new(mm->wg_public, 32));
+	if (!m->push_soon)
+		m->push_soon = source_timeout(PUSH_DELAY_MS, on_push_fresh, m);
 }
 
 static bool answered_lately(struct wice_mesh *m, const struct mesh_member *mm)
@@ -159,6 +206,7 @@ bool mesh_gossip_start(struct wice_mesh *m, GError **error)
 			    m->ifname, MESH_GOSSIP_PORT, g_strerror(errno));
 		return false;
 	}
+	m->fresh = g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);
 	m->gossip_sent = g_hash_table_new_full(g_bytes_hash, g_bytes_equal, (GDestroyNotify)g_bytes_unref, g_free);
 	m->gossip_source = source_attach(g_unix_fd_source_new(m->gossip_fd, G_IO_IN), NULL,
 					 G_SOURCE_FUNC(on_gossip_readable), m);
@@ -171,8 +219,24 @@ void mesh_gossip_stop(struct wice_mesh *m)
 {
 	source_clear(&m->gossip_source);
 	source_clear(&m->gossip_timer);
+	source_clear(&m->push_soon);
+	g_clear_pointer(&m->fresh, g_ptr_array_unref);
 	g_clear_pointer(&m->gossip_sent, g_hash_table_destroy);
 	if (m->gossip_fd >= 0)
 		close(m->gossip_fd);
 	m->gossip_fd = -1;
+}
+
+void mesh_on_peer_connected(struct wice_mesh *m, const char *peer)
+{
+	uint8_t key[32];
+	g_autoptr(GBytes) k = NULL;
+	struct mesh_member *mm;
+
+	if (!peer || !wg_key_from_base64(key, peer))
+		return;
+	k = g_bytes_new(key, 32);
+	mm = g_hash_table_lookup(m->members, k);
+	if (mm)
+		mesh_gossip_send(m, mm);
 }

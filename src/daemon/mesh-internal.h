@@ -77,6 +77,8 @@ struct wice_mesh {
 	int gossip_fd;
 	GSource *gossip_source;
 	GHashTable *gossip_sent; /* GBytes(key) -> gint64 monotonic us: last table sent */
+	GPtrArray *fresh;        /* GBytes(key): new members to push */
+	GSource *push_soon;
 };
 
 /* mesh.c: our IPv4 address moves when a lower key claims it. */
@@ -117,3 +119,5 @@ bool mesh_gossip_start(struct wice_mesh *m, GError **error);
 void mesh_gossip_stop(struct wice_mesh *m);
 /* Sends our table to @mm over the tunnel. */
 void mesh_gossip_send(struct wice_mesh *m, const struct mesh_member *mm);
+/* @mm is new: its announcement goes to every connected member soon. */
+void mesh_gossip_fresh(struct wice_mesh *m, const struct mesh_member *mm);

@@ -18,6 +18,7 @@
 /* A WireGuard handshake this recent makes a member reachable over the
  * tunnel (WireGuard rekeys every two minutes while in use). */
 #define HANDSHAKE_FRESH_S 180
+#define KICK_KEEPALIVE_S 25
 
 static void member_free(gpointer data)
 {
@@ -133,6 +134,22 @@ static void update_routes(struct wice_mesh *m, const struct mesh_member *mm, boo
 	}
 }
 
+/* WireGuard handshakes only when it has something to send; a keepalive
+ * set and cleared makes it send one now.  So whichever side adds the
+ * other second completes the handshake at once, instead of the first
+ * side's retry 5 s later. */
+static void kick(struct wice_mesh *m, const uint8_t key[32])
+{
+	struct wg_peer change = { .set = WG_PEER_UPDATE_ONLY | WG_PEER_SET_KEEPALIVE };
+	struct wg_device changes = { .peers = &change, .n_peers = 1 };
+
+	memcpy(change.public_key, key, 32);
+	change.persistent_keepalive = KICK_KEEPALIVE_S;
+	m->host.wg->set(m->ifname, &changes);
+	change.persistent_keepalive = 0;
+	m->host.wg->set(m->ifname, &changes);
+}
+
 static bool put_member(struct wice_mesh *m, struct mesh_member *mm)
 {
 	g_autoptr(GArray) aips = wanted_aips(mm);
@@ -151,6 +168,8 @@ static bool put_member(struct wice_mesh *m, struct mesh_member *mm)
 		peer.set |= WG_PEER_SET_ENDPOINT;
 	r = wg_put_peer(m->host.wg, m->ifname, &peer);
 	sodium_memzero(peer.preshared_key, sizeof(peer.preshared_key));
+	if (r == 0 && (peer.set & WG_PEER_SET_ENDPOINT))
+		kick(m, mm->wg_public);
 	if (r < 0) {
 		g_warning("mesh %s: cannot add member %s: %s", m->ifname, mm->ann.hostname, g_strerror(-r));
 		return false;
@@ -316,10 +335,14 @@ struct mesh_member *mesh_members_accept(struct wice_mesh *m, const uint8_t *sign
 		*ret_new = true;
 		g_message("mesh %s: new member %s (%s)", m->ifname, ann.hostname, mesh_source_name(source));
 	}
+	if (*ret_new && source != MESH_SOURCE_CACHE)
+		mesh_gossip_fresh(m, mm);
 	mm->ann = ann;
 	memcpy(mm->signed_ann, signed_ann, len);
 	mm->signed_len = len;
-	mm->source = source;
+	/* The layer that found it; the cache only until a live one speaks. */
+	if (*ret_new || mm->source == MESH_SOURCE_CACHE)
+		mm->source = source;
 	mm->last_seen = (gint64)now;
 	mesh_members_changed(m);
 	return mm;

@@ -32,6 +32,10 @@ void mesh_attach_iface(struct wice_mesh *m, struct wice_iface *iface);
 void mesh_receive_frame(struct wice_mesh *m, const uint8_t *data, size_t len, const struct sig_route *from);
 /* A backend came up or was added: read the inbox there too. */
 void mesh_on_backend(struct wice_mesh *m, struct sig_backend *b);
+/* A peer of the mesh interface connected (@peer: its base64 key): it
+ * gets our member table at once, so that membership spreads as fast as
+ * paths come up. */
+void mesh_on_peer_connected(struct wice_mesh *m, const char *peer);
 /* Announces departure (flag LEAVING) to every member. */
 void mesh_leave(struct wice_mesh *m);
 /* The "mesh" member of `wice show --json`. */
