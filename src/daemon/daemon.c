@@ -442,6 +442,8 @@ void daemon_free(struct wice_daemon *d)
 	g_clear_pointer(&d->control, control_free);
 	config_resolve_cancel(d->resolving);
 	wice_config_free(d->pending_config);
+	if (d->mesh)
+		mesh_attach_iface(d->mesh, NULL);
 	g_hash_table_remove_all(d->ifaces);
 	drain_loop(d);
 	g_clear_pointer(&d->mesh, mesh_free);

@@ -172,6 +172,9 @@ const char *mesh_ifname(const struct wice_mesh *m)
 
 void mesh_attach_iface(struct wice_mesh *m, struct wice_iface *iface)
 {
+	/* The paths its peers found are about to go: the cache keeps them. */
+	if (m->iface && !iface)
+		mesh_members_save_cache(m);
 	m->iface = iface;
 }
 
