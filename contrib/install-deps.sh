@@ -6,11 +6,13 @@ PACKAGES="
 	autoconf automake libtool pkg-config make gcc clang
 	libglib2.0-dev libnice-dev libsodium-dev libmnl-dev libcurl4-openssl-dev
 	libjson-glib-dev libsoup-3.0-dev libnftables-dev libsystemd-dev libcap-ng-dev libcriterion-dev linux-libc-dev
+	libqrencode-dev libpng-dev
 	iproute2 nftables conntrack wireguard-tools wireguard-go iputils-ping procps psmisc socat jq curl
 	coturn
 	nebula iperf3 fping
 	qemu-system-x86 linux-image-amd64 busybox-static kmod cpio
 	valgrind mandoc systemd
+	zbar-tools
 "
 missing=
 for p in $PACKAGES; do

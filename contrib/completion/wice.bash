@@ -74,7 +74,7 @@ _wice() {
 	prev=
 	[ "$cword" -gt 0 ] && prev=${words[cword - 1]}
 
-	local commands="daemon show add delete restart sync monitor reload interfaces signal-server version help"
+	local commands="daemon show add delete restart sync monitor reload interfaces mesh signal-server version help"
 	if [ "$cword" -eq 1 ]; then
 		_wice_compgen "$commands --help" "$cur"
 		return
@@ -93,7 +93,7 @@ _wice() {
 	for ((i = 2; i < cword; i++)); do
 		case ${words[i]} in
 		-s | --socket | -c | --config | -l | --listen | --stun-port | --max-* | --*-timeout | --keepalive | \
-			--challenge-ttl)
+			--challenge-ttl | --png | --secret-file)
 			((i++)) ;;
 		-*) ;;
 		*) args+=("${words[i]}") ;;
@@ -105,7 +105,7 @@ _wice() {
 		_wice_files
 		return
 		;;
-	-c | --config)
+	-c | --config | --png | --secret-file)
 		_wice_files
 		return
 		;;
@@ -122,6 +122,15 @@ _wice() {
 	add | delete | restart | sync | reload) opts="--socket --help" ;;
 	interfaces) opts="--json --help" ;;
 	version | help) opts="--help" ;;
+	mesh)
+		# wice mesh COMMAND [OPTION...]
+		case ${args[0]-} in
+		'') opts="--help" ;;
+		init) opts="--qr --help" ;;
+		qr) opts="--png --secret-file --help" ;;
+		*) return ;;
+		esac
+		;;
 	signal-server)
 		opts="--listen --stun-port --max-message --max-queue --max-age --max-mailboxes --max-subscribers
 			--max-store --max-mailboxes-per-addr --max-store-per-addr --max-connections --max-conns-per-addr
@@ -155,6 +164,9 @@ _wice() {
 		;;
 	add)
 		[ "${#args[@]}" -eq 0 ] && _wice_compgen "$(_wice_wg_interfaces)" "$cur"
+		;;
+	mesh)
+		[ "${#args[@]}" -eq 0 ] && _wice_compgen "init qr help" "$cur"
 		;;
 	delete | sync)
 		[ "${#args[@]}" -eq 0 ] && _wice_compgen "$(_wice_interfaces)" "$cur"

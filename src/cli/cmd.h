@@ -21,6 +21,7 @@ int cmd_restart(int argc, char **argv);
 int cmd_sync(int argc, char **argv);
 int cmd_reload(int argc, char **argv);
 int cmd_signal_server(int argc, char **argv);
+int cmd_mesh(int argc, char **argv);
 
 /* True when argv holds -h or --help. */
 bool cmd_wants_help(int argc, char **argv);

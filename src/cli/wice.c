@@ -18,6 +18,7 @@ static const struct wice_cmd commands[] = {
 	{ "sync", cmd_sync, "Re-read the WireGuard configuration now" },
 	{ "reload", cmd_reload, "Re-read the configuration file" },
 	{ "interfaces", cmd_interfaces, "List the WireGuard interfaces wice can see and their backend" },
+	{ "mesh", cmd_mesh, "Make a mesh secret and show it as a QR code" },
 	{ "signal-server", cmd_signal_server, "Run the signal server (and STUN) that daemons behind NATs use" },
 	{ "version", cmd_version, "Print the version" },
 };

@@ -1,9 +1,10 @@
 /* The host's mesh key: one Ed25519 key pair, generated once and kept in
- * the state directory (file "host.key", mode 0600, the base64 of the
- * 32-byte seed and a newline).  The WireGuard key pair is the same key in
- * Montgomery form (crypto_sign_ed25519_{sk,pk}_to_curve25519), so the
- * public key that signs an announcement proves the WireGuard public key it
- * stands for, with no extra binding message. */
+ * the state directory (file "host.key", mode 0600, the base64url without
+ * padding of the 32-byte seed and a newline: docs/PROTOCOL.md 10.3).  The
+ * WireGuard key pair is the same key in Montgomery form
+ * (crypto_sign_ed25519_{sk,pk}_to_curve25519), so the public key that
+ * signs an announcement proves the WireGuard public key it stands for,
+ * with no extra binding message. */
 #pragma once
 
 #include <glib.h>
