@@ -2,10 +2,10 @@
  *
  * Readiness is polled every 20 ms for at most 5 s: wireguard-go has no
  * way to say it is ready but its UAPI socket, and this runs once, before
- * the main loop exists.  It took ~30 ms here.  The socket is only
- * connected to, never removed while it answers: /var/run/wireguard is
- * shared by every network namespace, and a socket that answers may
- * belong to a wireguard-go of another namespace. */
+ * the main loop exists.  It was ready in under 50 ms here.  The socket
+ * is only connected to, never removed while it answers:
+ * /var/run/wireguard is shared by every network namespace, and a socket
+ * that answers may belong to a wireguard-go of another namespace. */
 #include "config.h"
 
 #include <errno.h>
@@ -24,6 +24,7 @@
 #define WGGO_START_TIMEOUT_MS 5000
 #define WGGO_STOP_TIMEOUT_MS 3000
 #define WGGO_POLL_MS 20
+#define WGGO_START_ATTEMPTS 3
 
 char *mesh_wggo_find(GError **error)
 {
@@ -158,10 +159,28 @@ static void remove_stale_socket(const char *ifname)
 		g_warning("cannot remove %s: %s", path, g_strerror(errno));
 }
 
-bool mesh_wggo_start(const char *path, const char *ifname, GPid *ret_pid, GError **error)
+/* One start: 0 with the child running, -ECHILD (status in @ret_status)
+ * or -ETIMEDOUT with nothing left running, or -EIO with @error set. */
+static int start_once(const char *path, const char *ifname, GPid *ret_pid, int *ret_status, GError **error)
 {
 	GPid pid;
-	int status = 0, r;
+	int r;
+
+	if (!spawn(path, ifname, &pid, error))
+		return -EIO;
+	r = wait_ready(pid, ifname, ret_status);
+	if (r == 0)
+		*ret_pid = pid;
+	else if (r == -ECHILD)
+		remove_stale_socket(ifname);
+	else
+		mesh_wggo_stop(pid, ifname);
+	return r;
+}
+
+bool mesh_wggo_start(const char *path, const char *ifname, GPid *ret_pid, GError **error)
+{
+	int status = 0, r = -ECHILD;
 
 	if (wg_uapi_exists(ifname)) {
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_EXISTS,
@@ -169,24 +188,24 @@ bool mesh_wggo_start(const char *path, const char *ifname, GPid *ret_pid, GError
 			    ifname);
 		return false;
 	}
-	if (!spawn(path, ifname, &pid, error))
-		return false;
-	r = wait_ready(pid, ifname, &status);
-	if (r == 0) {
-		g_message("%s: started %s (pid %d)", ifname, path, (int)pid);
-		*ret_pid = pid;
-		return true;
+	/* wg(8) removes a socket that refuses its connection, and there is a
+	 * moment between wireguard-go's bind() and listen() when it does: a
+	 * `wg show` from anywhere on the host (the directory is shared) then
+	 * makes wireguard-go exit.  The lab saw it; another try gets past it. */
+	for (int attempt = 1; attempt <= WGGO_START_ATTEMPTS && r == -ECHILD; attempt++) {
+		if (attempt > 1)
+			g_message("%s: wireguard-go exited before it was ready; starting it again", ifname);
+		r = start_once(path, ifname, ret_pid, &status, error);
 	}
-	if (r == -ECHILD) {
+	if (r == 0)
+		g_message("%s: started %s (pid %d)", ifname, path, (int)*ret_pid);
+	else if (r == -ECHILD)
 		set_exit_error(error, ifname, status);
-		remove_stale_socket(ifname);
-	} else {
-		mesh_wggo_stop(pid, ifname);
+	else if (r == -ETIMEDOUT)
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
 			    "wireguard-go did not bring up '%s' and its UAPI socket within %u s", ifname,
 			    WGGO_START_TIMEOUT_MS / 1000);
-	}
-	return false;
+	return r == 0;
 }
 
 void mesh_wggo_stop(GPid pid, const char *ifname)
