@@ -13,6 +13,7 @@
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cmd.h"
@@ -98,6 +99,17 @@ static int draw_terminal(const char *prgname, const char *text)
 	return 0;
 }
 
+/* `wice mesh init > FILE` under the usual umask makes a secret file that
+ * every user may read, and the secret lets its reader join the mesh. */
+static void warn_if_stdout_shared(const char *prgname)
+{
+	struct stat st;
+
+	if (fstat(STDOUT_FILENO, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & (S_IRWXG | S_IRWXO)))
+		fprintf(stderr, "%s: warning: the secret goes to a file that group or others may read (mode %04o)\n",
+			prgname, (unsigned)(st.st_mode & 07777));
+}
+
 static int mesh_init(int argc, char **argv)
 {
 	gboolean qr = FALSE;
@@ -111,6 +123,7 @@ static int mesh_init(int argc, char **argv)
 
 	if (!parse_options("init", "- print a new mesh secret", entries, &argc, &argv))
 		return 1;
+	warn_if_stdout_shared("wice mesh init");
 	mesh_secret_generate(secret);
 	mesh_secret_format(secret, text);
 	printf("%s\n", text);

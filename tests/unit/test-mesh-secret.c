@@ -504,9 +504,12 @@ static void assert_refused(const char *text, mode_t mode, const char *why)
 	g_autofree char *path = write_key_file(text, mode);
 	g_autoptr(GError) error = NULL;
 	g_autofree char *after = NULL;
-	struct mesh_hostkey hk;
+	struct mesh_hostkey hk, untouched;
 
+	memset(&hk, 0xaa, sizeof(hk));
+	untouched = hk;
 	cr_assert_not(mesh_hostkey_load_or_create(tmp_dir, &hk, &error), "%s", why);
+	cr_assert_arr_eq(&hk, &untouched, sizeof(hk), "%s: the output was changed", why);
 	cr_assert_not_null(error);
 	cr_assert_not_null(strstr(error->message, path), "%s: '%s' does not name the file", why, error->message);
 	cr_assert(g_file_get_contents(path, &after, NULL, NULL));
