@@ -7,18 +7,23 @@
 
 #define LABEL_PREFIX "wice mesh v1 "
 
-/* out = BLAKE2b(key = key, message = "wice mesh v1 " || label || data) */
+/* out = the first out_len bytes of BLAKE2b-256(key = key, message =
+ * "wice mesh v1 " || label || data).  Always 32 bytes, then cut: BLAKE2b
+ * outputs under 16 bytes are below libsodium's documented minimum. */
 static void keyed_hash(uint8_t *out, size_t out_len, const uint8_t key[32], const char *label,
 		       const uint8_t *data, size_t data_len)
 {
 	crypto_generichash_state st;
+	uint8_t full[32];
 
-	crypto_generichash_init(&st, key, 32, out_len);
+	crypto_generichash_init(&st, key, 32, sizeof(full));
 	crypto_generichash_update(&st, (const uint8_t *)LABEL_PREFIX, strlen(LABEL_PREFIX));
 	crypto_generichash_update(&st, (const uint8_t *)label, strlen(label));
 	if (data_len)
 		crypto_generichash_update(&st, data, data_len);
-	crypto_generichash_final(&st, out, out_len);
+	crypto_generichash_final(&st, full, sizeof(full));
+	memcpy(out, full, out_len < sizeof(full) ? out_len : sizeof(full));
+	sodium_memzero(full, sizeof(full));
 }
 
 static bool is_space(char c)

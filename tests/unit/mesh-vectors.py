@@ -19,7 +19,8 @@ P = 2**255 - 19
 
 
 def h(key, label, data=b"", n=32):
-    return hashlib.blake2b(PREFIX + label.encode() + data, key=key, digest_size=n).digest()
+    """Shorter values are the first n bytes of the 32-byte hash."""
+    return hashlib.blake2b(PREFIX + label.encode() + data, key=key, digest_size=32).digest()[:n]
 
 
 def ed25519_public(seed):

@@ -179,7 +179,7 @@ Test(derive, vector_keys)
 
 	vector_keys(&k);
 	mesh_network_id_str(&k, id);
-	cr_assert_str_eq(id, "74f47633f3e67a68");
+	cr_assert_str_eq(id, "2d7fdebc4a9022c6");
 	assert_hex(k.membership_key, 32, "4c3f49c683e26ad4b61e0e8ee2af5e30222ef3b9d870380a9cfccf6c9812a424",
 		   "membership");
 	assert_hex(k.announce_key, 32, "3464af9124fda2aa0638cebc29f7568a04fc8c6d1008afd528f67515081baa1f",
@@ -196,12 +196,12 @@ Test(derive, vector_network)
 	struct mesh_keys k;
 
 	vector_keys(&k);
-	cr_assert_eq(k.listen_port, 55685);
-	assert_addr(AF_INET, &k.lan_group4, "239.255.74.189", "lan group4");
-	assert_addr(AF_INET6, &k.lan_group6, "ff12::6d65:7368:4abd:fe0e", "lan group6");
-	cr_assert_eq(k.lan_port, 63859);
-	assert_addr(AF_INET, &k.net4, "10.2.0.0", "net4");
-	assert_addr(AF_INET6, &k.net6, "fd16:7da0:6066::", "net6");
+	cr_assert_eq(k.listen_port, 54256);
+	assert_addr(AF_INET, &k.lan_group4, "239.255.253.182", "lan group4");
+	assert_addr(AF_INET6, &k.lan_group6, "ff12::6d65:7368:fdb6:59c", "lan group6");
+	cr_assert_eq(k.lan_port, 63257);
+	assert_addr(AF_INET, &k.net4, "10.95.0.0", "net4");
+	assert_addr(AF_INET6, &k.net6, "fdaf:ab56:c922::", "net6");
 }
 
 /* What a user notices: two meshes on one host or LAN do not share a port,
@@ -259,13 +259,13 @@ Test(member, vector_addresses)
 	vector_keys(&k);
 	vector_hostkey(&hk);
 	mesh_address4(&k, hk.wg_public, 0, &a4);
-	assert_addr(AF_INET, &a4, "10.2.25.108", "address4 counter 0");
+	assert_addr(AF_INET, &a4, "10.95.240.27", "address4 counter 0");
 	mesh_address6(&k, hk.wg_public, 0, &a6);
-	assert_addr(AF_INET6, &a6, "fd16:7da0:6066:0:6604:3ecc:4549:faa1", "address6 counter 0");
+	assert_addr(AF_INET6, &a6, "fdaf:ab56:c922:0:408b:b452:779c:ca7b", "address6 counter 0");
 	mesh_address4(&k, hk.wg_public, 1, &a4);
-	assert_addr(AF_INET, &a4, "10.2.232.90", "address4 counter 1");
+	assert_addr(AF_INET, &a4, "10.95.63.251", "address4 counter 1");
 	mesh_address6(&k, hk.wg_public, 1, &a6);
-	assert_addr(AF_INET6, &a6, "fd16:7da0:6066:0:8fe1:e41a:9283:a8cf", "address6 counter 1");
+	assert_addr(AF_INET6, &a6, "fdaf:ab56:c922:0:43c2:9525:bd35:414a", "address6 counter 1");
 }
 
 Test(member, addresses_inside_the_mesh_prefixes)
