@@ -167,7 +167,49 @@ static void print_wireguard(JsonObject *peer)
 	}
 }
 
-static void print_peer(JsonObject *peer)
+/* The mesh of interface @ifname in the show reply, NULL if it has none. */
+static JsonObject *find_mesh(JsonObject *root, const char *ifname)
+{
+	g_autoptr(GList) meshes = elements(root, "mesh");
+
+	for (GList *l = meshes; l; l = l->next)
+		if (g_strcmp0(str(json_node_get_object(l->data), "interface"), ifname) == 0)
+			return json_node_get_object(l->data);
+	return NULL;
+}
+
+static JsonObject *find_member(JsonObject *mesh, const char *public_key)
+{
+	g_autoptr(GList) members = mesh ? elements(mesh, "members") : NULL;
+
+	for (GList *l = members; l; l = l->next)
+		if (g_strcmp0(str(json_node_get_object(l->data), "public_key"), public_key) == 0)
+			return json_node_get_object(l->data);
+	return NULL;
+}
+
+static void print_member(JsonObject *member)
+{
+	g_autoptr(GList) routes = elements(member, "routes");
+	g_autoptr(GString) text = g_string_new(NULL);
+	g_autofree char *ago = format_ago(num(member, "last_seen"));
+
+	g_string_printf(text, "%s, %s, %s", str(member, "hostname"), str(member, "address4"), str(member, "address6"));
+	for (GList *l = routes; l; l = l->next)
+		g_string_append_printf(text, ", %s", json_node_get_string(l->data));
+	g_string_append_printf(text, " (found by %s, heard %s)", str(member, "source"), ago);
+	field("member", "%s", text->str);
+}
+
+static void print_mesh(JsonObject *mesh)
+{
+	g_autoptr(GList) members = elements(mesh, "members");
+
+	field("mesh", "network %s, %u members", str(mesh, "network_id"), g_list_length(members) + 1);
+	field("this host", "%s, %s, %s", str(mesh, "hostname"), str(mesh, "address4"), str(mesh, "address6"));
+}
+
+static void print_peer(JsonObject *peer, JsonObject *mesh)
 {
 	const char *state = str(peer, "state");
 	const char *reason = str(peer, "reason");
@@ -176,6 +218,8 @@ static void print_peer(JsonObject *peer)
 	       terminal_yellow(colour), str(peer, "public_key"), terminal_reset(colour));
 	field("ice", "%s%s%s%s%s%s", state_colour(state), state ? state : "?", terminal_reset(colour),
 	      reason ? " (" : "", reason ? reason : "", reason ? ")" : "");
+	if (find_member(mesh, str(peer, "public_key")))
+		print_member(find_member(mesh, str(peer, "public_key")));
 	print_path(peer);
 	print_wireguard(peer);
 }
@@ -196,9 +240,10 @@ static char *format_backends(JsonObject *root)
 	return g_string_free(out, FALSE);
 }
 
-static void print_iface(JsonObject *iface, const char *backends, bool first)
+static void print_iface(JsonObject *root, JsonObject *iface, const char *backends, bool first)
 {
 	g_autoptr(GList) peers = elements(iface, "peers");
+	JsonObject *mesh = find_mesh(root, str(iface, "name"));
 
 	printf("%s%s%sinterface%s: %s%s%s\n", first ? "" : "\n", terminal_green(colour), terminal_bold(colour),
 	       terminal_reset(colour), terminal_green(colour), str(iface, "name"), terminal_reset(colour));
@@ -206,8 +251,10 @@ static void print_iface(JsonObject *iface, const char *backends, bool first)
 	field("listening port", "%" G_GINT64_FORMAT, num(iface, "listen_port"));
 	field("proxy mode", "%s", str(iface, "proxy_mode") ? str(iface, "proxy_mode") : "?");
 	field("signaling", "%s", *backends ? backends : "(none)");
+	if (mesh)
+		print_mesh(mesh);
 	for (GList *l = peers; l; l = l->next)
-		print_peer(json_node_get_object(l->data));
+		print_peer(json_node_get_object(l->data), mesh);
 }
 
 static void print_human(JsonObject *root)
@@ -217,7 +264,7 @@ static void print_human(JsonObject *root)
 
 	colour = terminal_wants_colour();
 	for (GList *l = ifaces; l; l = l->next)
-		print_iface(json_node_get_object(l->data), backends, l == ifaces);
+		print_iface(root, json_node_get_object(l->data), backends, l == ifaces);
 }
 
 /* --- dump ---------------------------------------------------------------------- */
