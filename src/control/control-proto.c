@@ -19,7 +19,7 @@ enum arg_rule {
 static const struct {
 	const char *name;
 	bool changes;
-	enum arg_rule interface, peer;
+	enum arg_rule interface, peer, secret;
 } commands[] = {
 	[CONTROL_SHOW] = { "show", false, ARG_OPTIONAL, ARG_OPTIONAL },
 	[CONTROL_MONITOR] = { "monitor", false, ARG_NONE, ARG_NONE },
@@ -28,6 +28,8 @@ static const struct {
 	[CONTROL_RESTART] = { "restart", true, ARG_REQUIRED, ARG_REQUIRED },
 	[CONTROL_SYNC] = { "sync", true, ARG_OPTIONAL, ARG_NONE },
 	[CONTROL_RELOAD] = { "reload", true, ARG_NONE, ARG_NONE },
+	[CONTROL_MESH_LEAVE] = { "mesh-leave", true, ARG_NONE, ARG_NONE },
+	[CONTROL_MESH_ROTATE] = { "mesh-rotate", true, ARG_NONE, ARG_NONE, ARG_REQUIRED },
 };
 
 const char *control_command_name(enum control_command command)
@@ -82,17 +84,17 @@ static bool parse_command(const char *name, enum control_command *ret, GError **
 			return true;
 		}
 	return fail(error, "unknown command", name,
-		    "expected show, monitor, add, delete, restart, sync or reload");
+		    "expected show, monitor, add, delete, restart, sync, reload, mesh-leave or mesh-rotate");
 }
 
 static bool check_members(JsonObject *obj, GError **error)
 {
-	static const char *const known[] = { "command", "interface", "peer", NULL };
+	static const char *const known[] = { "command", "interface", "peer", "secret", "grace", NULL };
 	g_autoptr(GList) members = json_object_get_members(obj);
 
 	for (GList *l = members; l; l = l->next)
 		if (!g_strv_contains(known, l->data))
-			return fail(error, "unknown member", l->data, "expected command, interface or peer");
+			return fail(error, "unknown member", l->data, "expected command, interface, peer, secret or grace");
 	return true;
 }
 
@@ -107,6 +109,36 @@ static bool check_rule(enum arg_rule rule, const char *value, const char *member
 		g_set_error(error, CONTROL_ERROR, 1, "command '%s' takes no \"%s\"", command, member);
 		return false;
 	}
+	return true;
+}
+
+/* "secret" is never quoted back: it would reach a log. */
+static bool parse_rotation(JsonObject *obj, struct control_request *req, GError **error)
+{
+	const char *name = commands[req->command].name;
+	JsonNode *grace = json_object_get_member(obj, "grace");
+	const char *secret;
+
+	if (!string_member(obj, "secret", &secret, error) ||
+	    !check_rule(commands[req->command].secret, secret, "secret", name, error))
+		return false;
+	if (grace && commands[req->command].secret == ARG_NONE) {
+		g_set_error(error, CONTROL_ERROR, 1, "command '%s' takes no \"grace\"", name);
+		return false;
+	}
+	if (secret && strlen(secret) > CONTROL_SECRET_MAX) {
+		g_set_error(error, CONTROL_ERROR, 1, "member \"secret\" is longer than a mesh secret");
+		return false;
+	}
+	if (grace && (!JSON_NODE_HOLDS_VALUE(grace) || json_node_get_value_type(grace) != G_TYPE_INT64 ||
+		      json_node_get_int(grace) < 1 || json_node_get_int(grace) > CONTROL_GRACE_MAX_S)) {
+		g_set_error(error, CONTROL_ERROR, 1, "member \"grace\" must be a number of seconds from 1 to %u",
+			    CONTROL_GRACE_MAX_S);
+		return false;
+	}
+	if (secret)
+		g_strlcpy(req->secret, secret, sizeof(req->secret));
+	req->grace_s = grace ? (uint32_t)json_node_get_int(grace) : CONTROL_GRACE_DEFAULT_S;
 	return true;
 }
 
@@ -171,9 +203,13 @@ bool control_request_parse(const char *line, size_t len, struct control_request 
 		g_set_error(error, CONTROL_ERROR, 1, "request has no \"command\"");
 		return false;
 	}
-	if (!parse_command(command, &req.command, error) || !parse_arguments(obj, &req, error))
+	if (!parse_command(command, &req.command, error) || !parse_arguments(obj, &req, error) ||
+	    !parse_rotation(obj, &req, error)) {
+		explicit_bzero(&req, sizeof(req));
 		return false;
+	}
 	*ret = req;
+	explicit_bzero(&req, sizeof(req));
 	return true;
 }
 

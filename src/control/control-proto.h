@@ -7,6 +7,8 @@
  * A request is one JSON object on one line:
  *   {"command":"show"}            {"command":"show","interface":"wg0","peer":KEY}
  *   {"command":"monitor"}         {"command":"reload"}
+ *   {"command":"mesh-leave"}
+ *   {"command":"mesh-rotate","secret":"wice://v1/...","grace":SECONDS}
  *   {"command":"add","interface":"wg0"}   {"command":"delete","interface":"wg0"}
  *   {"command":"restart","interface":"wg0","peer":KEY}
  *   {"command":"sync"}            {"command":"sync","interface":"wg0"}
@@ -30,13 +32,23 @@ enum control_command {
 	CONTROL_RESTART,
 	CONTROL_SYNC,
 	CONTROL_RELOAD,
+	CONTROL_MESH_LEAVE,
+	CONTROL_MESH_ROTATE,
 };
+
+/* mesh-rotate: the new secret (as `wice mesh init` prints it; checked by
+ * the daemon) and the grace period. */
+#define CONTROL_SECRET_MAX 63
+#define CONTROL_GRACE_DEFAULT_S (24 * 3600)
+#define CONTROL_GRACE_MAX_S (30 * 24 * 3600)
 
 struct control_request {
 	enum control_command command;
 	char interface[IFNAMSIZ]; /* "" when not given */
 	bool has_peer;
 	uint8_t peer[32];
+	char secret[CONTROL_SECRET_MAX + 1]; /* mesh-rotate; wiped after use */
+	uint32_t grace_s;
 };
 
 /* Parses one request line (without its newline).  Errors quote the bad

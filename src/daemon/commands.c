@@ -6,9 +6,12 @@
 #include "config.h"
 
 #include <errno.h>
+#include <sodium.h>
 
 #include "control/control.h"
 #include "daemon.h"
+#include "mesh.h"
+#include "mesh/mesh-secret.h"
 #include "peer.h"
 #include "util/source-util.h"
 
@@ -185,6 +188,33 @@ static JsonNode *do_reload(struct wice_daemon *d, GError **error)
 	return ok_body("path", d->config_path);
 }
 
+static JsonNode *do_mesh_leave(struct wice_daemon *d, GError **error)
+{
+	g_autofree char *ifname = d->mesh ? g_strdup(mesh_ifname(d->mesh)) : NULL;
+
+	return daemon_mesh_leave(d, error) ? ok_body("interface", ifname) : NULL;
+}
+
+/* The secret came over the socket; it is checked here, where the mesh
+ * code is, and never quoted back. */
+static JsonNode *do_mesh_rotate(struct wice_daemon *d, const struct control_request *req, GError **error)
+{
+	uint8_t secret[MESH_SECRET_LEN];
+	bool ok;
+
+	if (!d->mesh) {
+		g_set_error(error, CONTROL_ERROR, ENOENT, "no mesh: the configuration has no [mesh] section");
+		return NULL;
+	}
+	if (!mesh_secret_parse(req->secret, strlen(req->secret), secret)) {
+		g_set_error(error, CONTROL_ERROR, EINVAL, "the new secret is not a wice://v1/ secret");
+		return NULL;
+	}
+	ok = mesh_rotate(d->mesh, secret, req->grace_s, error);
+	sodium_memzero(secret, sizeof(secret));
+	return ok ? ok_body("interface", mesh_ifname(d->mesh)) : NULL;
+}
+
 static JsonNode *run(struct wice_daemon *d, const struct control_request *req, GError **error)
 {
 	const char *ifname = *req->interface ? req->interface : NULL;
@@ -198,6 +228,10 @@ static JsonNode *run(struct wice_daemon *d, const struct control_request *req, G
 		return do_restart(d, req, error);
 	case CONTROL_RELOAD:
 		return do_reload(d, error);
+	case CONTROL_MESH_LEAVE:
+		return do_mesh_leave(d, error);
+	case CONTROL_MESH_ROTATE:
+		return do_mesh_rotate(d, req, error);
 	case CONTROL_SHOW:
 	case CONTROL_SYNC:
 	case CONTROL_MONITOR:

@@ -185,6 +185,33 @@ static void remove_iface(struct wice_daemon *d, const char *ifname, const char *
 		daemon_emit(d, &ev);
 }
 
+/* Members need a moment to get the goodbye through the tunnels before
+ * the interface (and the tunnels) go. */
+#define MESH_LEAVE_DRAIN_MS 300
+
+static gboolean on_mesh_left(gpointer data)
+{
+	struct wice_daemon *d = data;
+
+	source_clear(&d->mesh_leaving);
+	if (d->mesh)
+		remove_iface(d, mesh_ifname(d->mesh), "left the mesh");
+	g_clear_pointer(&d->mesh, mesh_free);
+	return G_SOURCE_REMOVE;
+}
+
+bool daemon_mesh_leave(struct wice_daemon *d, GError **error)
+{
+	if (!d->mesh || d->mesh_leaving) {
+		g_set_error(error, CONTROL_ERROR, ENOENT, "no mesh to leave%s",
+			    d->mesh ? ": leaving already" : "");
+		return false;
+	}
+	mesh_leave(d->mesh);
+	d->mesh_leaving = source_timeout(MESH_LEAVE_DRAIN_MS, on_mesh_left, d);
+	return true;
+}
+
 bool daemon_add_iface_by_operator(struct wice_daemon *d, const char *ifname, GError **error)
 {
 	/* While ICE server names are still resolving the watcher has not
@@ -442,6 +469,7 @@ void daemon_free(struct wice_daemon *d)
 	g_clear_pointer(&d->control, control_free);
 	config_resolve_cancel(d->resolving);
 	wice_config_free(d->pending_config);
+	source_clear(&d->mesh_leaving);
 	if (d->mesh)
 		mesh_attach_iface(d->mesh, NULL);
 	g_hash_table_remove_all(d->ifaces);

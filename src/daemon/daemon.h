@@ -28,6 +28,7 @@ struct wice_daemon {
 	GPtrArray *backends; /* struct sig_backend * */
 	struct nft_proxy *nft; /* NULL when nftables is unusable */
 	struct wice_mesh *mesh; /* [mesh]; NULL: none */
+	GSource *mesh_leaving;  /* `wice mesh leave`: the goodbye drains */
 	char *nft_table;
 	/* ICE server lookups of config (at start) or of pending_config (a
 	 * reload), which replaces config once they are done */
@@ -61,6 +62,9 @@ bool daemon_reload(struct wice_daemon *d, GError **error);
  * changed (endpoints, nftables rules). */
 bool daemon_add_iface_by_operator(struct wice_daemon *d, const char *ifname, GError **error);
 bool daemon_remove_iface_by_operator(struct wice_daemon *d, const char *ifname, GError **error);
+/* `wice mesh leave`: the mesh says goodbye on every layer and its
+ * interface goes, until the daemon starts again. */
+bool daemon_mesh_leave(struct wice_daemon *d, GError **error);
 struct wice_iface *daemon_find_iface(struct wice_daemon *d, const char *ifname);
 
 /* commands.c: what the control socket's requests do. */

@@ -27,27 +27,35 @@
 /* New members wait this long for others to go out with them. */
 #define PUSH_DELAY_MS 100
 
-static void send_frame(struct wice_mesh *m, const struct mesh_member *mm, const uint8_t *list, size_t len)
+void mesh_gossip_send_frame(struct wice_mesh *m, const struct mesh_member *mm, const uint8_t *frame, size_t len)
 {
 	struct sockaddr_in6 to = { .sin6_family = AF_INET6, .sin6_port = htons(MESH_GOSSIP_PORT) };
-	uint8_t frame[MESH_FRAME_MAX];
-	size_t frame_len;
 
 	to.sin6_addr = mm->addr6;
-	if (mesh_seal(m, MESH_FRAME_GOSSIP, list, len, frame, &frame_len) &&
-	    sendto(m->gossip_fd, frame, frame_len, MSG_DONTWAIT, (struct sockaddr *)&to, sizeof(to)) < 0)
+	if (m->gossip_fd >= 0 && sendto(m->gossip_fd, frame, len, MSG_DONTWAIT, (struct sockaddr *)&to, sizeof(to)) < 0)
 		g_debug("mesh %s: gossip to %s: %s", m->ifname, mm->ann.hostname, g_strerror(errno));
 }
 
-/* Our own announcement first, then every member's newest. */
-static GPtrArray *table_announcements(struct wice_mesh *m, GArray *lens, uint8_t own[MESH_ANNOUNCE_MAX])
+static void send_list(struct wice_mesh *m, const struct mesh_member *mm, const uint8_t *list, size_t len)
+{
+	uint8_t frame[MESH_FRAME_MAX];
+	size_t frame_len;
+
+	if (mesh_seal(mm->ks, MESH_FRAME_GOSSIP, list, len, frame, &frame_len))
+		mesh_gossip_send_frame(m, mm, frame, frame_len);
+}
+
+/* Our own announcement first, then the newest of every member on the
+ * same secret as @to (the others would not check out there). */
+static GPtrArray *table_announcements(struct wice_mesh *m, const struct mesh_member *to, GArray *lens,
+				      uint8_t own[MESH_ANNOUNCE_MAX])
 {
 	GPtrArray *anns = g_ptr_array_new();
 	GHashTableIter it;
 	gpointer value;
 	size_t len;
 
-	if (mesh_sign_own(m, 0, own, &len)) {
+	if (mesh_sign_own(m, to->ks, 0, own, &len)) {
 		g_ptr_array_add(anns, own);
 		g_array_append_val(lens, len);
 	}
@@ -55,6 +63,8 @@ static GPtrArray *table_announcements(struct wice_mesh *m, GArray *lens, uint8_t
 	while (g_hash_table_iter_next(&it, NULL, &value)) {
 		struct mesh_member *mm = value;
 
+		if (mm->ks != to->ks)
+			continue;
 		g_ptr_array_add(anns, mm->signed_ann);
 		g_array_append_val(lens, mm->signed_len);
 	}
@@ -74,7 +84,7 @@ static void send_announcements(struct wice_mesh *m, const struct mesh_member *mm
 
 		if (!taken)
 			break;
-		send_frame(m, mm, list, len);
+		send_list(m, mm, list, len);
 		done += taken;
 	}
 }
@@ -87,7 +97,8 @@ void mesh_gossip_send(struct wice_mesh *m, const struct mesh_member *mm)
 
 	if (m->gossip_fd < 0)
 		return;
-	anns = table_announcements(m, lens, own);
+	anns = table_announcements(m, mm, lens, own);
+	mesh_rotate_tell(m, mm);
 	g_hash_table_insert(m->gossip_sent, g_bytes_new(mm->wg_public, 32),
 			    g_memdup2(&(gint64){ g_get_monotonic_time() }, sizeof(gint64)));
 	send_announcements(m, mm, anns, lens);
@@ -108,14 +119,14 @@ static gboolean on_push_fresh(gpointer data)
 	for (guint i = 0; i < m->fresh->len; i++) {
 		struct mesh_member *mm = g_hash_table_lookup(m->members, g_ptr_array_index(m->fresh, i));
 
-		if (mm) {
+		if (mm && mm->ks == m->cur) {
 			g_ptr_array_add(anns, mm->signed_ann);
 			g_array_append_val(lens, mm->signed_len);
 		}
 	}
 	g_hash_table_iter_init(&it, m->members);
 	while (anns->len && g_hash_table_iter_next(&it, NULL, &value))
-		if (mesh_member_connected(m, value))
+		if (((struct mesh_member *)value)->ks == m->cur && mesh_member_connected(m, value))
 			send_announcements(m, value, anns, lens);
 	g_ptr_array_set_size(m->fresh, 0);
 	return G_SOURCE_REMOVE;
@@ -150,6 +161,18 @@ static struct mesh_member *member_at(struct wice_mesh *m, const struct in6_addr 
 	return NULL;
 }
 
+/* Only from inside a mesh prefix, that is through the tunnel (frames are
+ * sealed anyway: this just spares the work on anything else). */
+static bool from_mesh(struct wice_mesh *m, const struct in6_addr *a)
+{
+	struct mesh_keyset *kss[2];
+
+	for (unsigned i = 0; i < mesh_keysets(m, kss); i++)
+		if (memcmp(a, &kss[i]->keys.net6, 6) == 0)
+			return true;
+	return false;
+}
+
 static gboolean on_gossip_readable(gint fd, GIOCondition cond, gpointer data)
 {
 	struct wice_mesh *m = data;
@@ -162,11 +185,9 @@ static gboolean on_gossip_readable(gint fd, GIOCondition cond, gpointer data)
 
 		if (n < 0)
 			break;
-		/* Only from inside the mesh prefix, that is through the tunnel. */
-		if (from.sin6_family != AF_INET6 || memcmp(&from.sin6_addr, &m->keys.net6, 6) != 0 ||
-		    (size_t)n > MESH_FRAME_MAX)
+		if (from.sin6_family != AF_INET6 || !from_mesh(m, &from.sin6_addr) || (size_t)n > MESH_FRAME_MAX)
 			continue;
-		mesh_handle_frame(m, buf, (size_t)n, MESH_SOURCE_GOSSIP, NULL, NULL);
+		mesh_handle_frame(m, NULL, buf, (size_t)n, MESH_SOURCE_GOSSIP, NULL, NULL);
 		struct mesh_member *mm = member_at(m, &from.sin6_addr);
 		if (mm && !answered_lately(m, mm))
 			mesh_gossip_send(m, mm);
@@ -191,16 +212,16 @@ static gboolean on_gossip_round(gpointer data)
 	return G_SOURCE_CONTINUE;
 }
 
-/* Bound before the address is there (IPV6_FREEBIND): the interface was
- * just made and the kernel may still be adding it. */
+/* On every address: during a rotation members speak from two prefixes,
+ * and our own addresses move with collisions.  One mesh per network
+ * namespace, then. */
 bool mesh_gossip_start(struct wice_mesh *m, GError **error)
 {
 	struct sockaddr_in6 sa = { .sin6_family = AF_INET6, .sin6_port = htons(MESH_GOSSIP_PORT) };
 	int one = 1;
 
-	sa.sin6_addr = m->addr6;
 	m->gossip_fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (m->gossip_fd < 0 || setsockopt(m->gossip_fd, IPPROTO_IPV6, IPV6_FREEBIND, &one, sizeof(one)) < 0 ||
+	if (m->gossip_fd < 0 || setsockopt(m->gossip_fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0 ||
 	    bind(m->gossip_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(errno), "mesh %s: gossip socket on port %u: %s",
 			    m->ifname, MESH_GOSSIP_PORT, g_strerror(errno));

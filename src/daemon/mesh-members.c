@@ -47,7 +47,7 @@ const char *mesh_source_name(enum mesh_source source)
 	return names[source];
 }
 
-static struct mesh_member *find_member(struct wice_mesh *m, const uint8_t wg_public[32])
+struct mesh_member *mesh_member_find(struct wice_mesh *m, const uint8_t wg_public[32])
 {
 	g_autoptr(GBytes) key = g_bytes_new(wg_public, 32);
 
@@ -56,12 +56,12 @@ static struct mesh_member *find_member(struct wice_mesh *m, const uint8_t wg_pub
 
 /* Tests force collisions: WICE_TEST_MESH_HOST4=N pins every key's first
  * IPv4 host part to N, so that every member must re-derive but one. */
-struct in_addr mesh_member_address4(const struct wice_mesh *m, const uint8_t wg_public[32], uint8_t counter)
+struct in_addr mesh_member_address4(const struct mesh_keyset *ks, const uint8_t wg_public[32], uint8_t counter)
 {
 	const char *pin = getenv("WICE_TEST_MESH_HOST4");
 	struct in_addr a;
 
-	mesh_address4(&m->keys, wg_public, counter, &a);
+	mesh_address4(&ks->keys, wg_public, counter, &a);
 	if (counter == 0 && pin && atoi(pin) > 0 && atoi(pin) < 65535) {
 		uint8_t *b = (uint8_t *)&a;
 
@@ -156,11 +156,14 @@ static bool put_member(struct wice_mesh *m, struct mesh_member *mm)
 	struct wg_peer peer = { 0 };
 	int r;
 
-	if (mm->in_device && mm->n_aips == aips->len &&
-	    memcmp(mm->aips, aips->data, aips->len * sizeof(struct wg_allowed_ip)) == 0)
+	mesh_pair_psk(&mm->ks->keys, m->hostkey.wg_public, mm->wg_public, peer.preshared_key);
+	if (mm->in_device && mm->n_aips == aips->len && sodium_memcmp(mm->psk, peer.preshared_key, 32) == 0 &&
+	    memcmp(mm->aips, aips->data, aips->len * sizeof(struct wg_allowed_ip)) == 0) {
+		sodium_memzero(peer.preshared_key, sizeof(peer.preshared_key));
 		return false;
+	}
+	memcpy(mm->psk, peer.preshared_key, 32);
 	memcpy(peer.public_key, mm->wg_public, 32);
-	mesh_pair_psk(&m->keys, m->hostkey.wg_public, mm->wg_public, peer.preshared_key);
 	peer.allowed_ips = (struct wg_allowed_ip *)aips->data;
 	peer.n_allowed_ips = aips->len;
 	peer.set = WG_PEER_SET_PRESHARED_KEY | WG_PEER_REPLACE_ALLOWED_IPS;
@@ -208,8 +211,9 @@ static bool address_taken(GHashTable *taken, struct in_addr a)
 }
 
 /* Every node assigns the same way: keys in ascending byte order, each
- * takes its first derived address no lower key holds. */
-static void resolve_addresses(struct wice_mesh *m)
+ * takes its first derived address no lower key holds.  Per secret: during
+ * a rotation, members still on the old one keep its addresses. */
+static void resolve_addresses(struct wice_mesh *m, struct mesh_keyset *ks)
 {
 	g_autoptr(GPtrArray) keys = g_ptr_array_new();
 	g_autoptr(GHashTable) taken = g_hash_table_new(g_direct_hash, g_direct_equal);
@@ -219,24 +223,25 @@ static void resolve_addresses(struct wice_mesh *m)
 	g_ptr_array_add(keys, m->hostkey.wg_public);
 	g_hash_table_iter_init(&it, m->members);
 	while (g_hash_table_iter_next(&it, NULL, &value))
-		g_ptr_array_add(keys, ((struct mesh_member *)value)->wg_public);
+		if (((struct mesh_member *)value)->ks == ks)
+			g_ptr_array_add(keys, ((struct mesh_member *)value)->wg_public);
 	g_ptr_array_sort(keys, compare_keys);
 	for (guint i = 0; i < keys->len; i++) {
 		const uint8_t *key = g_ptr_array_index(keys, i);
 		uint8_t counter = 0;
-		struct in_addr a = mesh_member_address4(m, key, 0);
+		struct in_addr a = mesh_member_address4(ks, key, 0);
 
 		while (address_taken(taken, a) && counter < 255)
-			a = mesh_member_address4(m, key, ++counter);
+			a = mesh_member_address4(ks, key, ++counter);
 		g_hash_table_add(taken, GUINT_TO_POINTER(a.s_addr));
 		if (key == m->hostkey.wg_public) {
-			mesh_set_own_address4(m, a, counter);
+			mesh_keyset_set_address4(m, ks, a, counter);
 			continue;
 		}
-		struct mesh_member *mm = find_member(m, key);
+		struct mesh_member *mm = mesh_member_find(m, key);
 		mm->addr4 = a;
 		mm->counter4 = counter;
-		mesh_address6(&m->keys, key, 0, &mm->addr6);
+		mesh_address6(&ks->keys, key, 0, &mm->addr6);
 	}
 }
 
@@ -281,12 +286,14 @@ static gboolean on_save_soon(gpointer data)
 static gboolean on_reconcile(gpointer data)
 {
 	struct wice_mesh *m = data;
+	struct mesh_keyset *kss[2];
 	GHashTableIter it;
 	gpointer value;
 	bool device_changed = false;
 
 	source_clear(&m->reconcile_soon);
-	resolve_addresses(m);
+	for (unsigned i = 0; i < mesh_keysets(m, kss); i++)
+		resolve_addresses(m, kss[i]);
 	g_hash_table_iter_init(&it, m->members);
 	while (g_hash_table_iter_next(&it, NULL, &value))
 		device_changed |= put_member(m, value);
@@ -305,8 +312,8 @@ void mesh_members_changed(struct wice_mesh *m)
 		m->reconcile_soon = source_timeout(RECONCILE_DELAY_MS, on_reconcile, m);
 }
 
-struct mesh_member *mesh_members_accept(struct wice_mesh *m, const uint8_t *signed_ann, size_t len,
-					enum mesh_source source, bool *ret_new)
+struct mesh_member *mesh_members_accept(struct wice_mesh *m, struct mesh_keyset *ks, const uint8_t *signed_ann,
+					size_t len, enum mesh_source source, bool *ret_new)
 {
 	uint64_t now = (uint64_t)(g_get_real_time() / G_USEC_PER_SEC);
 	struct mesh_announce ann;
@@ -315,12 +322,16 @@ struct mesh_member *mesh_members_accept(struct wice_mesh *m, const uint8_t *sign
 
 	*ret_new = false;
 	if (len > MESH_ANNOUNCE_MAX ||
-	    mesh_announce_verify(&m->keys, signed_ann, len, source == MESH_SOURCE_CACHE ? 0 : now, &ann) < 0 ||
+	    mesh_announce_verify(&ks->keys, signed_ann, len, source == MESH_SOURCE_CACHE ? 0 : now, &ann) < 0 ||
 	    !mesh_wg_public_from_sign_pk(ann.sign_pk, wg_public) ||
 	    memcmp(wg_public, m->hostkey.wg_public, 32) == 0)
 		return NULL;
-	mm = find_member(m, wg_public);
-	if (mm && ann.timestamp <= mm->ann.timestamp)
+	mm = mesh_member_find(m, wg_public);
+	/* A member that switched to the new secret is not taken back by
+	 * what it said under the old one. */
+	if (mm && ks != mm->ks && ks == m->old)
+		return NULL;
+	if (mm && ks == mm->ks && ann.timestamp <= mm->ann.timestamp)
 		return NULL;
 	if (ann.flags & MESH_ANNOUNCE_LEAVING) {
 		if (mm)
@@ -337,6 +348,7 @@ struct mesh_member *mesh_members_accept(struct wice_mesh *m, const uint8_t *sign
 	}
 	if (*ret_new && source != MESH_SOURCE_CACHE)
 		mesh_gossip_fresh(m, mm);
+	mm->ks = ks;
 	mm->ann = ann;
 	memcpy(mm->signed_ann, signed_ann, len);
 	mm->signed_len = len;
@@ -408,23 +420,24 @@ static char *cache_path(const struct wice_mesh *m)
 static bool direct_endpoint(struct wice_mesh *m, const struct mesh_member *mm, struct sig_addr *ret)
 {
 	struct wice_peer *peer = m->iface ? iface_find_peer(m->iface, mm->wg_public) : NULL;
-	const union wg_sockaddr *ep = peer ? &peer->wg_endpoint : NULL;
+	/* Every announced endpoint carries the member's listen port. */
+	uint16_t port = mm->ann.n_endpoints ? mm->ann.endpoints[0].port : 0;
+	const union wg_sockaddr *ep;
 
-	if (!peer || !mesh_member_connected(m, mm))
+	if (!peer || !port || !mesh_member_connected(m, mm))
 		return false;
+	ep = &peer->wg_endpoint;
 	memset(ret, 0, sizeof(*ret));
-	if (ep->sa.sa_family == AF_INET && ntohs(ep->in.sin_port) == m->keys.listen_port &&
+	ret->port = port;
+	if (ep->sa.sa_family == AF_INET && ntohs(ep->in.sin_port) == port &&
 	    ep->in.sin_addr.s_addr != htonl(INADDR_LOOPBACK)) {
 		ret->family = AF_INET;
 		memcpy(ret->addr, &ep->in.sin_addr, 4);
-		ret->port = m->keys.listen_port;
 		return true;
 	}
-	if (ep->sa.sa_family == AF_INET6 && ntohs(ep->in6.sin6_port) == m->keys.listen_port &&
-	    !IN6_IS_ADDR_LOOPBACK(&ep->in6.sin6_addr)) {
+	if (ep->sa.sa_family == AF_INET6 && ntohs(ep->in6.sin6_port) == port && !IN6_IS_ADDR_LOOPBACK(&ep->in6.sin6_addr)) {
 		ret->family = AF_INET6;
 		memcpy(ret->addr, &ep->in6.sin6_addr, 16);
-		ret->port = m->keys.listen_port;
 		return true;
 	}
 	return false;
@@ -469,9 +482,13 @@ void mesh_members_load_cache(struct wice_mesh *m)
 	}
 	for (guint i = 0; i < entries->len; i++) {
 		const struct mesh_cache_entry *e = &g_array_index(entries, struct mesh_cache_entry, i);
+		struct mesh_keyset *kss[2];
+		struct mesh_member *mm = NULL;
 		bool is_new;
-		struct mesh_member *mm = mesh_members_accept(m, e->announcement, e->announcement_len,
-							     MESH_SOURCE_CACHE, &is_new);
+
+		for (unsigned k = 0; k < mesh_keysets(m, kss) && !mm; k++)
+			mm = mesh_members_accept(m, kss[k], e->announcement, e->announcement_len, MESH_SOURCE_CACHE,
+						 &is_new);
 
 		if (!mm)
 			continue;
@@ -483,4 +500,19 @@ void mesh_members_load_cache(struct wice_mesh *m)
 	}
 	if (n)
 		g_message("mesh %s: %u members from the peer cache", m->ifname, n);
+}
+
+void mesh_members_drop_keyset(struct wice_mesh *m, struct mesh_keyset *ks)
+{
+	g_autoptr(GPtrArray) gone = g_ptr_array_new();
+	GHashTableIter it;
+	gpointer value;
+
+	g_hash_table_iter_init(&it, m->members);
+	while (g_hash_table_iter_next(&it, NULL, &value))
+		if (((struct mesh_member *)value)->ks == ks)
+			g_ptr_array_add(gone, value);
+	for (guint i = 0; i < gone->len; i++)
+		remove_member(m, g_ptr_array_index(gone, i), "it did not take the new secret in time");
+	mesh_members_changed(m);
 }

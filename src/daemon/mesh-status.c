@@ -1,8 +1,9 @@
 /* The "mesh" member of `wice show --json`:
  *
  * [{"interface","network_id","hostname","public_key","address4","address6","kind",
+ *   "rotation":{"old_network_id","grace_until"}|null,
  *   "members":[{"public_key","hostname","address4","address6","routes":[...],
- *               "source","last_seen","state"}]}]
+ *               "source","last_seen","state","old_secret"}]}]
  *
  * "state" is the member's peer state on the interface (as in the
  * interface's own list), or "unknown" while the daemon is not managing it
@@ -66,6 +67,27 @@ static void add_member(struct wice_mesh *m, JsonBuilder *b, const struct mesh_me
 	json_builder_set_member_name(b, "last_seen");
 	json_builder_add_int_value(b, mm->last_seen);
 	add_string(b, "state", peer ? peer_state_name(peer->state) : "unknown");
+	json_builder_set_member_name(b, "old_secret");
+	json_builder_add_boolean_value(b, mm->ks != m->cur);
+	json_builder_end_object(b);
+}
+
+/* During a rotation's grace period: the secret being replaced, and until
+ * when it is still accepted. */
+static void add_rotation(struct wice_mesh *m, JsonBuilder *b)
+{
+	char id[MESH_NETWORK_ID_STR_LEN];
+
+	json_builder_set_member_name(b, "rotation");
+	if (!m->old) {
+		json_builder_add_null_value(b);
+		return;
+	}
+	mesh_network_id_str(&m->old->keys, id);
+	json_builder_begin_object(b);
+	add_string(b, "old_network_id", id);
+	json_builder_set_member_name(b, "grace_until");
+	json_builder_add_int_value(b, (gint64)m->old_until);
 	json_builder_end_object(b);
 }
 
@@ -79,15 +101,16 @@ void mesh_status(struct wice_mesh *m, JsonBuilder *b)
 	g_autoptr(GList) members = g_list_sort(g_hash_table_get_values(m->members), compare_members);
 	char id[MESH_NETWORK_ID_STR_LEN];
 
-	mesh_network_id_str(&m->keys, id);
+	mesh_network_id_str(&m->cur->keys, id);
 	json_builder_begin_object(b);
 	add_string(b, "interface", m->ifname);
 	add_string(b, "network_id", id);
 	add_string(b, "hostname", m->hostname);
 	add_key(b, "public_key", m->hostkey.wg_public);
-	add_address(b, "address4", AF_INET, &m->addr4);
-	add_address(b, "address6", AF_INET6, &m->addr6);
+	add_address(b, "address4", AF_INET, &m->cur->addr4);
+	add_address(b, "address6", AF_INET6, &m->cur->addr6);
 	add_string(b, "kind", mesh_link_kind(m->link));
+	add_rotation(m, b);
 	json_builder_set_member_name(b, "members");
 	json_builder_begin_array(b);
 	for (GList *l = members; l; l = l->next)

@@ -74,29 +74,31 @@ static char *own_hostname(const char *configured)
 	return g_string_free(s, FALSE);
 }
 
-static bool configure_device(struct wice_mesh *m, GError **error)
+static bool configure_device(struct wice_mesh *m, uint16_t listen_port, GError **error)
 {
-	g_autoptr(GError) addr_error = NULL;
 	struct wg_device *dev = wg_device_new(m->ifname);
 	int r;
 
 	memcpy(dev->private_key, m->hostkey.wg_private, 32);
-	dev->listen_port = m->keys.listen_port;
+	dev->listen_port = listen_port;
 	dev->set = WG_DEVICE_SET_PRIVATE_KEY | WG_DEVICE_SET_LISTEN_PORT | WG_DEVICE_REPLACE_PEERS;
 	r = m->host.wg->set(m->ifname, dev);
 	wg_device_free(dev);
+	m->listen_port = listen_port;
 	if (r < 0) {
 		g_set_error(error, MESH_ERROR, -r, "cannot configure WireGuard interface %s (listen port %u): %s",
-			    m->ifname, m->keys.listen_port, g_strerror(-r));
+			    m->ifname, listen_port, g_strerror(-r));
 		return false;
 	}
-	return mesh_link_address_add(m->link, AF_INET6, &m->addr6, 48, error);
+	return true;
 }
 
 struct wice_mesh *mesh_new(const struct wice_mesh_config *cfg, const struct iface_host *host, GError **error)
 {
 	struct wice_mesh *m = g_new0(struct wice_mesh, 1);
 	uint8_t secret[MESH_SECRET_LEN];
+	struct mesh_keys keys;
+	bool ok;
 
 	m->host = *host;
 	m->gossip_fd = -1;
@@ -106,44 +108,27 @@ struct wice_mesh *mesh_new(const struct wice_mesh_config *cfg, const struct ifac
 	m->hosts_file = g_strdup(cfg->hosts_file);
 	parse_routes(m, cfg->advertise_routes);
 	mesh_members_init(m);
-	if (!load_secret(cfg, secret, error))
+	if (!load_secret(cfg, secret, error) || !mesh_hostkey_load_or_create(m->state_dir, &m->hostkey, error))
 		goto fail;
-	mesh_keys_derive(secret, &m->keys);
-	explicit_bzero(secret, sizeof(secret));
-	if (!mesh_hostkey_load_or_create(m->state_dir, &m->hostkey, error))
-		goto fail;
-	mesh_address6(&m->keys, m->hostkey.wg_public, 0, &m->addr6);
+	/* The listen port of the configured secret, also after a rotation:
+	 * members learn ports from announcements, and a port that moved
+	 * would cut every path at once. */
+	mesh_keys_derive(secret, &keys);
 	m->link = mesh_link_open(m->ifname, error);
-	if (!m->link || !configure_device(m, error))
+	ok = m->link && configure_device(m, keys.listen_port, error) && mesh_rotate_load(m, secret, error) &&
+	     mesh_gossip_start(m, error);
+	mesh_keys_wipe(&keys);
+	if (!ok)
 		goto fail;
-	mesh_set_own_address4(m, mesh_member_address4(m, m->hostkey.wg_public, 0), 0);
-	if (!mesh_gossip_start(m, error))
-		goto fail;
+	explicit_bzero(secret, sizeof(secret));
 	mesh_members_load_cache(m);
 	mesh_discovery_start(m);
-	g_message("mesh %s: interface %s (%s), listen port %u", m->hostname, m->ifname, mesh_link_kind(m->link),
-		  m->keys.listen_port);
+	g_message("mesh %s: interface %s (%s)", m->hostname, m->ifname, mesh_link_kind(m->link));
 	return m;
 fail:
+	explicit_bzero(secret, sizeof(secret));
 	mesh_free(m);
 	return NULL;
-}
-
-void mesh_set_own_address4(struct wice_mesh *m, struct in_addr addr, uint8_t counter)
-{
-	g_autoptr(GError) error = NULL;
-
-	if (m->addr4_set && m->addr4.s_addr == addr.s_addr)
-		return;
-	if (m->addr4_set && !mesh_link_address_del(m->link, AF_INET, &m->addr4, 16, &error)) {
-		g_warning("mesh %s: %s", m->ifname, error->message);
-		g_clear_error(&error);
-	}
-	m->addr4 = addr;
-	m->counter4 = counter;
-	m->addr4_set = mesh_link_address_add(m->link, AF_INET, &m->addr4, 16, &error);
-	if (!m->addr4_set)
-		g_warning("mesh %s: %s", m->ifname, error->message);
 }
 
 void mesh_free(struct wice_mesh *m)
@@ -152,12 +137,14 @@ void mesh_free(struct wice_mesh *m)
 		return;
 	mesh_discovery_stop(m);
 	mesh_gossip_stop(m);
-	if (m->link)
+	mesh_rotate_stop(m);
+	if (m->link && m->cur)
 		mesh_members_save_cache(m);
 	mesh_members_remove_all(m);
 	mesh_members_free(m);
+	mesh_keyset_free(m, m->old);
+	mesh_keyset_free(m, m->cur);
 	mesh_link_free(m->link);
-	mesh_keys_wipe(&m->keys);
 	mesh_hostkey_wipe(&m->hostkey);
 	g_free(m->state_dir);
 	g_free(m->hostname);

@@ -36,6 +36,10 @@ void mesh_on_backend(struct wice_mesh *m, struct sig_backend *b);
  * gets our member table at once, so that membership spreads as fast as
  * paths come up. */
 void mesh_on_peer_connected(struct wice_mesh *m, const char *peer);
+/* `wice mesh rotate`: @new_secret replaces the current one; members get
+ * it over the tunnels, and the old one is still accepted for @grace_s
+ * seconds.  False with @error for the current secret. */
+bool mesh_rotate(struct wice_mesh *m, const uint8_t new_secret[32], uint32_t grace_s, GError **error);
 /* Announces departure (flag LEAVING) to every member. */
 void mesh_leave(struct wice_mesh *m);
 /* The "mesh" member of `wice show --json`. */
