@@ -1,10 +1,11 @@
 #!/bin/sh
 # /init of the kernel-test VM (see mkinitramfs.sh): loads the modules,
-# runs the WireGuard round trip and the interface watch check against the
-# kernel's WireGuard, then two wice daemons (daemon.sh, whose checks print
-# "WICE-KERNEL-CHECK: NAME ok" lines), prints one "WICE-KERNEL-RESULT: PASS"
-# or "WICE-KERNEL-RESULT: FAIL why" line for kernel.test on the console and
-# powers the VM off.  Runs under busybox sh.
+# runs the WireGuard round trip, the interface watch check and the mesh
+# link check against the kernel's WireGuard, then two wice daemons
+# (daemon.sh, whose checks print "WICE-KERNEL-CHECK: NAME ok" lines),
+# prints one "WICE-KERNEL-RESULT: PASS" or "WICE-KERNEL-RESULT: FAIL why"
+# line for kernel.test on the console and powers the VM off.  Runs under
+# busybox sh.
 
 PATH=/bin:/sbin:/usr/bin:/usr/sbin
 export PATH
@@ -122,6 +123,60 @@ wait "$watch_pid"
 status=$?
 cat /tmp/watch.out
 [ "$status" -eq 0 ] || fail "wgwatch exited with status $status on SIGTERM"
+
+# The mesh interface made by wice (tests/mesh/meshlink): with the module
+# loaded it is a kernel WireGuard link (RTM_NEWLINK of kind "wireguard"),
+# up, with its addresses and route, gone after SIGTERM; an existing one
+# is adopted and kept, without what meshlink added.  /bin/ip by its path:
+# busybox sh would run its own ip applet, which knows no "-d".
+mesh_failed()
+{
+	echo "WICE-KERNEL: meshlink output:"
+	cat /tmp/mesh.out
+	fail "mesh-link: $*"
+}
+
+echo "WICE-KERNEL: mesh link"
+# Its input is a fifo that this shell holds open (fd 3), so that only
+# SIGTERM ends it.
+mkfifo /tmp/mesh.in
+exec 3<> /tmp/mesh.in
+/bin/meshlink wgmesh0 -a 10.77.0.1/16 -a fd77::1/64 -r 192.168.77.0/24 < /tmp/mesh.in > /tmp/mesh.out 2>&1 3>&- &
+mesh_pid=$!
+wait_for_mesh()
+{
+	i=0
+	until grep -qx ready /tmp/mesh.out; do
+		kill -0 "$mesh_pid" 2>/dev/null || return 1
+		i=$((i + 1))
+		[ "$i" -le "$WATCH_WAIT" ] || return 1
+		sleep 0.1
+	done
+}
+wait_for_mesh || mesh_failed "meshlink did not print 'ready'"
+grep -qx "kind kernel" /tmp/mesh.out || mesh_failed "not a kernel link"
+/bin/ip -d link show wgmesh0 | grep -qw wireguard || mesh_failed "wgmesh0 is not of kind wireguard"
+/bin/ip link show wgmesh0 | grep -q '[<,]UP[,>]' || mesh_failed "wgmesh0 is not up"
+/bin/ip addr show dev wgmesh0 | grep -q "inet 10.77.0.1/16 " || mesh_failed "no 10.77.0.1/16"
+/bin/ip addr show dev wgmesh0 | grep -q "inet6 fd77::1/64 " || mesh_failed "no fd77::1/64"
+/bin/ip route show dev wgmesh0 | grep -q "^192.168.77.0/24 " || mesh_failed "no route 192.168.77.0/24"
+wg show wgmesh0 > /dev/null || mesh_failed "wg show wgmesh0 failed"
+kill "$mesh_pid"
+wait "$mesh_pid"
+status=$?
+exec 3>&-
+[ "$status" -eq 0 ] || mesh_failed "meshlink exited with status $status on SIGTERM"
+! /bin/ip link show wgmesh0 > /dev/null 2>&1 || mesh_failed "wgmesh0 is still there after SIGTERM"
+cat /tmp/mesh.out
+/bin/ip link add wgk2 type wireguard || mesh_failed "ip link add wgk2 type wireguard"
+# The end of its input ends it at once.
+/bin/meshlink wgk2 -a 10.78.0.1/16 < /dev/null > /tmp/mesh.out 2>&1 || mesh_failed "meshlink on wgk2 failed"
+grep -qx "kind kernel" /tmp/mesh.out || mesh_failed "wgk2: not a kernel link"
+/bin/ip link show wgk2 > /dev/null 2>&1 || mesh_failed "the adopted wgk2 was deleted"
+! /bin/ip addr show dev wgk2 | grep -q "10.78.0.1/16" || mesh_failed "10.78.0.1/16 left on wgk2"
+/bin/ip link del wgk2
+cat /tmp/mesh.out
+echo "WICE-KERNEL-CHECK: mesh-link ok"
 
 # daemon.sh prints its checks as it goes and "daemon: PASS" at the end.
 echo "WICE-KERNEL: daemon"

@@ -10,7 +10,7 @@
 # usage: mkinitramfs.sh --kernel
 #            print the newest kernel version that has both /lib/modules/VER
 #            and /boot/vmlinuz-VER; exit 77 when there is none
-#        mkinitramfs.sh OUTPUT WGTOOL WGWATCH ROUNDTRIP INIT WICE DAEMON
+#        mkinitramfs.sh OUTPUT WGTOOL WGWATCH ROUNDTRIP INIT WICE DAEMON MESHLINK
 #            write a newc cpio archive to OUTPUT, not compressed: under
 #            TCG the kernel's gunzip costs what the smaller file saves in
 #            loading (78 MB: 24-33 s to /init on a loaded 2-core host; gzip
@@ -187,8 +187,8 @@ if [ "${1:-}" = --kernel ]; then
 	exit 0
 fi
 
-[ $# -eq 7 ] || die "usage: mkinitramfs.sh OUTPUT WGTOOL WGWATCH ROUNDTRIP INIT WICE DAEMON"
-output=$1 wgtool=$2 wgwatch=$3 roundtrip=$4 init=$5 wice=$6 daemon=$7
+[ $# -eq 8 ] || die "usage: mkinitramfs.sh OUTPUT WGTOOL WGWATCH ROUNDTRIP INIT WICE DAEMON MESHLINK"
+output=$1 wgtool=$2 wgwatch=$3 roundtrip=$4 init=$5 wice=$6 daemon=$7 meshlink=$8
 
 kver=$(find_kver) || die "no kernel with both /lib/modules/VER and /boot/vmlinuz-VER"
 work=$(mktemp -d "${TMPDIR:-/tmp}/wice-initramfs.XXXXXX") || die "cannot create a work directory"
@@ -213,6 +213,7 @@ install_bin "$wgwatch" /bin/wgwatch
 install_bin "$(find_tool nft "${NFT:-}")" /bin/nft
 install_bin "$(find_tool jq "${JQ:-}")" /bin/jq
 install_bin "$wice" /bin/wice
+install_bin "$meshlink" /bin/meshlink
 install_modules "$kver"
 install_etc
 copy_file "$roundtrip" /roundtrip.sh

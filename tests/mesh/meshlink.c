@@ -84,7 +84,8 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	g_option_context_add_main_entries(ctx, options, NULL);
 	if (!g_option_context_parse(ctx, &argc, &argv, &error) || argc != 2) {
-		fprintf(stderr, "meshlink: %s\n", error ? error->message : "usage: meshlink IFNAME [-a ADDR/LEN]... [-r PREFIX/LEN]...");
+		fprintf(stderr, "meshlink: %s\n", error ? error->message
+							   : "usage: meshlink IFNAME [-a ADDR/LEN]... [-r PREFIX/LEN]...");
 		return 2;
 	}
 	link = mesh_link_open(argv[1], &error);
