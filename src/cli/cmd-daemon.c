@@ -32,9 +32,7 @@ int cmd_daemon(int argc, char **argv)
 	};
 	g_autoptr(GOptionContext) ctx = g_option_context_new("[INTERFACE...] - keep WireGuard peers connected");
 	g_autoptr(GError) error = NULL;
-	struct wice_daemon *d;
 	struct wice_config *cfg;
-	int status;
 
 	(void)verbose;
 	g_option_context_add_main_entries(ctx, entries, NULL);
@@ -53,6 +51,16 @@ int cmd_daemon(int argc, char **argv)
 		fprintf(stderr, "wice daemon: %s\n", error->message);
 		return 1;
 	}
+	return cmd_run_daemon(cfg, config_path, ifaces, socket_path, foreground);
+}
+
+int cmd_run_daemon(struct wice_config *cfg, const char *config_path, char **ifaces, const char *socket_path,
+		   bool foreground)
+{
+	g_autoptr(GError) error = NULL;
+	struct wice_daemon *d;
+	int status;
+
 	log_setup(foreground);
 	if (!foreground && daemon(0, 0) < 0) {
 		fprintf(stderr, "wice daemon: cannot detach: %s\n", g_strerror(errno));

@@ -29,6 +29,9 @@ static int mesh_qr(int argc, char **argv);
 static const struct wice_cmd mesh_commands[] = {
 	{ "init", mesh_init, "Print a new mesh secret, optionally as a QR code too" },
 	{ "qr", mesh_qr, "Draw a mesh secret as a QR code in the terminal or in a PNG file" },
+	{ "join", cmd_mesh_join, "Run the daemon in the foreground with a mesh from a secret file" },
+	{ "leave", cmd_mesh_leave, "Announce departure and remove the mesh interface" },
+	{ "rotate", cmd_mesh_rotate, "Replace the mesh secret, accepting the old one for a grace period" },
 };
 
 static void usage(FILE *out)
@@ -160,7 +163,7 @@ static bool read_bounded(int fd, char *buf, size_t size, size_t *ret_len)
 }
 
 /* The secret in @path, or on standard input for NULL or "-". */
-static bool read_secret(const char *prgname, const char *path, uint8_t ret[MESH_SECRET_LEN])
+bool cmd_mesh_read_secret(const char *prgname, const char *path, uint8_t ret[MESH_SECRET_LEN])
 {
 	bool from_stdin = !path || strcmp(path, "-") == 0;
 	const char *name = from_stdin ? "standard input" : path;
@@ -205,7 +208,7 @@ static int mesh_qr(int argc, char **argv)
 
 	if (!parse_options("qr", "- draw a mesh secret as a QR code", entries, &argc, &argv))
 		return 1;
-	if (!read_secret("wice mesh qr", secret_path, secret))
+	if (!cmd_mesh_read_secret("wice mesh qr", secret_path, secret))
 		return 1;
 	/* The canonical spelling, whatever white space the file had. */
 	mesh_secret_format(secret, text);

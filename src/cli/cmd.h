@@ -3,6 +3,7 @@
 
 #include <glib.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 struct wice_cmd {
 	const char *name;
@@ -22,6 +23,19 @@ int cmd_sync(int argc, char **argv);
 int cmd_reload(int argc, char **argv);
 int cmd_signal_server(int argc, char **argv);
 int cmd_mesh(int argc, char **argv);
+
+struct wice_config;
+/* Runs the daemon with @cfg (taken) until it is told to stop: what `wice
+ * daemon` and `wice mesh join` share.  The exit status. */
+int cmd_run_daemon(struct wice_config *cfg, const char *config_path, char **ifaces, const char *socket_path,
+		   bool foreground);
+/* `wice mesh join`, `leave` and `rotate` (cmd-mesh-run.c). */
+int cmd_mesh_join(int argc, char **argv);
+int cmd_mesh_leave(int argc, char **argv);
+int cmd_mesh_rotate(int argc, char **argv);
+/* Reads a mesh secret from @path (NULL or "-": standard input); errors go
+ * to stderr as "@prgname: ..." and never show the file's content. */
+bool cmd_mesh_read_secret(const char *prgname, const char *path, uint8_t ret[32]);
 
 /* True when argv holds -h or --help. */
 bool cmd_wants_help(int argc, char **argv);

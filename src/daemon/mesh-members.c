@@ -279,7 +279,6 @@ static gboolean on_save_soon(gpointer data)
 
 	source_clear(&m->save_soon);
 	mesh_members_save_cache(m);
-	update_hosts_file(m);
 	return G_SOURCE_REMOVE;
 }
 
@@ -301,6 +300,9 @@ static gboolean on_reconcile(gpointer data)
 	 * next poll. */
 	if (device_changed && m->iface)
 		iface_sync(m->iface, NULL, NULL);
+	/* Names resolve as soon as members arrive (rewritten only on change);
+	 * the cache can wait for a quiet moment. */
+	update_hosts_file(m);
 	if (!m->save_soon)
 		m->save_soon = source_timeout(SAVE_DELAY_MS, on_save_soon, m);
 	return G_SOURCE_REMOVE;
