@@ -93,7 +93,8 @@ _wice() {
 	for ((i = 2; i < cword; i++)); do
 		case ${words[i]} in
 		-s | --socket | -c | --config | -l | --listen | --stun-port | --max-* | --*-timeout | --keepalive | \
-			--challenge-ttl | --png | --secret-file)
+			--challenge-ttl | --png | --secret-file | --new-secret-file | --state-dir | --hostname | --grace | \
+			-i | --interface)
 			((i++)) ;;
 		-*) ;;
 		*) args+=("${words[i]}") ;;
@@ -105,8 +106,16 @@ _wice() {
 		_wice_files
 		return
 		;;
-	-c | --config | --png | --secret-file)
+	-c | --config | --png | --secret-file | --new-secret-file)
 		_wice_files
+		return
+		;;
+	--state-dir)
+		compopt -o dirnames 2>/dev/null
+		COMPREPLY=()
+		return
+		;;
+	--hostname | --grace | -i | --interface)
 		return
 		;;
 	-l | --listen | --stun-port | --max-* | --*-timeout | --keepalive | --challenge-ttl)
@@ -128,6 +137,9 @@ _wice() {
 		'') opts="--help" ;;
 		init) opts="--qr --help" ;;
 		qr) opts="--png --secret-file --help" ;;
+		join) opts="--secret-file --interface --state-dir --hostname --config --socket --verbose --help" ;;
+		leave) opts="--socket --help" ;;
+		rotate) opts="--new-secret-file --grace --socket --help" ;;
 		*) return ;;
 		esac
 		;;
@@ -166,7 +178,7 @@ _wice() {
 		[ "${#args[@]}" -eq 0 ] && _wice_compgen "$(_wice_wg_interfaces)" "$cur"
 		;;
 	mesh)
-		[ "${#args[@]}" -eq 0 ] && _wice_compgen "init qr help" "$cur"
+		[ "${#args[@]}" -eq 0 ] && _wice_compgen "init qr join leave rotate help" "$cur"
 		;;
 	delete | sync)
 		[ "${#args[@]}" -eq 0 ] && _wice_compgen "$(_wice_interfaces)" "$cur"
