@@ -86,6 +86,7 @@ struct wice_mesh {
 	bool has_rotation;
 	GSource *grace_timer;
 	GHashTable *members; /* GBytes(wg public key) -> struct mesh_member */
+	GHashTable *departed; /* GBytes(wg public key) -> uint64_t: its goodbye's time */
 	bool reading_rendezvous;
 	GSource *announce_timer, *rendezvous_timer, *rendezvous_stop, *gossip_timer, *expire_timer;
 	GSource *reconcile_soon, *save_soon;

@@ -31,6 +31,7 @@ static void member_free(gpointer data)
 void mesh_members_init(struct wice_mesh *m)
 {
 	m->members = g_hash_table_new_full(g_bytes_hash, g_bytes_equal, (GDestroyNotify)g_bytes_unref, member_free);
+	m->departed = g_hash_table_new_full(g_bytes_hash, g_bytes_equal, (GDestroyNotify)g_bytes_unref, g_free);
 }
 
 void mesh_members_free(struct wice_mesh *m)
@@ -38,6 +39,7 @@ void mesh_members_free(struct wice_mesh *m)
 	source_clear(&m->reconcile_soon);
 	source_clear(&m->save_soon);
 	g_clear_pointer(&m->members, g_hash_table_destroy);
+	g_clear_pointer(&m->departed, g_hash_table_destroy);
 }
 
 const char *mesh_source_name(enum mesh_source source)
@@ -314,6 +316,32 @@ void mesh_members_changed(struct wice_mesh *m)
 		m->reconcile_soon = source_timeout(RECONCILE_DELAY_MS, on_reconcile, m);
 }
 
+/* Departures are remembered as long as a member's announcements live,
+ * so that gossip of its last words before the goodbye is ignored. */
+static void remember_departure(struct wice_mesh *m, const uint8_t wg_public[32], uint64_t timestamp)
+{
+	g_hash_table_insert(m->departed, g_bytes_new(wg_public, 32), g_memdup2(&timestamp, sizeof(timestamp)));
+}
+
+static bool departed_after(struct wice_mesh *m, const uint8_t wg_public[32], uint64_t timestamp)
+{
+	g_autoptr(GBytes) key = g_bytes_new(wg_public, 32);
+	const uint64_t *when = g_hash_table_lookup(m->departed, key);
+
+	return when && timestamp <= *when;
+}
+
+static void forget_old_departures(struct wice_mesh *m, uint64_t now)
+{
+	GHashTableIter it;
+	gpointer value;
+
+	g_hash_table_iter_init(&it, m->departed);
+	while (g_hash_table_iter_next(&it, NULL, &value))
+		if (*(const uint64_t *)value + MESH_MEMBER_TTL_S + MESH_MAX_SKEW_S < now)
+			g_hash_table_iter_remove(&it);
+}
+
 struct mesh_member *mesh_members_accept(struct wice_mesh *m, struct mesh_keyset *ks, const uint8_t *signed_ann,
 					size_t len, enum mesh_source source, bool *ret_new)
 {
@@ -333,14 +361,23 @@ struct mesh_member *mesh_members_accept(struct wice_mesh *m, struct mesh_keyset 
 	 * what it said under the old one. */
 	if (mm && ks != mm->ks && ks == m->old)
 		return NULL;
-	if (mm && ks == mm->ks && ann.timestamp <= mm->ann.timestamp)
+	/* Timestamps are seconds: a goodbye may share one with the last
+	 * announcement before it, and must still win. */
+	if (mm && ks == mm->ks &&
+	    (ann.flags & MESH_ANNOUNCE_LEAVING ? ann.timestamp < mm->ann.timestamp : ann.timestamp <= mm->ann.timestamp))
 		return NULL;
 	if (ann.flags & MESH_ANNOUNCE_LEAVING) {
 		if (mm)
 			remove_member(m, mm, "it left the mesh");
+		remember_departure(m, wg_public, ann.timestamp);
 		mesh_members_changed(m);
 		return NULL;
 	}
+	/* What others still pass on about a member that left, or one silent
+	 * for longer than members live, does not bring it back. */
+	if (!mm && (departed_after(m, wg_public, ann.timestamp) ||
+		    (source != MESH_SOURCE_CACHE && ann.timestamp + MESH_MEMBER_TTL_S < now)))
+		return NULL;
 	if (!mm) {
 		mm = g_new0(struct mesh_member, 1);
 		memcpy(mm->wg_public, wg_public, 32);
@@ -369,6 +406,7 @@ void mesh_members_expire(struct wice_mesh *m)
 	gpointer value;
 	GPtrArray *gone = g_ptr_array_new();
 
+	forget_old_departures(m, (uint64_t)now);
 	g_hash_table_iter_init(&it, m->members);
 	while (g_hash_table_iter_next(&it, NULL, &value))
 		if (now - ((struct mesh_member *)value)->last_seen > MESH_MEMBER_TTL_S)
