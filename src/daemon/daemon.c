@@ -232,9 +232,14 @@ bool daemon_add_iface_by_operator(struct wice_daemon *d, const char *ifname, GEr
 
 /* Succeeds for an interface that is not managed, so that hooks may call it
  * whatever happened before.  An interface that exists stays unmanaged
- * until `wice add`, also when it is deleted and created again. */
+ * until `wice add`, also when it is deleted and created again.  The mesh
+ * interface is the mesh's: `wice mesh leave` removes it. */
 bool daemon_remove_iface_by_operator(struct wice_daemon *d, const char *ifname, GError **error)
 {
+	if (d->mesh && strcmp(mesh_ifname(d->mesh), ifname) == 0) {
+		g_set_error(error, CONTROL_ERROR, EPERM, "'%s' is the mesh interface: use `wice mesh leave`", ifname);
+		return false;
+	}
 	g_hash_table_remove(d->operator_added, ifname);
 	if (g_hash_table_contains(d->wg_names, ifname))
 		g_hash_table_add(d->operator_removed, g_strdup(ifname));
