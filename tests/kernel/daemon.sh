@@ -30,6 +30,13 @@
 #               d's address, d's is the router's WAN address (what the NAT
 #               made of c's flow); pings both ways
 #
+# A mesh from one secret: a and b again, daemons with only a [mesh]
+# section.
+#
+#   mesh        each daemon made wgmesh0 on the kernel's WireGuard, they
+#               found each other and connected, pings to the derived IPv4
+#               and IPv6 addresses; the interfaces are gone after exit
+#
 # Each passed check prints "WICE-KERNEL-CHECK: NAME ok (T s) DETAILS" (T:
 # seconds since the script started), which kernel.test requires one by
 # one; a failure prints "daemon: FAIL: ...", what the daemons logged, and
@@ -393,5 +400,40 @@ for h in c d; do
 	echo "--- $h: daemon log"
 	cat "$T/$h.log"
 done
+
+# === a mesh from one secret ===============================================
+# a and b again (their LAN link is still there), now with only a [mesh]
+# section: each daemon creates wgmesh0 on the kernel's WireGuard, they find
+# each other by LAN announcements, and ping each other's derived addresses.
+step "mesh: a and b share only a secret"
+wice mesh init > "$T/mesh.secret" || fail "wice mesh init"
+for h in a b; do
+	start_daemon "$h" "[mesh]" "secret-file = $T/mesh.secret" "interface = wgmesh0" "state-dir = $T/state-$h" \
+		"hostname = $h"
+done
+
+# mesh_connected HOST: its one member is connected, on a kernel interface.
+mesh_connected()
+{
+	show "$1" 2>/dev/null &&
+		jq -e '.mesh[0] | .kind == "kernel" and (.members | length) == 1 and .members[0].state == "connected"' \
+			"$T/$1.json" > /dev/null
+}
+
+wait_until "$CONNECT_WAIT" mesh_connected a || fail "a: the mesh did not connect within $CONNECT_WAIT s"
+wait_until "$CONNECT_WAIT" mesh_connected b || fail "b: the mesh did not connect within $CONNECT_WAIT s"
+ip -n a -d link show wgmesh0 | grep -q wireguard || fail "a: wgmesh0 is not a kernel WireGuard interface"
+a4=$(jq -r '.mesh[0].address4' "$T/a.json")
+b6=$(jq -r '.mesh[0].address6' "$T/b.json")
+b4=$(jq -r '.mesh[0].address4' "$T/b.json")
+in_ns a ping -c 1 -w "$PING_WAIT" "$b4" > /dev/null || fail "a cannot ping b's mesh address $b4"
+in_ns b ping -c 3 -W 5 "$a4" > "$T/ping" || { cat "$T/ping"; fail "b cannot ping a's mesh address $a4"; }
+in_ns a ping -c 1 -W 5 "$b6" > /dev/null || fail "a cannot ping b's mesh address $b6"
+stop_daemon a
+stop_daemon b
+for h in a b; do
+	! ip -n "$h" link show wgmesh0 > /dev/null 2>&1 || fail "$h: wgmesh0 is left after the daemon exited"
+done
+check mesh "kernel wgmesh0 on both, a $a4, b $b4, $b6; gone after exit"
 
 echo "daemon: PASS"
