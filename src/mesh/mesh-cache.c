@@ -24,6 +24,7 @@
 #include <sodium.h>
 
 #include "mesh-cache.h"
+#include "util/atomic-file.h"
 
 #define CACHE_VERSION 1
 #define MESH_CACHE_ERROR (g_quark_from_static_string("mesh-cache-error"))
@@ -125,61 +126,16 @@ static char *cache_to_text(const struct mesh_cache_entry *entries, size_t n, siz
 	return json_generator_to_data(gen, ret_len);
 }
 
-static bool write_all(int fd, const char *data, size_t len)
-{
-	while (len > 0) {
-		ssize_t w = write(fd, data, len);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return false;
-		data += w;
-		len -= (size_t)w;
-	}
-	return true;
-}
-
-/* The rename is only durable once the directory is on disk too. */
-static void sync_parent(const char *path)
-{
-	g_autofree char *dir = g_path_get_dirname(path);
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-	if (fd >= 0) {
-		(void)fsync(fd);
-		close(fd);
-	}
-}
-
 bool mesh_cache_save(const char *path, const struct mesh_cache_entry *entries, size_t n, GError **error)
 {
-	g_autofree char *tmp = g_strconcat(path, ".XXXXXX", NULL);
 	size_t len;
 	g_autofree char *text = cache_to_text(entries, MIN(n, MESH_CACHE_MAX_ENTRIES), &len);
-	int fd = g_mkstemp_full(tmp, O_WRONLY | O_CLOEXEC, 0600);
-	int saved;
+	int r = atomic_file_write(path, text, len, 0600, NULL, false);
 
-	if (fd < 0) {
-		saved = errno;
-		g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(saved), "%s: cannot create a temporary file: %s",
-			    path, g_strerror(saved));
-		return false;
-	}
-	if (write_all(fd, text, len) && fsync(fd) == 0 && close(fd) == 0) {
-		fd = -1;
-		if (rename(tmp, path) == 0) {
-			sync_parent(path);
-			return true;
-		}
-	}
-	saved = errno;
-	if (fd >= 0)
-		close(fd);
-	(void)unlink(tmp);
-	g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(saved), "%s: cannot write: %s", path,
-		    g_strerror(saved));
-	return false;
+	if (r < 0)
+		g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(-r), "%s: cannot write: %s", path,
+			    g_strerror(-r));
+	return r == 0;
 }
 
 /* ---- loading --------------------------------------------------------------- */

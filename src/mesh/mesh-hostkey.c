@@ -18,6 +18,7 @@
 
 #include "mesh-hostkey.h"
 #include "signaling/relay-proto.h"
+#include "util/atomic-file.h"
 
 #define SEED_LEN 32
 #define SEED_B64_LEN 43
@@ -136,75 +137,20 @@ static int load_key(const char *path, struct mesh_hostkey *ret, GError **error)
 	return ok ? 1 : -1;
 }
 
-/* 0 or an errno. */
-static int write_all(int fd, const char *buf, size_t len)
+/* Writes the key file without replacing anything: if another wice made
+ * a key in the meantime, that key stands and ours is dropped.  0,
+ * -EEXIST, or another negative errno with @error set. */
+static int write_key_file(const char *path, const char *text, GError **error)
 {
-	while (len) {
-		ssize_t n = write(fd, buf, len);
+	int r = atomic_file_write(path, text, strlen(text), 0600, NULL, true);
 
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return errno;
-		if (n == 0)
-			return EIO;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/* The temporary file's contents, on disk; 0 or an errno. */
-static int write_synced(int fd, const char *text)
-{
-	int err = fchmod(fd, 0600) < 0 ? errno : write_all(fd, text, strlen(text));
-
-	if (!err && fsync(fd) < 0)
-		err = errno;
-	if (close(fd) < 0 && !err)
-		err = errno;
-	return err;
-}
-
-/* So that the rename survives a crash; 0 or an errno. */
-static int fsync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int err = fd < 0 || fsync(fd) < 0 ? errno : 0;
-
-	if (fd >= 0)
-		close(fd);
-	return err;
-}
-
-/* Writes a temporary file next to @path and renames it into place without
- * replacing anything (RENAME_NOREPLACE, which ext4, xfs, btrfs and tmpfs
- * have): if another wice made a key in the meantime, that key stands and
- * ours is dropped.  0, -EEXIST, or another negative errno with @error set. */
-static int write_key_file(const char *dir, const char *path, const char *text, GError **error)
-{
-	g_autofree char *tmp = g_build_filename(dir, "." MESH_HOSTKEY_FILE ".XXXXXX", NULL);
-	int fd = mkostemp(tmp, O_CLOEXEC);
-	int err;
-
-	if (fd < 0) {
-		set_errno_error(error, errno, "create a file in", dir);
-		return -EIO;
-	}
-	err = write_synced(fd, text);
-	if (!err && renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE) < 0)
-		err = errno;
-	if (err)
-		unlink(tmp);
-	if (!err)
-		err = fsync_dir(dir);
-	if (err && err != EEXIST)
-		set_errno_error(error, err, "write", path);
-	return -err;
+	if (r < 0 && r != -EEXIST)
+		set_errno_error(error, -r, "write", path);
+	return r;
 }
 
 /* 1: made; 0: another process made one first; -1: an error. */
-static int create_key(const char *dir, const char *path, struct mesh_hostkey *ret, GError **error)
+static int create_key(const char *path, struct mesh_hostkey *ret, GError **error)
 {
 	uint8_t seed[SEED_LEN];
 	char text[SEED_B64_LEN + 2];
@@ -219,7 +165,7 @@ static int create_key(const char *dir, const char *path, struct mesh_hostkey *re
 	relay_b64_encode(text, sizeof(text) - 1, seed, sizeof(seed));
 	strcat(text, "\n");
 	sodium_memzero(seed, sizeof(seed));
-	r = write_key_file(dir, path, text, error);
+	r = write_key_file(path, text, error);
 	sodium_memzero(text, sizeof(text));
 	if (r == 0)
 		*ret = hk;
@@ -238,7 +184,7 @@ bool mesh_hostkey_load_or_create(const char *state_dir, struct mesh_hostkey *ret
 	}
 	r = load_key(path, ret, error);
 	if (r == 0)
-		r = create_key(state_dir, path, ret, error);
+		r = create_key(path, ret, error);
 	if (r == 0) /* lost the race: the other process's key is the key */
 		r = load_key(path, ret, error);
 	return r == 1;

@@ -27,6 +27,7 @@
 #include <glib/gstdio.h>
 
 #include "mesh-hosts.h"
+#include "util/atomic-file.h"
 
 #define MESH_HOSTS_ERROR (g_quark_from_static_string("mesh-hosts-error"))
 #define MARKER_BEGIN "# BEGIN wice mesh "
@@ -158,71 +159,16 @@ char *mesh_hosts_rewrite(const char *text, const char *ifname, const struct mesh
 
 /* ---- the file -------------------------------------------------------------- */
 
-static bool write_all(int fd, const char *data, size_t len)
-{
-	while (len > 0) {
-		ssize_t w = write(fd, data, len);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return false;
-		data += w;
-		len -= (size_t)w;
-	}
-	return true;
-}
-
-/* Owner and mode as the original's, so a 0644 root:root /etc/hosts stays
- * readable by every resolver; a chown to ourselves is skipped, so an
- * unprivileged daemon can keep a file of its own. */
-static bool copy_owner_and_mode(int fd, const struct stat *st)
-{
-	if ((st->st_uid != geteuid() || st->st_gid != getegid()) && fchown(fd, st->st_uid, st->st_gid) < 0)
-		return false;
-	return fchmod(fd, st->st_mode & 07777) == 0;
-}
-
-/* The rename is only durable once the directory is on disk too. */
-static void sync_parent(const char *path)
-{
-	g_autofree char *dir = g_path_get_dirname(path);
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-	if (fd >= 0) {
-		(void)fsync(fd);
-		close(fd);
-	}
-}
-
 static bool replace_file(const char *path, const char *text, const struct stat *st, GError **error)
 {
-	g_autofree char *tmp = g_strconcat(path, ".XXXXXX", NULL);
-	int fd = g_mkstemp_full(tmp, O_WRONLY | O_CLOEXEC, 0600);
-	int saved;
+	/* Owner and mode as the original's, so that a 0644 root:root
+	 * /etc/hosts stays readable by every resolver. */
+	int r = atomic_file_write(path, text, strlen(text), st->st_mode, st, false);
 
-	if (fd < 0) {
-		saved = errno;
-		g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(saved), "%s: cannot create a temporary file: %s",
-			    path, g_strerror(saved));
-		return false;
-	}
-	if (copy_owner_and_mode(fd, st) && write_all(fd, text, strlen(text)) && fsync(fd) == 0) {
-		int closed = close(fd);
-
-		fd = -1;
-		if (closed == 0 && rename(tmp, path) == 0) {
-			sync_parent(path);
-			return true;
-		}
-	}
-	saved = errno;
-	if (fd >= 0)
-		close(fd);
-	(void)unlink(tmp);
-	g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(saved), "%s: cannot rewrite: %s", path,
-		    g_strerror(saved));
-	return false;
+	if (r < 0)
+		g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(-r), "%s: cannot rewrite: %s", path,
+			    g_strerror(-r));
+	return r == 0;
 }
 
 /* The file's text, or "" with a default mode for a file that is not there
