@@ -14,6 +14,7 @@
 #include <sodium.h>
 
 #include "sig-msg.h"
+#include "wire-reader.h"
 
 #define ITEM_HEADER_LEN 3 /* type, 16-bit length */
 #define PRIORITY_MAX 0x7fffffffu
@@ -21,58 +22,6 @@
 #define WIRE_FAMILY_NONE 0
 #define WIRE_FAMILY_IPV4 4
 #define WIRE_FAMILY_IPV6 6
-
-/* A read cursor: every read checks what is left, so a short buffer fails
- * the read instead of running past the end. */
-struct reader {
-	const uint8_t *p;
-	size_t left;
-};
-
-static bool read_bytes(struct reader *r, void *out, size_t n)
-{
-	if (r->left < n)
-		return false;
-	memcpy(out, r->p, n);
-	r->p += n;
-	r->left -= n;
-	return true;
-}
-
-static bool read_u8(struct reader *r, uint8_t *ret)
-{
-	return read_bytes(r, ret, 1);
-}
-
-static bool read_u16(struct reader *r, uint16_t *ret)
-{
-	uint8_t b[2];
-
-	if (!read_bytes(r, b, sizeof(b)))
-		return false;
-	*ret = (uint16_t)(b[0] << 8 | b[1]);
-	return true;
-}
-
-static bool read_u32(struct reader *r, uint32_t *ret)
-{
-	uint8_t b[4];
-
-	if (!read_bytes(r, b, sizeof(b)))
-		return false;
-	*ret = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
-	return true;
-}
-
-static bool read_u64(struct reader *r, uint64_t *ret)
-{
-	uint32_t hi, lo;
-
-	if (!read_u32(r, &hi) || !read_u32(r, &lo))
-		return false;
-	*ret = (uint64_t)hi << 32 | lo;
-	return true;
-}
 
 /* The encoder sizes the message first, so writes cannot overrun. */
 static uint8_t *write_u8(uint8_t *p, uint8_t v)
@@ -311,26 +260,26 @@ int sig_msg_encode(const struct sig_msg *msg, uint8_t *buf, size_t size, size_t 
 /* ---- decoder -------------------------------------------------------------- */
 
 /* Reads a length-prefixed ice-char string into a NUL-terminated array. */
-static bool read_string(struct reader *r, char *out, size_t min, size_t max)
+static bool read_string(struct wire_reader *r, char *out, size_t min, size_t max)
 {
 	uint8_t len;
 
-	if (!read_u8(r, &len) || r->left < len ||
+	if (!wire_read_u8(r, &len) || r->left < len ||
 	    !ice_string_valid((const char *)r->p, len, min, max))
 		return false;
-	read_bytes(r, out, len);
+	wire_read_bytes(r, out, len);
 	out[len] = '\0';
 	return true;
 }
 
-static int decode_offer(struct reader *r, struct sig_msg *msg)
+static int decode_offer(struct wire_reader *r, struct sig_msg *msg)
 {
 	uint8_t flags;
 
 	if (msg->has_offer)
 		return -EBADMSG; /* two sets of credentials: which one? */
 	/* Flags we do not know are ignored: they are for newer receivers. */
-	if (!read_u8(r, &flags) ||
+	if (!wire_read_u8(r, &flags) ||
 	    !read_string(r, msg->offer.ufrag, SIG_UFRAG_MIN, SIG_UFRAG_MAX) ||
 	    !read_string(r, msg->offer.pwd, SIG_PWD_MIN, SIG_PWD_MAX))
 		return -EBADMSG;
@@ -341,13 +290,13 @@ static int decode_offer(struct reader *r, struct sig_msg *msg)
 
 /* Returns 1 for a well-formed address, 0 for an unknown family (the item
  * cannot be understood but is not broken), -EBADMSG if truncated. */
-static int read_addr(struct reader *r, struct sig_addr *a, bool optional)
+static int read_addr(struct wire_reader *r, struct sig_addr *a, bool optional)
 {
 	uint8_t family;
 	size_t len;
 
 	memset(a, 0, sizeof(*a));
-	if (!read_u8(r, &family))
+	if (!wire_read_u8(r, &family))
 		return -EBADMSG;
 	if (family == WIRE_FAMILY_NONE) {
 		a->family = AF_UNSPEC;
@@ -356,7 +305,7 @@ static int read_addr(struct reader *r, struct sig_addr *a, bool optional)
 	len = wire_addr_len(family);
 	if (len == 0)
 		return 0;
-	if (!read_bytes(r, a->addr, len) || !read_u16(r, &a->port))
+	if (!wire_read_bytes(r, a->addr, len) || !wire_read_u16(r, &a->port))
 		return -EBADMSG;
 	a->family = family == WIRE_FAMILY_IPV4 ? AF_INET : AF_INET6;
 	return 1;
@@ -364,7 +313,7 @@ static int read_addr(struct reader *r, struct sig_addr *a, bool optional)
 
 /* Reads the addresses and the foundation.  Returns 1, 0 to skip, or
  * -EBADMSG. */
-static int read_candidate_tail(struct reader *r, struct sig_candidate *c)
+static int read_candidate_tail(struct wire_reader *r, struct sig_candidate *c)
 {
 	int k;
 
@@ -379,18 +328,18 @@ static int read_candidate_tail(struct reader *r, struct sig_candidate *c)
 	return 1;
 }
 
-static int decode_candidate(struct reader *r, struct sig_msg *msg)
+static int decode_candidate(struct wire_reader *r, struct sig_msg *msg)
 {
 	struct sig_candidate c = { 0 };
 	int k;
 
-	if (!read_u8(r, &c.component) || !read_u8(r, &c.transport) || !read_u8(r, &c.type))
+	if (!wire_read_u8(r, &c.component) || !wire_read_u8(r, &c.transport) || !wire_read_u8(r, &c.type))
 		return -EBADMSG;
 	/* A transport or type from a newer sender: skip this candidate only,
 	 * the rest of the message is still good. */
 	if (c.transport > SIG_TRANSPORT_TCP_SO || c.type > SIG_CANDIDATE_RELAY)
 		return 0;
-	if (!read_u32(r, &c.priority) || c.component == 0 || c.priority == 0 ||
+	if (!wire_read_u32(r, &c.priority) || c.component == 0 || c.priority == 0 ||
 	    c.priority > PRIORITY_MAX)
 		return -EBADMSG;
 	k = read_candidate_tail(r, &c);
@@ -404,11 +353,11 @@ static int decode_candidate(struct reader *r, struct sig_msg *msg)
 	return 0;
 }
 
-static int decode_answers(struct reader *r, struct sig_msg *msg)
+static int decode_answers(struct wire_reader *r, struct sig_msg *msg)
 {
 	uint64_t session;
 
-	if (msg->answers || !read_u64(r, &session) || session == 0)
+	if (msg->answers || !wire_read_u64(r, &session) || session == 0)
 		return -EBADMSG;
 	msg->answers = session;
 	return 0;
@@ -424,7 +373,7 @@ static int decode_flag_item(bool *flag)
 
 /* Decodes one item value; bytes after the fields we know are ignored, that
  * is where a newer sender appends fields. */
-static int decode_item(uint8_t type, struct reader *value, struct sig_msg *msg)
+static int decode_item(uint8_t type, struct wire_reader *value, struct sig_msg *msg)
 {
 	switch (type) {
 	case SIG_ITEM_OFFER:
@@ -442,17 +391,17 @@ static int decode_item(uint8_t type, struct reader *value, struct sig_msg *msg)
 	}
 }
 
-static int decode_items(struct reader *r, uint8_t n_items, struct sig_msg *msg)
+static int decode_items(struct wire_reader *r, uint8_t n_items, struct sig_msg *msg)
 {
 	for (unsigned i = 0; i < n_items; i++) {
-		struct reader value;
+		struct wire_reader value;
 		uint8_t type;
 		uint16_t len;
 		int k;
 
-		if (!read_u8(r, &type) || !read_u16(r, &len) || r->left < len)
+		if (!wire_read_u8(r, &type) || !wire_read_u16(r, &len) || r->left < len)
 			return -EBADMSG;
-		value = (struct reader){ .p = r->p, .left = len };
+		value = (struct wire_reader){ .p = r->p, .left = len };
 		r->p += len;
 		r->left -= len;
 		k = decode_item(type, &value, msg);
@@ -464,10 +413,10 @@ static int decode_items(struct reader *r, uint8_t n_items, struct sig_msg *msg)
 	return r->left == 0 ? 0 : -EBADMSG;
 }
 
-static int decode_header(struct reader *r, struct sig_msg *msg, uint8_t *ret_n_items)
+static int decode_header(struct wire_reader *r, struct sig_msg *msg, uint8_t *ret_n_items)
 {
-	if (!read_u64(r, &msg->session_id) || !read_u64(r, &msg->session_time) ||
-	    !read_u32(r, &msg->counter) || !read_u8(r, ret_n_items))
+	if (!wire_read_u64(r, &msg->session_id) || !wire_read_u64(r, &msg->session_time) ||
+	    !wire_read_u32(r, &msg->counter) || !wire_read_u8(r, ret_n_items))
 		return -EBADMSG;
 	if (msg->session_id == 0 || msg->session_time == 0 || *ret_n_items == 0)
 		return -EBADMSG;
@@ -476,7 +425,7 @@ static int decode_header(struct reader *r, struct sig_msg *msg, uint8_t *ret_n_i
 
 int sig_msg_decode(const uint8_t *buf, size_t len, struct sig_msg *ret_msg)
 {
-	struct reader r = { .p = buf, .left = len };
+	struct wire_reader r = { .p = buf, .left = len };
 	struct sig_msg msg;
 	uint8_t n_items;
 	int k;

@@ -11,6 +11,14 @@
 #include "daemon/daemon.h"
 #include "util/log.h"
 
+void cmd_daemon_defaults(char **config_path, char **socket_path)
+{
+	if (!*config_path)
+		*config_path = g_strdup(WICE_CONFIG_DEFAULT_PATH);
+	if (!*socket_path)
+		*socket_path = g_strdup(g_getenv("WICE_SOCKET") ? g_getenv("WICE_SOCKET") : WICE_DEFAULT_SOCKET);
+}
+
 int cmd_daemon(int argc, char **argv)
 {
 	g_autofree char *config_path = NULL, *socket_path = NULL;
@@ -42,10 +50,7 @@ int cmd_daemon(int argc, char **argv)
 		return 1;
 	}
 	g_set_prgname("wice"); /* the journal's SYSLOG_IDENTIFIER */
-	if (!config_path)
-		config_path = g_strdup(WICE_CONFIG_DEFAULT_PATH);
-	if (!socket_path)
-		socket_path = g_strdup(g_getenv("WICE_SOCKET") ? g_getenv("WICE_SOCKET") : WICE_DEFAULT_SOCKET);
+	cmd_daemon_defaults(&config_path, &socket_path);
 	cfg = wice_config_load(config_path, &error);
 	if (!cfg) {
 		fprintf(stderr, "wice daemon: %s\n", error->message);

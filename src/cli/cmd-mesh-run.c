@@ -88,10 +88,7 @@ int cmd_mesh_join(int argc, char **argv)
 	if (!cmd_mesh_read_secret("wice mesh join", secret_file, secret))
 		return 1;
 	sodium_memzero(secret, sizeof(secret));
-	if (!config_path)
-		config_path = g_strdup(WICE_CONFIG_DEFAULT_PATH);
-	if (!socket_path)
-		socket_path = g_strdup(g_getenv("WICE_SOCKET") ? g_getenv("WICE_SOCKET") : WICE_DEFAULT_SOCKET);
+	cmd_daemon_defaults(&config_path, &socket_path);
 	cfg = wice_config_load(config_path, &error);
 	if (!cfg) {
 		fprintf(stderr, "wice mesh join: %s\n", error->message);

@@ -34,30 +34,9 @@ static const struct wice_cmd mesh_commands[] = {
 	{ "rotate", cmd_mesh_rotate, "Replace the mesh secret, accepting the old one for a grace period" },
 };
 
-static void usage(FILE *out)
-{
-	fprintf(out, "Usage: wice mesh <command> [arguments]\n\nCommands:\n");
-	for (size_t i = 0; i < G_N_ELEMENTS(mesh_commands); i++)
-		fprintf(out, "  %-14s %s\n", mesh_commands[i].name, mesh_commands[i].summary);
-	fprintf(out, "\nRun 'wice mesh <command> --help' for a command's options.\n");
-}
-
 int cmd_mesh(int argc, char **argv)
 {
-	if (argc < 2) {
-		usage(stderr);
-		return 1;
-	}
-	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
-		usage(stdout);
-		return 0;
-	}
-	for (size_t i = 0; i < G_N_ELEMENTS(mesh_commands); i++)
-		if (strcmp(argv[1], mesh_commands[i].name) == 0)
-			return mesh_commands[i].run(argc - 1, argv + 1);
-	fprintf(stderr, "wice mesh: unknown command '%s'\n", argv[1]);
-	usage(stderr);
-	return 1;
+	return cmd_dispatch("wice mesh", mesh_commands, G_N_ELEMENTS(mesh_commands), argc, argv);
 }
 
 /* The options of `wice mesh NAME`, which takes no positional argument. */

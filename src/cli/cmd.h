@@ -25,6 +25,9 @@ int cmd_signal_server(int argc, char **argv);
 int cmd_mesh(int argc, char **argv);
 
 struct wice_config;
+/* The configuration file and control socket when not given: the default
+ * path, and $WICE_SOCKET or the default socket. */
+void cmd_daemon_defaults(char **config_path, char **socket_path);
 /* Runs the daemon with @cfg (taken) until it is told to stop: what `wice
  * daemon` and `wice mesh join` share.  The exit status. */
 int cmd_run_daemon(struct wice_config *cfg, const char *config_path, char **ifaces, const char *socket_path,
@@ -36,6 +39,11 @@ int cmd_mesh_rotate(int argc, char **argv);
 /* Reads a mesh secret from @path (NULL or "-": standard input); errors go
  * to stderr as "@prgname: ..." and never show the file's content. */
 bool cmd_mesh_read_secret(const char *prgname, const char *path, uint8_t ret[32]);
+
+/* Runs the command argv[1] names from @cmds, or prints the usage
+ * (standard output for help, standard error for a wrong name);
+ * "@prgname <command>" in messages.  The exit status. */
+int cmd_dispatch(const char *prgname, const struct wice_cmd *cmds, size_t n, int argc, char **argv);
 
 /* True when argv holds -h or --help. */
 bool cmd_wants_help(int argc, char **argv);

@@ -18,7 +18,7 @@ static const struct wice_cmd commands[] = {
 	{ "sync", cmd_sync, "Re-read the WireGuard configuration now" },
 	{ "reload", cmd_reload, "Re-read the configuration file" },
 	{ "interfaces", cmd_interfaces, "List the WireGuard interfaces wice can see and their backend" },
-	{ "mesh", cmd_mesh, "Make a mesh secret and show it as a QR code" },
+	{ "mesh", cmd_mesh, "A mesh from one secret: make it, join, leave, rotate" },
 	{ "signal-server", cmd_signal_server, "Run the signal server (and STUN) that daemons behind NATs use" },
 	{ "version", cmd_version, "Print the version" },
 };
@@ -33,32 +33,37 @@ bool cmd_wants_help(int argc, char **argv)
 	return false;
 }
 
-static void usage(FILE *out)
+static void usage(FILE *out, const char *prgname, const struct wice_cmd *cmds, size_t n)
 {
-	fprintf(out, "Usage: wice <command> [arguments]\n\nCommands:\n");
-	for (size_t i = 0; i < N_COMMANDS; i++)
-		fprintf(out, "  %-14s %s\n", commands[i].name, commands[i].summary);
-	fprintf(out, "\nRun 'wice <command> --help' for a command's options.\n");
+	fprintf(out, "Usage: %s <command> [arguments]\n\nCommands:\n", prgname);
+	for (size_t i = 0; i < n; i++)
+		fprintf(out, "  %-14s %s\n", cmds[i].name, cmds[i].summary);
+	fprintf(out, "\nRun '%s <command> --help' for a command's options.\n", prgname);
+}
+
+int cmd_dispatch(const char *prgname, const struct wice_cmd *cmds, size_t n, int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr, prgname, cmds, n);
+		return 1;
+	}
+	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
+		usage(stdout, prgname, cmds, n);
+		return 0;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(argv[1], cmds[i].name) == 0)
+			return cmds[i].run(argc - 1, argv + 1);
+	fprintf(stderr, "%s: unknown command '%s'\n", prgname, argv[1]);
+	usage(stderr, prgname, cmds, n);
+	return 1;
 }
 
 int main(int argc, char **argv)
 {
-	if (argc < 2) {
-		usage(stderr);
-		return 1;
-	}
-	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
-		usage(stdout);
-		return 0;
-	}
 	if (wg_key_init() < 0) {
 		fprintf(stderr, "wice: cannot initialise libsodium\n");
 		return 1;
 	}
-	for (size_t i = 0; i < N_COMMANDS; i++)
-		if (strcmp(argv[1], commands[i].name) == 0)
-			return commands[i].run(argc - 1, argv + 1);
-	fprintf(stderr, "wice: unknown command '%s'\n", argv[1]);
-	usage(stderr);
-	return 1;
+	return cmd_dispatch("wice", commands, N_COMMANDS, argc, argv);
 }

@@ -18,6 +18,7 @@
 #include <sodium.h>
 
 #include "mesh-announce.h"
+#include "signaling/wire-reader.h"
 
 #define ANNOUNCE_VERSION 1
 #define WIRE_FAMILY_IPV4 4
@@ -30,48 +31,6 @@
 #define ROTATE_SIGNED_LEN (32 + MESH_SECRET_LEN + 8)
 
 /* ---- primitives ------------------------------------------------------------ */
-
-/* A read cursor: a short buffer fails the read instead of running past
- * the end. */
-struct reader {
-	const uint8_t *p;
-	size_t left;
-};
-
-static const uint8_t *read_span(struct reader *r, size_t n)
-{
-	const uint8_t *p = r->p;
-
-	if (r->left < n)
-		return NULL;
-	r->p += n;
-	r->left -= n;
-	return p;
-}
-
-static bool read_bytes(struct reader *r, void *out, size_t n)
-{
-	const uint8_t *p = read_span(r, n);
-
-	if (p)
-		memcpy(out, p, n);
-	return p != NULL;
-}
-
-static bool read_u8(struct reader *r, uint8_t *ret)
-{
-	return read_bytes(r, ret, 1);
-}
-
-static bool read_u16(struct reader *r, uint16_t *ret)
-{
-	uint8_t b[2];
-
-	if (!read_bytes(r, b, sizeof(b)))
-		return false;
-	*ret = (uint16_t)(b[0] << 8 | b[1]);
-	return true;
-}
 
 static uint64_t get_u64(const uint8_t *p)
 {
@@ -242,51 +201,51 @@ int mesh_announce_sign(const struct mesh_keys *k, const struct mesh_hostkey *hk,
 
 /* ---- decoding -------------------------------------------------------------- */
 
-static bool read_header(struct reader *r, struct mesh_announce *a)
+static bool read_header(struct wire_reader *r, struct mesh_announce *a)
 {
 	uint8_t version, ts[8], host_len;
 
-	if (!read_u8(r, &version) || version != ANNOUNCE_VERSION || !read_bytes(r, a->sign_pk, 32) ||
-	    !read_bytes(r, ts, 8) || !read_u8(r, &a->flags) || (a->flags & ~KNOWN_FLAGS) ||
-	    !read_u8(r, &a->addr_counter) || !read_u8(r, &host_len))
+	if (!wire_read_u8(r, &version) || version != ANNOUNCE_VERSION || !wire_read_bytes(r, a->sign_pk, 32) ||
+	    !wire_read_bytes(r, ts, 8) || !wire_read_u8(r, &a->flags) || (a->flags & ~KNOWN_FLAGS) ||
+	    !wire_read_u8(r, &a->addr_counter) || !wire_read_u8(r, &host_len))
 		return false;
 	a->timestamp = get_u64(ts);
-	if (host_len > MESH_HOSTNAME_MAX || !read_bytes(r, a->hostname, host_len))
+	if (host_len > MESH_HOSTNAME_MAX || !wire_read_bytes(r, a->hostname, host_len))
 		return false;
 	a->hostname[host_len] = '\0';
 	return hostname_valid(a->hostname, host_len);
 }
 
-static bool read_route(struct reader *r, struct mesh_prefix *ret)
+static bool read_route(struct wire_reader *r, struct mesh_prefix *ret)
 {
 	uint8_t wire;
 
-	if (!read_u8(r, &wire) || !read_u8(r, &ret->len) || wire_addr_len(wire) == 0 ||
-	    !read_bytes(r, ret->addr, wire_addr_len(wire)))
+	if (!wire_read_u8(r, &wire) || !wire_read_u8(r, &ret->len) || wire_addr_len(wire) == 0 ||
+	    !wire_read_bytes(r, ret->addr, wire_addr_len(wire)))
 		return false;
 	ret->family = wire == WIRE_FAMILY_IPV4 ? AF_INET : AF_INET6;
 	return prefix_valid(wire, ret->addr, ret->len);
 }
 
-static bool read_endpoint(struct reader *r, struct sig_addr *ret)
+static bool read_endpoint(struct wire_reader *r, struct sig_addr *ret)
 {
 	uint8_t wire;
 
-	if (!read_u8(r, &wire) || wire_addr_len(wire) == 0 || !read_bytes(r, ret->addr, wire_addr_len(wire)) ||
-	    !read_u16(r, &ret->port))
+	if (!wire_read_u8(r, &wire) || wire_addr_len(wire) == 0 || !wire_read_bytes(r, ret->addr, wire_addr_len(wire)) ||
+	    !wire_read_u16(r, &ret->port))
 		return false;
 	ret->family = wire == WIRE_FAMILY_IPV4 ? AF_INET : AF_INET6;
 	return endpoint_valid(wire, ret->addr, ret->port);
 }
 
-static bool read_lists(struct reader *r, struct mesh_announce *a)
+static bool read_lists(struct wire_reader *r, struct mesh_announce *a)
 {
-	if (!read_u8(r, &a->n_routes) || a->n_routes > MESH_MAX_ROUTES)
+	if (!wire_read_u8(r, &a->n_routes) || a->n_routes > MESH_MAX_ROUTES)
 		return false;
 	for (size_t i = 0; i < a->n_routes; i++)
 		if (!read_route(r, &a->routes[i]))
 			return false;
-	if (!read_u8(r, &a->n_endpoints) || a->n_endpoints > MESH_MAX_ENDPOINTS)
+	if (!wire_read_u8(r, &a->n_endpoints) || a->n_endpoints > MESH_MAX_ENDPOINTS)
 		return false;
 	for (size_t i = 0; i < a->n_endpoints; i++)
 		if (!read_endpoint(r, &a->endpoints[i]))
@@ -305,15 +264,15 @@ int mesh_announce_verify(const struct mesh_keys *k, const uint8_t *buf, size_t l
 			 struct mesh_announce *ret)
 {
 	struct mesh_announce a;
-	struct reader r = { buf, len };
+	struct wire_reader r = { buf, len };
 	const uint8_t *proof, *sig;
 	uint8_t wg_public[32];
 
 	memset(&a, 0, sizeof(a));
 	if (len > MESH_ANNOUNCE_MAX || !read_header(&r, &a) || !read_lists(&r, &a))
 		return -EBADMSG;
-	proof = read_span(&r, MESH_PROOF_LEN);
-	sig = read_span(&r, SIGNATURE_LEN);
+	proof = wire_read_span(&r, MESH_PROOF_LEN);
+	sig = wire_read_span(&r, SIGNATURE_LEN);
 	if (!proof || !sig || r.left != 0)
 		return -EBADMSG;
 	if (!mesh_membership_proof_verify(k, a.sign_pk, a.timestamp, proof))
@@ -421,11 +380,11 @@ size_t mesh_gossip_encode(const uint8_t *const *anns, const size_t *lens, size_t
 }
 
 /* Reads one entry at @r; false when it is malformed. */
-static bool gossip_entry(struct reader *r, const uint8_t **ret, size_t *ret_len)
+static bool gossip_entry(struct wire_reader *r, const uint8_t **ret, size_t *ret_len)
 {
 	uint16_t l;
 
-	if (!read_u16(r, &l) || l == 0 || l > MESH_ANNOUNCE_MAX || !(*ret = read_span(r, l)))
+	if (!wire_read_u16(r, &l) || l == 0 || l > MESH_ANNOUNCE_MAX || !(*ret = wire_read_span(r, l)))
 		return false;
 	*ret_len = l;
 	return true;
@@ -435,12 +394,12 @@ static bool gossip_entry(struct reader *r, const uint8_t **ret, size_t *ret_len)
  * caller never acts on part of a list it then has to drop. */
 static bool gossip_valid(const uint8_t *buf, size_t len)
 {
-	struct reader r = { buf, len };
+	struct wire_reader r = { buf, len };
 	const uint8_t *ann;
 	size_t ann_len;
 	uint8_t count;
 
-	if (!read_u8(&r, &count))
+	if (!wire_read_u8(&r, &count))
 		return false;
 	for (size_t i = 0; i < count; i++)
 		if (!gossip_entry(&r, &ann, &ann_len))
@@ -450,7 +409,7 @@ static bool gossip_valid(const uint8_t *buf, size_t len)
 
 int mesh_gossip_next(const uint8_t *buf, size_t len, size_t *off, const uint8_t **ret_ann, size_t *ret_ann_len)
 {
-	struct reader r;
+	struct wire_reader r;
 
 	if (*off == 0) {
 		if (!gossip_valid(buf, len))
@@ -459,7 +418,7 @@ int mesh_gossip_next(const uint8_t *buf, size_t len, size_t *off, const uint8_t 
 	}
 	if (*off >= len)
 		return *off == len ? 0 : -EBADMSG;
-	r = (struct reader){ buf + *off, len - *off };
+	r = (struct wire_reader){ buf + *off, len - *off };
 	if (!gossip_entry(&r, ret_ann, ret_ann_len))
 		return -EBADMSG;
 	*off = len - r.left;
