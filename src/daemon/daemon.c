@@ -326,31 +326,24 @@ static void start_nft(struct wice_daemon *d)
 			  error->message);
 }
 
-/* Before the watcher starts, so that the mesh interface is there when it
- * lists the interfaces. */
-static bool start_mesh(struct wice_daemon *d)
+/* At start, before the watcher lists the interfaces (so the mesh
+ * interface is among them), and while a failure can still stop the
+ * daemon from starting at all. */
+static bool start_mesh(struct wice_daemon *d, GError **error)
 {
 	struct iface_host host = { &daemon_iface_host_ops, d, &wg_system_ops };
-	g_autoptr(GError) error = NULL;
 
 	if (!d->config->mesh.enabled)
 		return true;
-	d->mesh = mesh_new(&d->config->mesh, &host, &error);
+	d->mesh = mesh_new(&d->config->mesh, &host, error);
 	if (!d->mesh)
-		g_critical("mesh: %s", error->message);
+		g_prefix_error(error, "mesh: ");
 	return d->mesh != NULL;
 }
 
 static void start_managing(struct wice_daemon *d)
 {
-	int r;
-
-	if (!start_mesh(d)) {
-		d->exit_status = 1;
-		g_main_loop_quit(d->loop);
-		return;
-	}
-	r = wg_watch_new(on_wg_event, d, &d->watch);
+	int r = wg_watch_new(on_wg_event, d, &d->watch);
 
 	if (r < 0) {
 		g_critical("cannot watch WireGuard interfaces: %s", g_strerror(-r));
@@ -408,7 +401,7 @@ struct wice_daemon *daemon_new(struct wice_config *config, const char *config_pa
 	d->cancel = g_cancellable_new();
 	d->nft_table = daemon_nft_table_name(socket_path);
 	d->control = control_new(socket_path, &daemon_control_handler, d, error);
-	if (!d->control || !start_backends(d, error)) {
+	if (!d->control || !start_backends(d, error) || !start_mesh(d, error)) {
 		daemon_free(d);
 		return NULL;
 	}
