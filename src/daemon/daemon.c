@@ -170,8 +170,10 @@ static void add_iface(struct wice_daemon *d, const char *ifname)
 	daemon_emit(d, &ev);
 	iface = iface_new(&host, ifname);
 	g_hash_table_insert(d->ifaces, g_strdup(ifname), iface);
-	if (d->mesh && strcmp(mesh_ifname(d->mesh), ifname) == 0)
+	if (d->mesh && strcmp(mesh_ifname(d->mesh), ifname) == 0) {
+		iface->is_mesh = true;
 		mesh_attach_iface(d->mesh, iface);
+	}
 }
 
 static void remove_iface(struct wice_daemon *d, const char *ifname, const char *reason)

@@ -152,6 +152,7 @@ static void sync_peers(struct wice_iface *iface, const struct wg_device *dev)
 			emit_peer_event(iface, wgp->public_key, WICE_EVENT_PEER_ADDED, NULL);
 			g_hash_table_insert(iface->peers, g_bytes_new(wgp->public_key, 32), peer);
 			peer_update_wg(peer, wgp);
+			link_addr_peer_apply(peer, wgp);
 			peer_start(peer);
 		} else {
 			peer_update_wg(peer, wgp);
@@ -163,6 +164,7 @@ static void sync_peers(struct wice_iface *iface, const struct wg_device *dev)
 			emit_peer_event(iface, g_bytes_get_data(key, NULL), WICE_EVENT_PEER_REMOVED,
 					"removed from WireGuard");
 			((struct wice_peer *)value)->endpoint_changed = false; /* nothing to restore */
+			link_addr_peer_forget(value);
 			g_hash_table_iter_remove(&it);
 		}
 }
@@ -208,6 +210,7 @@ static void apply_device(struct wice_iface *iface, const struct wg_device *dev)
 {
 	follow_listen_port(iface, dev->listen_port);
 	set_identity(iface, dev);
+	link_addr_iface_apply(iface);
 	if (iface->have_identity)
 		sync_peers(iface, dev);
 }
@@ -339,6 +342,7 @@ void iface_free(struct wice_iface *iface)
 	source_clear(&iface->sync_timer);
 	source_clear(&iface->sync_soon);
 	g_hash_table_destroy(iface->peers);
+	link_addr_iface_release(iface);
 	/* The peers' last writes (endpoints put back) are queued: give them
 	 * a moment, then let go of a device that does not answer. */
 	wg_io_free(iface->io, IFACE_DRAIN_MS);
@@ -350,6 +354,7 @@ void iface_free(struct wice_iface *iface)
 
 void iface_forget_device(struct wice_iface *iface)
 {
+	iface->device_gone = true;
 	for_each_peer(iface, forget_endpoint);
 }
 

@@ -63,6 +63,12 @@ struct wice_iface {
 	bool sync_busy;   /* a read is in flight */
 	GArray *sync_waiters, *next_sync_waiters; /* of this read, of the next */
 	GSource *sync_timer;
+	/* addresses bound to keys (link-addr.c) */
+	bool is_mesh;           /* the daemon's [mesh] interface */
+	bool link_own_added;    /* ours are on the interface */
+	bool device_gone;
+	unsigned link_ifindex;
+	struct in6_addr link_ll, link_key;
 	GSource *sync_soon;  /* an early sync: a message from a peer we do not know yet */
 	gint64 early_sync_us; /* monotonic, the last one */
 };
@@ -91,6 +97,17 @@ bool iface_device_stalled(const struct wice_iface *iface);
 void iface_receive_envelope(struct wice_iface *iface, const uint8_t *data, size_t len, const struct sig_route *from);
 void iface_on_network_changed(struct wice_iface *iface);
 void iface_on_signaling_up(struct wice_iface *iface);
+/* link-addr.c: addresses bound to keys (wg/wg-keyaddr.h) where the
+ * interface wants them ([interface NAME] link-addresses; on by default on
+ * the mesh interface): ours on the interface, each peer's /128s in its
+ * allowed IPs, and all of it taken back when wice lets go. */
+bool link_addr_wanted(const struct wice_iface *iface);
+void link_addr_iface_apply(struct wice_iface *iface);
+void link_addr_iface_release(struct wice_iface *iface);
+void link_addr_peer_apply(struct wice_peer *peer, const struct wg_peer *wgp);
+void link_addr_peer_release(struct wice_peer *peer);
+/* The peer left the device: nothing of it to take back there. */
+void link_addr_peer_forget(struct wice_peer *peer);
 struct wice_peer *iface_find_peer(struct wice_iface *iface, const uint8_t public_key[32]);
 /* Peers of the device that are not connected (yet), counting those the
  * current sync is still about to start. */

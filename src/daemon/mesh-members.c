@@ -12,6 +12,7 @@
 #include "mesh/mesh-hosts.h"
 #include "peer.h"
 #include "util/source-util.h"
+#include "wg/wg-keyaddr.h"
 
 #define RECONCILE_DELAY_MS 20
 #define SAVE_DELAY_MS 2000
@@ -82,12 +83,22 @@ static void add_aip(GArray *aips, int family, const void *addr, uint8_t cidr)
 	g_array_append_val(aips, aip);
 }
 
-static GArray *wanted_aips(const struct mesh_member *mm)
+/* The member's addresses, its routes, and (unless the operator turned
+ * them off) the addresses bound to its key, which the interface's own
+ * handling (link-addr.c) would otherwise see replaced. */
+static GArray *wanted_aips(const struct wice_mesh *m, const struct mesh_member *mm)
 {
 	GArray *aips = g_array_new(FALSE, TRUE, sizeof(struct wg_allowed_ip));
+	struct in6_addr ll, key;
 
 	add_aip(aips, AF_INET, &mm->addr4, 32);
 	add_aip(aips, AF_INET6, &mm->addr6, 128);
+	if (m->host.ops->settings(m->host.data, m->ifname)->link_addresses != WICE_NO) {
+		wg_key_link_local(mm->wg_public, &ll);
+		wg_key_address(mm->wg_public, &key);
+		add_aip(aips, AF_INET6, &ll, 128);
+		add_aip(aips, AF_INET6, &key, 128);
+	}
 	for (unsigned i = 0; i < mm->ann.n_routes; i++)
 		add_aip(aips, mm->ann.routes[i].family, mm->ann.routes[i].addr, mm->ann.routes[i].len);
 	return aips;
@@ -154,7 +165,7 @@ static void kick(struct wice_mesh *m, const uint8_t key[32])
 
 static bool put_member(struct wice_mesh *m, struct mesh_member *mm)
 {
-	g_autoptr(GArray) aips = wanted_aips(mm);
+	g_autoptr(GArray) aips = wanted_aips(m, mm);
 	struct wg_peer peer = { 0 };
 	int r;
 

@@ -248,3 +248,93 @@ void peer_wg_restore_endpoint(struct wice_peer *peer)
 		submit(peer, readd, job_new(peer, NULL, false), on_restored);
 	peer->endpoint_changed = false;
 }
+
+/* --- allowed IPs (link-addr.c) ---------------------------------------------------- */
+
+struct aips_job {
+	uint8_t key[32];
+	bool add;
+	size_t n;
+	struct wg_allowed_ip aips[2];
+};
+
+static bool same_aip(const struct wg_allowed_ip *a, const struct wg_allowed_ip *b)
+{
+	return a->family == b->family && a->cidr == b->cidr &&
+	       !memcmp(&a->addr, &b->addr, a->family == AF_INET ? sizeof(a->addr.v4) : sizeof(a->addr.v6));
+}
+
+static bool in_job(const struct aips_job *job, const struct wg_allowed_ip *aip)
+{
+	for (size_t i = 0; i < job->n; i++)
+		if (same_aip(&job->aips[i], aip))
+			return true;
+	return false;
+}
+
+/* WireGuard adds allowed IPs one by one but removes them only by
+ * replacing the list: read it, and write it back without ours. */
+static int remove_aips(const struct wg_ops *ops, const char *ifname, const struct aips_job *job)
+{
+	struct wg_device *dev = NULL;
+	const struct wg_peer *wgp;
+	struct wg_peer change = { .set = WG_PEER_UPDATE_ONLY | WG_PEER_REPLACE_ALLOWED_IPS };
+	int r = ops->get(ifname, &dev);
+
+	if (r == 0 && (wgp = wg_device_find_peer(dev, job->key))) {
+		memcpy(change.public_key, job->key, 32);
+		change.allowed_ips = g_new0(struct wg_allowed_ip, wgp->n_allowed_ips + 1);
+		for (size_t i = 0; i < wgp->n_allowed_ips; i++)
+			if (!in_job(job, &wgp->allowed_ips[i]))
+				change.allowed_ips[change.n_allowed_ips++] = wgp->allowed_ips[i];
+		r = wg_put_peer(ops, ifname, &change);
+		g_free(change.allowed_ips);
+	}
+	wg_device_free(dev);
+	return r;
+}
+
+static int change_aips(const struct wg_ops *ops, const char *ifname, void *arg)
+{
+	struct aips_job *job = arg;
+	struct wg_peer change = { .set = WG_PEER_UPDATE_ONLY };
+
+	if (!job->add)
+		return remove_aips(ops, ifname, job);
+	memcpy(change.public_key, job->key, 32);
+	change.allowed_ips = job->aips;
+	change.n_allowed_ips = job->n;
+	return wg_put_peer(ops, ifname, &change);
+}
+
+static void on_aips_changed(int r, void *arg, void *data)
+{
+	struct wice_iface *iface = data;
+	char name[WG_KEY_B64_LEN];
+
+	if (r >= 0 || r == -ENODEV || r == -ENOENT)
+		return;
+	wg_key_to_base64(name, ((struct aips_job *)arg)->key);
+	g_warning("%s/%.11s: cannot change allowed IPs: %s", iface->name, name, g_strerror(-r));
+}
+
+static void submit_aips(struct wice_peer *peer, bool add, const struct wg_allowed_ip *aips, size_t n)
+{
+	struct aips_job *job = g_new0(struct aips_job, 1);
+
+	memcpy(job->key, peer->public_key, 32);
+	job->add = add;
+	job->n = MIN(n, G_N_ELEMENTS(job->aips));
+	memcpy(job->aips, aips, job->n * sizeof(*aips));
+	wg_io_submit(peer->iface->io, change_aips, job, g_free, on_aips_changed, peer->iface);
+}
+
+void peer_wg_add_allowed_ips(struct wice_peer *peer, const struct wg_allowed_ip *aips, size_t n)
+{
+	submit_aips(peer, true, aips, n);
+}
+
+void peer_wg_remove_allowed_ips(struct wice_peer *peer, const struct wg_allowed_ip *aips, size_t n)
+{
+	submit_aips(peer, false, aips, n);
+}

@@ -288,6 +288,7 @@ void peer_free(struct wice_peer *peer)
 	peer_stop_resending(peer);
 	peer_path_release(peer);
 	peer_wg_restore_endpoint(peer);
+	link_addr_peer_release(peer);
 	peer_ice_destroy(peer);
 	peer->iface->host.ops->unsubscribe(peer->iface->host.data, peer->sub.id);
 	sig_pair_wipe(&peer->pair);

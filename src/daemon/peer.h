@@ -120,6 +120,8 @@ struct wice_peer {
 	union wg_sockaddr endpoint_set;      /* what we last gave WireGuard */
 	union wg_sockaddr original_endpoint; /* what it had before us */
 	bool endpoint_changed;
+	/* link-addr.c: what we added for this peer's addresses bound to its key */
+	bool link_ll_added, link_key_added, link_route_added;
 	GSource *kick_timer; /* checks that WireGuard handshook */
 	unsigned kicks;
 	/* controlled side: the peer's first handshake came to the agent
@@ -154,6 +156,10 @@ void peer_on_network_changed(struct wice_peer *peer);
 void peer_on_signaling_up(struct wice_peer *peer);
 /* WireGuard's listen port is now @port (peer-path.c). */
 void peer_path_set_wg_port(struct wice_peer *peer, uint16_t port);
+/* Adds @n allowed IPs to the peer in WireGuard, or removes them (the rest
+ * of its list stays as it is). */
+void peer_wg_add_allowed_ips(struct wice_peer *peer, const struct wg_allowed_ip *aips, size_t n);
+void peer_wg_remove_allowed_ips(struct wice_peer *peer, const struct wg_allowed_ip *aips, size_t n);
 const char *peer_state_name(enum peer_state state);
 const char *peer_proxy_name(enum peer_proxy_kind kind);
 const char *peer_candidate_type_name(NiceCandidateType type);

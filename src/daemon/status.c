@@ -4,7 +4,8 @@
  *   "peers":[{"public_key","state","reason","state_since","endpoint",
  *   "proxy","selected_pair":{"local":{"type","address","port"},
  *   "remote":{...}}|null,"last_handshake","rx_bytes","tx_bytes","role",
- *   "local_candidates","remote_candidates","restarts"}]}],
+ *   "local_candidates","remote_candidates","restarts",
+ *   "link_addresses":{"link_local","key"}|null}], "link_addresses" (ours)}],
  *  "mesh":[...] (mesh-status.c),
  *  "signaling":[{"url","up"}],"control":{"clients","monitors"}}
  *
@@ -12,6 +13,7 @@
  * TURN credentials are never part of it. */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <string.h>
 
@@ -19,6 +21,7 @@
 #include "daemon.h"
 #include "mesh.h"
 #include "peer.h"
+#include "wg/wg-keyaddr.h"
 
 static void add_string(JsonBuilder *b, const char *name, const char *value)
 {
@@ -65,6 +68,26 @@ static void add_selected_pair(JsonBuilder *b, const struct wice_peer *peer)
 	json_builder_end_object(b);
 }
 
+/* "link_addresses": {"link_local","key"} of @public_key, or null where
+ * the interface does not use them. */
+static void add_link_addresses(JsonBuilder *b, const struct wice_iface *iface, const uint8_t public_key[32])
+{
+	char text[INET6_ADDRSTRLEN];
+	struct in6_addr a;
+
+	json_builder_set_member_name(b, "link_addresses");
+	if (!iface->link_own_added || !public_key) {
+		json_builder_add_null_value(b);
+		return;
+	}
+	json_builder_begin_object(b);
+	wg_key_link_local(public_key, &a);
+	add_string(b, "link_local", inet_ntop(AF_INET6, &a, text, sizeof(text)));
+	wg_key_address(public_key, &a);
+	add_string(b, "key", inet_ntop(AF_INET6, &a, text, sizeof(text)));
+	json_builder_end_object(b);
+}
+
 static void add_peer(JsonBuilder *b, const struct wice_peer *peer)
 {
 	char key[WG_KEY_B64_LEN], ep[128];
@@ -86,6 +109,7 @@ static void add_peer(JsonBuilder *b, const struct wice_peer *peer)
 	add_int(b, "local_candidates", (gint64)peer->n_local);
 	add_int(b, "remote_candidates", (gint64)peer_remote_candidates(peer));
 	add_int(b, "restarts", peer->restarts);
+	add_link_addresses(b, peer->iface, peer->public_key);
 	json_builder_end_object(b);
 }
 
@@ -130,6 +154,7 @@ static void add_iface(JsonBuilder *b, const struct wice_iface *iface, const uint
 	json_builder_set_member_name(b, "stalled");
 	json_builder_add_boolean_value(b, iface_device_stalled(iface));
 	add_string(b, "proxy_mode", wice_proxy_mode_name(iface_settings(iface)->proxy_mode));
+	add_link_addresses(b, iface, iface->have_identity ? iface->identity.public_key : NULL);
 	add_peers(b, iface, only);
 	json_builder_end_object(b);
 }

@@ -353,6 +353,16 @@ static bool parse_liveness(const struct key_ref *k, const char *value, struct wi
 	return true;
 }
 
+static bool parse_link_addresses(const struct key_ref *k, const char *value, struct wice_iface_settings *s,
+				 GError **error)
+{
+	if (strcmp(value, "yes") == 0 || strcmp(value, "no") == 0) {
+		s->link_addresses = strcmp(value, "yes") == 0 ? WICE_YES : WICE_NO;
+		return true;
+	}
+	return bad_setting(k, value, "expected yes or no", error);
+}
+
 typedef bool (*setting_parser)(const struct key_ref *k, const char *value, struct wice_iface_settings *s,
 			       GError **error);
 
@@ -369,6 +379,7 @@ static const struct setting {
 	{ "ice", "port-range", "ice-port-range", parse_port_range },
 	{ "ice", "liveness", "ice-liveness", parse_liveness },
 	{ "proxy", "mode", "proxy-mode", parse_proxy_mode },
+	{ NULL, NULL, "link-addresses", parse_link_addresses }, /* per interface only */
 };
 
 /* Applies the settings found in @group (a global section when @global,
@@ -380,7 +391,7 @@ static bool parse_settings(const struct parse_ctx *c, const char *group, bool gl
 		struct key_ref k = { c, global ? settings[i].group : group, global ? settings[i].key : settings[i].iface_key };
 		g_autofree char *value = NULL;
 
-		if (global && strcmp(settings[i].group, group) != 0)
+		if (global && (!settings[i].group || strcmp(settings[i].group, group) != 0))
 			continue;
 		value = g_key_file_get_value(c->kf, k.group, k.key, NULL);
 		if (value && !settings[i].parse(&k, value, s, error))
@@ -614,7 +625,8 @@ static bool key_known(const char *group, const char *key)
 
 	for (size_t i = 0; i < G_N_ELEMENTS(settings); i++)
 		if (is_iface_group(group) ? strcmp(key, settings[i].iface_key) == 0
-					  : strcmp(group, settings[i].group) == 0 && strcmp(key, settings[i].key) == 0)
+					  : settings[i].group && strcmp(group, settings[i].group) == 0 &&
+						    strcmp(key, settings[i].key) == 0)
 			return true;
 	for (size_t i = 0; i < G_N_ELEMENTS(others); i++)
 		if (strcmp(full, others[i]) == 0)

@@ -61,6 +61,12 @@ enum wice_liveness {
 	WICE_LIVENESS_CONSENT,
 };
 
+enum wice_tristate {
+	WICE_DEFAULT = 0,
+	WICE_NO,
+	WICE_YES,
+};
+
 /* What shapes the sessions of one interface: the [ice] and [proxy] keys,
  * which an [interface NAME] section may override (as ice-urls, ...,
  * proxy-mode). */
@@ -74,6 +80,9 @@ struct wice_iface_settings {
 	uint16_t port_min, port_max; /* 0, 0: any */
 	enum wice_proxy_mode proxy_mode;
 	enum wice_liveness liveness;
+	/* [interface NAME] link-addresses: addresses bound to the keys
+	 * (wg/wg-keyaddr.h); by default on for a mesh interface only */
+	enum wice_tristate link_addresses;
 };
 
 /* An [interface NAME] section: the global settings with its overrides

@@ -1,9 +1,11 @@
 /* Key encoding and derivation: base64 exactly as wg(8) writes it, hex as
  * the UAPI protocol does, and the RFC 7748 Curve25519 base point vector. */
 #include <criterion/criterion.h>
+#include <arpa/inet.h>
 #include <string.h>
 
 #include "wg/wg-key.h"
+#include "wg/wg-keyaddr.h"
 
 /* RFC 7748 section 6.1: Alice's private and public key. */
 static const char alice_priv_hex[] = "77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a";
@@ -106,4 +108,36 @@ Test(key, wipe_and_zero)
 	cr_assert_not(wg_key_is_zero(key));
 	wg_key_wipe(key);
 	cr_assert(wg_key_is_zero(key));
+}
+
+/* docs/PROTOCOL.md section 12: computed with Python's hashlib, not this
+ * code:  blake2b(label + key, digest_size=32), cut and prefixed. */
+static void assert_addr(const struct in6_addr *a, const char *want)
+{
+	char text[INET6_ADDRSTRLEN];
+
+	inet_ntop(AF_INET6, a, text, sizeof(text));
+	cr_assert_str_eq(text, want);
+}
+
+Test(key, addresses_bound_to_keys)
+{
+	uint8_t counting[WG_KEY_LEN], fortytwo[WG_KEY_LEN];
+	struct in6_addr a, b;
+
+	for (int i = 0; i < WG_KEY_LEN; i++)
+		counting[i] = (uint8_t)i, fortytwo[i] = 0x42;
+	wg_key_link_local(counting, &a);
+	assert_addr(&a, "fe80::a8b0:ff0d:bb94:77c8");
+	wg_key_address(counting, &a);
+	assert_addr(&a, "fc7d:cd74:4f85:6ad9:7113:bdbb:310b:ba2c");
+	wg_key_link_local(fortytwo, &a);
+	assert_addr(&a, "fe80::be16:6f3d:587f:2a03");
+	wg_key_address(fortytwo, &a);
+	assert_addr(&a, "fcc8:87e9:3fdc:c85a:4aae:626:3f3c:807a");
+	/* the same key, the same address; another key, another one */
+	wg_key_address(fortytwo, &b);
+	cr_assert_eq(memcmp(&a, &b, sizeof(a)), 0);
+	wg_key_address(counting, &b);
+	cr_assert_neq(memcmp(&a, &b, sizeof(a)), 0);
 }
