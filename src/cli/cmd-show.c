@@ -188,6 +188,14 @@ static JsonObject *find_member(JsonObject *mesh, const char *public_key)
 	return NULL;
 }
 
+static void print_link_addresses(JsonObject *o, const char *label)
+{
+	JsonObject *link = object(o, "link_addresses");
+
+	if (link)
+		field(label, "%s, %s", str(link, "link_local"), str(link, "key"));
+}
+
 static void print_member(JsonObject *member)
 {
 	g_autoptr(GList) routes = elements(member, "routes");
@@ -218,6 +226,7 @@ static void print_peer(JsonObject *peer, JsonObject *mesh)
 	       terminal_yellow(colour), str(peer, "public_key"), terminal_reset(colour));
 	field("ice", "%s%s%s%s%s%s", state_colour(state), state ? state : "?", terminal_reset(colour),
 	      reason ? " (" : "", reason ? reason : "", reason ? ")" : "");
+	print_link_addresses(peer, "link addresses");
 	if (find_member(mesh, str(peer, "public_key")))
 		print_member(find_member(mesh, str(peer, "public_key")));
 	print_path(peer);
@@ -251,6 +260,7 @@ static void print_iface(JsonObject *root, JsonObject *iface, const char *backend
 	field("listening port", "%" G_GINT64_FORMAT, num(iface, "listen_port"));
 	field("proxy mode", "%s", str(iface, "proxy_mode") ? str(iface, "proxy_mode") : "?");
 	field("signaling", "%s", *backends ? backends : "(none)");
+	print_link_addresses(iface, "link addresses");
 	if (mesh)
 		print_mesh(mesh);
 	for (GList *l = peers; l; l = l->next)

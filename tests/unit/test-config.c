@@ -324,3 +324,16 @@ Test(config, mesh_errors_never_quote_the_secret)
 	expect_error("[mesh]\nsecret-file = /s\nstate-dir = var\n", "'var': not an absolute path");
 	expect_error("[mesh]\nsecret-file = /s\npeers = 3\n", "unknown key");
 }
+
+Test(config, link_addresses_per_interface)
+{
+	g_autoptr(wice_config) cfg = parse("[interface wg0]\nlink-addresses = yes\n[interface wg1]\nlink-addresses = no\n",
+					   NULL);
+
+	cr_assert_not_null(cfg);
+	cr_assert_eq(wice_config_iface(cfg, "wg0")->link_addresses, WICE_YES);
+	cr_assert_eq(wice_config_iface(cfg, "wg1")->link_addresses, WICE_NO);
+	cr_assert_eq(wice_config_iface(cfg, "wg2")->link_addresses, WICE_DEFAULT);
+	expect_error("[interface wg0]\nlink-addresses = maybe\n", "'maybe': expected yes or no");
+	expect_error("[ice]\nlink-addresses = yes\n", "unknown key");
+}
