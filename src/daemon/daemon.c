@@ -82,8 +82,19 @@ static void host_publish(void *host, const uint8_t relay_id[RELAY_ID_LEN], const
 {
 	struct wice_daemon *d = host;
 
+	GHashTableIter it;
+	gpointer value;
+
 	for (guint i = 0; i < d->backends->len; i++)
 		sig_backend_publish(g_ptr_array_index(d->backends, i), relay_id, data, len, via);
+	g_hash_table_iter_init(&it, d->ifaces);
+	while (g_hash_table_iter_next(&it, NULL, &value))
+		tunnel_signal_publish(value, relay_id, data, len);
+}
+
+static void host_deliver(void *host, const uint8_t *data, size_t len)
+{
+	on_backend_receive(NULL, data, len, NULL, host);
 }
 
 static void host_subscribe(void *host, const struct sig_subscription *sub)
@@ -138,6 +149,7 @@ static const struct iface_host_ops daemon_iface_host_ops = {
 	.settings = host_settings,
 	.local_addresses = host_local_addresses,
 	.nft = host_nft,
+	.deliver = host_deliver,
 };
 
 static bool daemon_manages(struct wice_daemon *d, const char *ifname)

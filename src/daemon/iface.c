@@ -153,6 +153,7 @@ static void sync_peers(struct wice_iface *iface, const struct wg_device *dev)
 			g_hash_table_insert(iface->peers, g_bytes_new(wgp->public_key, 32), peer);
 			peer_update_wg(peer, wgp);
 			link_addr_peer_apply(peer, wgp);
+			tunnel_signal_refresh(iface);
 			peer_start(peer);
 		} else {
 			peer_update_wg(peer, wgp);
@@ -326,6 +327,7 @@ struct wice_iface *iface_new(const struct iface_host *host, const char *name)
 	struct wice_iface *iface = g_new0(struct wice_iface, 1);
 
 	iface->host = *host;
+	iface->tunnel_fd = -1;
 	iface->io = wg_io_new(name, host->wg);
 	g_strlcpy(iface->name, name, sizeof(iface->name));
 	iface->peers = g_hash_table_new_full(key_hash, key_equal, (GDestroyNotify)g_bytes_unref,

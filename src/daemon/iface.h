@@ -42,6 +42,9 @@ struct iface_host_ops {
 	void (*local_addresses)(void *host, GArray *ret);
 	/* The nftables fast path; NULL when nftables is unusable. */
 	struct nft_proxy *(*nft)(void *host);
+	/* An envelope that came through a tunnel (tunnel-signal.c), as one
+	 * from a signaling backend. */
+	void (*deliver)(void *host, const uint8_t *data, size_t len);
 };
 
 struct iface_host {
@@ -69,6 +72,12 @@ struct wice_iface {
 	bool device_gone;
 	unsigned link_ifindex;
 	struct in6_addr link_ll, link_key;
+	/* signaling through the tunnels (tunnel-signal.c) */
+	int tunnel_fd;          /* -1: none */
+	GSource *tunnel_source, *tunnel_timer, *tunnel_refresh;
+	GHashTable *tunnel_subs; /* GBytes(mailbox id) -> who reads it */
+	gint64 tunnel_second;
+	unsigned tunnel_forwards;
 	GSource *sync_soon;  /* an early sync: a message from a peer we do not know yet */
 	gint64 early_sync_us; /* monotonic, the last one */
 };
@@ -108,6 +117,18 @@ void link_addr_peer_apply(struct wice_peer *peer, const struct wg_peer *wgp);
 void link_addr_peer_release(struct wice_peer *peer);
 /* The peer left the device: nothing of it to take back there. */
 void link_addr_peer_forget(struct wice_peer *peer);
+/* tunnel-signal.c: signaling through the tunnels, on interfaces with
+ * link addresses.  UDP on the peers' link-local addresses. */
+#define TUNNEL_SIGNAL_PORT 51818
+void tunnel_signal_open(struct wice_iface *iface);
+void tunnel_signal_close(struct wice_iface *iface);
+/* An envelope for mailbox @id: straight to the peer that reads it if it is
+ * connected, else to every connected peer to pass on. */
+void tunnel_signal_publish(struct wice_iface *iface, const uint8_t id[RELAY_ID_LEN], const uint8_t *data, size_t len);
+/* Peers were added: every connected peer learns the mailboxes we read. */
+void tunnel_signal_refresh(struct wice_iface *iface);
+/* A peer connected: it learns the mailboxes we read. */
+void tunnel_signal_peer_connected(struct wice_peer *peer);
 struct wice_peer *iface_find_peer(struct wice_iface *iface, const uint8_t public_key[32]);
 /* Peers of the device that are not connected (yet), counting those the
  * current sync is still about to start. */

@@ -48,18 +48,22 @@ void link_addr_iface_apply(struct wice_iface *iface)
 	wg_key_address(iface->identity.public_key, &key);
 	if (iface->link_own_added && !memcmp(&ll, &iface->link_ll, sizeof(ll)))
 		return;
-	if (iface->link_own_added)
-		own_addresses(iface, false); /* the interface's key changed */
+	if (iface->link_own_added) {
+		tunnel_signal_close(iface); /* the interface's key changed */
+		own_addresses(iface, false);
+	}
 	iface->link_ifindex = if_nametoindex(iface->name);
 	iface->link_ll = ll;
 	iface->link_key = key;
 	iface->link_own_added = iface->link_ifindex != 0;
 	if (iface->link_own_added)
 		own_addresses(iface, true);
+	tunnel_signal_open(iface);
 }
 
 void link_addr_iface_release(struct wice_iface *iface)
 {
+	tunnel_signal_close(iface);
 	if (iface->link_own_added && !iface->device_gone)
 		own_addresses(iface, false);
 	iface->link_own_added = false;

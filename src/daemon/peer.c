@@ -77,6 +77,8 @@ void peer_set_state(struct wice_peer *peer, enum peer_state state, const char *r
 	peer->state_reason = g_strdup(reason);
 	if (state == PEER_CONNECTING || state == PEER_GATHERING)
 		peer->connecting_since_us = g_get_monotonic_time();
+	if (state == PEER_CONNECTED)
+		tunnel_signal_peer_connected(peer);
 }
 
 struct wice_peer *peer_new(struct wice_iface *iface, const uint8_t public_key[32])

@@ -1,0 +1,291 @@
+/* Signaling through the tunnels (issue 13, section 2): envelopes to a
+ * connected peer go to it through WireGuard, UDP to its link-local address
+ * (wg/wg-keyaddr.h) on TUNNEL_SIGNAL_PORT; an envelope to a peer that is
+ * not connected goes to every connected peer, and one that reads the
+ * envelope's mailbox passes it on.  So two peers with a common connected
+ * peer signal each other with no server at all.
+ *
+ * To know who reads which mailbox, each daemon tells its connected peers
+ * the mailboxes it reads (SUBSCRIBE, every 30 s and when a peer connects).
+ * Mailbox ids are opaque and envelopes sealed: a forwarder learns nothing
+ * but that some peer of its reads some mailbox.  WireGuard authenticates
+ * where a datagram comes from; the envelope authenticates what it says.
+ *
+ * Datagrams (docs/PROTOCOL.md section 13): 'T', a type, then
+ *   DELIVER   mailbox id (32) and the envelope: for the receiver
+ *   FORWARD   mailbox id (32) and the envelope: pass it to the peer that
+ *             reads the mailbox, if one of yours does
+ *   SUBSCRIBE count (u16) and that many mailbox ids: the ones I read
+ * Only on interfaces with link addresses (link-addr.c). */
+#include "config.h"
+
+#include <errno.h>
+#include <glib-unix.h>
+#include <net/if.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "peer.h"
+#include "util/source-util.h"
+#include "wg/wg-keyaddr.h"
+
+#define TUNNEL_MAGIC 0x54
+#define TUNNEL_DELIVER 1
+#define TUNNEL_FORWARD 2
+#define TUNNEL_SUBSCRIBE 3
+#define TUNNEL_MAX (2 + RELAY_ID_LEN + SIG_ENVELOPE_MAX)
+#define SUBSCRIBE_INTERVAL_MS 30000
+/* A neighbour's list of mailboxes is forgotten this long after it was sent. */
+#define SUBSCRIPTION_TTL_US (90 * G_USEC_PER_SEC)
+#define MAX_SUBSCRIPTIONS 4096
+/* Forwards per second, all neighbours together: a peer cannot turn us
+ * into an amplifier. */
+#define FORWARD_BUDGET 200
+#define REFRESH_DELAY_MS 100
+
+struct subscription {
+	uint8_t reader[32]; /* the peer that reads the mailbox */
+	gint64 until_us;
+};
+
+static bool peer_reachable(const struct wice_peer *peer)
+{
+	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
+
+	return peer->state == PEER_CONNECTED || (peer->last_handshake && now - peer->last_handshake < 180);
+}
+
+static void send_to(struct wice_iface *iface, const uint8_t key[32], const uint8_t *buf, size_t len)
+{
+	struct sockaddr_in6 to = { .sin6_family = AF_INET6, .sin6_port = htons(TUNNEL_SIGNAL_PORT) };
+
+	wg_key_link_local(key, &to.sin6_addr);
+	to.sin6_scope_id = iface->link_ifindex;
+	if (sendto(iface->tunnel_fd, buf, len, MSG_DONTWAIT, (struct sockaddr *)&to, sizeof(to)) < 0)
+		g_debug("%s: tunnel signaling: %s", iface->name, g_strerror(errno));
+}
+
+static size_t envelope_frame(uint8_t *buf, uint8_t type, const uint8_t id[RELAY_ID_LEN], const uint8_t *data,
+			     size_t len)
+{
+	buf[0] = TUNNEL_MAGIC;
+	buf[1] = type;
+	memcpy(buf + 2, id, RELAY_ID_LEN);
+	memcpy(buf + 2 + RELAY_ID_LEN, data, len);
+	return 2 + RELAY_ID_LEN + len;
+}
+
+/* The peer of @iface whose mailbox (the one we post to) is @id. */
+static struct wice_peer *recipient(struct wice_iface *iface, const uint8_t id[RELAY_ID_LEN])
+{
+	GHashTableIter it;
+	gpointer value;
+
+	g_hash_table_iter_init(&it, iface->peers);
+	while (g_hash_table_iter_next(&it, NULL, &value))
+		if (!memcmp(((struct wice_peer *)value)->relay_send_id, id, RELAY_ID_LEN))
+			return value;
+	return NULL;
+}
+
+void tunnel_signal_publish(struct wice_iface *iface, const uint8_t id[RELAY_ID_LEN], const uint8_t *data, size_t len)
+{
+	uint8_t buf[TUNNEL_MAX];
+	struct wice_peer *to;
+	GHashTableIter it;
+	gpointer value;
+	size_t n;
+
+	if (iface->tunnel_fd < 0 || len > SIG_ENVELOPE_MAX || !(to = recipient(iface, id)))
+		return;
+	if (peer_reachable(to)) {
+		n = envelope_frame(buf, TUNNEL_DELIVER, id, data, len);
+		send_to(iface, to->public_key, buf, n);
+		return;
+	}
+	n = envelope_frame(buf, TUNNEL_FORWARD, id, data, len);
+	g_hash_table_iter_init(&it, iface->peers);
+	while (g_hash_table_iter_next(&it, NULL, &value))
+		if (value != to && peer_reachable(value))
+			send_to(iface, ((struct wice_peer *)value)->public_key, buf, n);
+}
+
+/* --- subscriptions ----------------------------------------------------------------- */
+
+static void send_subscriptions_to(struct wice_iface *iface, const struct wice_peer *to)
+{
+	uint8_t buf[4 + 32 * RELAY_ID_LEN];
+	GHashTableIter it;
+	gpointer value;
+	uint16_t n = 0;
+
+	g_hash_table_iter_init(&it, iface->peers);
+	for (bool more = true; more;) {
+		more = g_hash_table_iter_next(&it, NULL, &value);
+		if (more)
+			memcpy(buf + 4 + n++ * RELAY_ID_LEN, ((struct wice_peer *)value)->sub.id, RELAY_ID_LEN);
+		if (n && (!more || n == 32)) {
+			buf[0] = TUNNEL_MAGIC, buf[1] = TUNNEL_SUBSCRIBE, buf[2] = (uint8_t)(n >> 8), buf[3] = (uint8_t)n;
+			send_to(iface, to->public_key, buf, 4 + n * RELAY_ID_LEN);
+			n = 0;
+		}
+	}
+}
+
+void tunnel_signal_peer_connected(struct wice_peer *peer)
+{
+	if (peer->iface->tunnel_fd >= 0)
+		send_subscriptions_to(peer->iface, peer);
+}
+
+static gboolean on_subscribe_timer(gpointer data)
+{
+	struct wice_iface *iface = data;
+	GHashTableIter it;
+	gpointer value;
+
+	g_hash_table_iter_init(&it, iface->peers);
+	while (g_hash_table_iter_next(&it, NULL, &value))
+		if (peer_reachable(value))
+			send_subscriptions_to(iface, value);
+	return G_SOURCE_CONTINUE;
+}
+
+/* A peer was added: the mailboxes we read changed, tell the neighbours
+ * now rather than at the next round (soon: peers come in batches). */
+void tunnel_signal_refresh(struct wice_iface *iface)
+{
+	if (iface->tunnel_fd >= 0)
+		source_timer_arm(iface->tunnel_refresh, REFRESH_DELAY_MS);
+}
+
+static void note_subscriptions(struct wice_iface *iface, const struct wice_peer *from, const uint8_t *p, size_t len)
+{
+	size_t n = len >= 2 ? (size_t)(p[0] << 8 | p[1]) : 0;
+
+	if (len != 2 + n * RELAY_ID_LEN)
+		return;
+	for (size_t i = 0; i < n && g_hash_table_size(iface->tunnel_subs) < MAX_SUBSCRIPTIONS; i++) {
+		struct subscription *s = g_new0(struct subscription, 1);
+
+		memcpy(s->reader, from->public_key, 32);
+		s->until_us = g_get_monotonic_time() + SUBSCRIPTION_TTL_US;
+		g_hash_table_replace(iface->tunnel_subs, g_bytes_new(p + 2 + i * RELAY_ID_LEN, RELAY_ID_LEN), s);
+	}
+}
+
+/* --- receiving --------------------------------------------------------------------- */
+
+static struct wice_peer *peer_at(struct wice_iface *iface, const struct in6_addr *addr)
+{
+	GHashTableIter it;
+	gpointer value;
+	struct in6_addr ll;
+
+	g_hash_table_iter_init(&it, iface->peers);
+	while (g_hash_table_iter_next(&it, NULL, &value)) {
+		wg_key_link_local(((struct wice_peer *)value)->public_key, &ll);
+		if (!memcmp(&ll, addr, sizeof(ll)))
+			return value;
+	}
+	return NULL;
+}
+
+static bool forward_allowed(struct wice_iface *iface)
+{
+	gint64 second = g_get_monotonic_time() / G_USEC_PER_SEC;
+
+	if (second != iface->tunnel_second) {
+		iface->tunnel_second = second;
+		iface->tunnel_forwards = 0;
+	}
+	return iface->tunnel_forwards++ < FORWARD_BUDGET;
+}
+
+static void forward(struct wice_iface *iface, const struct wice_peer *from, uint8_t *buf, size_t len)
+{
+	g_autoptr(GBytes) id = g_bytes_new(buf + 2, RELAY_ID_LEN);
+	struct subscription *s = g_hash_table_lookup(iface->tunnel_subs, id);
+	struct wice_peer *reader = s && s->until_us > g_get_monotonic_time() ? iface_find_peer(iface, s->reader) : NULL;
+
+	if (!reader || reader == from || !peer_reachable(reader) || !forward_allowed(iface))
+		return;
+	buf[1] = TUNNEL_DELIVER;
+	send_to(iface, reader->public_key, buf, len);
+}
+
+static void handle(struct wice_iface *iface, const struct sockaddr_in6 *src, uint8_t *buf, size_t len)
+{
+	struct wice_peer *from = peer_at(iface, &src->sin6_addr);
+
+	/* Only peers of this interface, through the tunnel. */
+	if (!from || len < 2 || buf[0] != TUNNEL_MAGIC)
+		return;
+	if (buf[1] == TUNNEL_SUBSCRIBE) {
+		note_subscriptions(iface, from, buf + 2, len - 2);
+		return;
+	}
+	if (len < 2 + RELAY_ID_LEN + 1 || len > TUNNEL_MAX)
+		return;
+	if (buf[1] == TUNNEL_DELIVER)
+		iface->host.ops->deliver(iface->host.data, buf + 2 + RELAY_ID_LEN, len - 2 - RELAY_ID_LEN);
+	else if (buf[1] == TUNNEL_FORWARD)
+		forward(iface, from, buf, len);
+}
+
+static gboolean on_readable(gint fd, GIOCondition cond, gpointer data)
+{
+	struct wice_iface *iface = data;
+	uint8_t buf[TUNNEL_MAX + 1];
+
+	for (unsigned i = 0; i < 64; i++) {
+		struct sockaddr_in6 src;
+		socklen_t src_len = sizeof(src);
+		ssize_t n = recvfrom(fd, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&src, &src_len);
+
+		if (n < 0)
+			break;
+		if (src.sin6_family == AF_INET6 && (size_t)n <= TUNNEL_MAX)
+			handle(iface, &src, buf, (size_t)n);
+	}
+	return G_SOURCE_CONTINUE;
+}
+
+/* --- life cycle -------------------------------------------------------------------- */
+
+void tunnel_signal_open(struct wice_iface *iface)
+{
+	struct sockaddr_in6 sa = { .sin6_family = AF_INET6, .sin6_port = htons(TUNNEL_SIGNAL_PORT) };
+	int one = 1;
+
+	if (iface->tunnel_fd >= 0 || !iface->link_own_added)
+		return;
+	sa.sin6_addr = iface->link_ll;
+	sa.sin6_scope_id = iface->link_ifindex;
+	iface->tunnel_fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (iface->tunnel_fd < 0 ||
+	    setsockopt(iface->tunnel_fd, IPPROTO_IPV6, IPV6_FREEBIND, &one, sizeof(one)) < 0 ||
+	    bind(iface->tunnel_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		g_warning("%s: no signaling through the tunnels: %s", iface->name, g_strerror(errno));
+		if (iface->tunnel_fd >= 0)
+			close(iface->tunnel_fd);
+		iface->tunnel_fd = -1;
+		return;
+	}
+	iface->tunnel_subs = g_hash_table_new_full(g_bytes_hash, g_bytes_equal, (GDestroyNotify)g_bytes_unref, g_free);
+	iface->tunnel_source = source_attach(g_unix_fd_source_new(iface->tunnel_fd, G_IO_IN), NULL,
+					     G_SOURCE_FUNC(on_readable), iface);
+	iface->tunnel_timer = source_timeout(SUBSCRIBE_INTERVAL_MS, on_subscribe_timer, iface);
+	iface->tunnel_refresh = source_timer_new(NULL, on_subscribe_timer, iface);
+}
+
+void tunnel_signal_close(struct wice_iface *iface)
+{
+	source_clear(&iface->tunnel_source);
+	source_clear(&iface->tunnel_timer);
+	source_clear(&iface->tunnel_refresh);
+	g_clear_pointer(&iface->tunnel_subs, g_hash_table_destroy);
+	if (iface->tunnel_fd >= 0)
+		close(iface->tunnel_fd);
+	iface->tunnel_fd = -1;
+}
