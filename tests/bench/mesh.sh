@@ -41,20 +41,25 @@ BENCH_MESH_REREAD=${BENCH_MESH_REREAD:-10}
 
 # ms_prober: the script each node runs, sc_prober's loop with node
 # numbers for targets: each round reads the targets' current addresses
-# from $dir/J (the main script rewrites them after a collision) and logs
-# answered pairs as "MS-SINCE-T0 SELF TARGET".
+# from $dir/J (written as the daemons show them, rewritten after a
+# collision; a target without one yet waits) and logs answered pairs as
+# "MS-SINCE-T0 SELF TARGET".
 ms_prober() {
 	cat <<-'EOF'
 		t0=$1 deadline=$2 out=$3 self=$4 dir=$5
 		shift 5
 		left=("$@")
 		while [ ${#left[@]} -gt 0 ] && [ "${EPOCHREALTIME/[.,]/}" -lt "$deadline" ]; do
-			addrs=()
+			addrs=() known=()
 			for t in "${left[@]}"; do
-				read -r a <"$dir/$t"
-				addrs+=("$a")
+				a=
+				[ ! -e "$dir/$t" ] || read -r a <"$dir/$t"
+				addrs+=("${a:-none}")
+				[ -z "$a" ] || known+=("$a")
 			done
-			alive=" $(fping -a -q -r 0 -t 300 -i 1 "${addrs[@]}" 2>/dev/null | tr '\n' ' ')"
+			alive=" "
+			[ ${#known[@]} = 0 ] ||
+				alive=" $(fping -a -q -r 0 -t 300 -i 1 "${known[@]}" 2>/dev/null | tr '\n' ' ')"
 			now=${EPOCHREALTIME/[.,]/}
 			next=()
 			for k in "${!left[@]}"; do
@@ -102,11 +107,15 @@ $(wl_mesh_conf "h$i")"
 }
 
 # ms_address I: node I's derived IPv4 address into $LAB_DIR/addr/I, once
-# its daemon answers with one (up to 30 s).
+# its daemon answers with one (up to 60 s).  Asked from outside the node's
+# namespace (the control socket is a path) and at most twice a second:
+# 50 pollers must not starve 50 starting daemons.
 ms_address() {
-	local i=$1 a try
-	for try in $(seq 300); do
-		a=$(wl_mesh_field "h$i" '.address4 // empty' 2>/dev/null)
+	local i=$1 a try sock=$LAB_DIR/h$1.sock
+	for try in $(seq 120); do
+		a=
+		[ ! -S "$sock" ] ||
+			a=$("$WICE" show --json -s "$sock" 2>/dev/null | jq -r '.mesh[0].address4 // empty' 2>/dev/null)
 		if [ -n "$a" ]; then
 			[ "$(cat "$LAB_DIR/addr/$i" 2>/dev/null)" = "$a" ] || {
 				echo "$a" >"$LAB_DIR/addr/.tmp.$i"
@@ -114,9 +123,9 @@ ms_address() {
 			}
 			return 0
 		fi
-		sleep 0.1
+		sleep 0.5
 	done
-	echo "# mesh: h$i's daemon showed no address in 30 s" >&2
+	echo "# mesh: h$i's daemon showed no address in 60 s" >&2
 	return 1
 }
 
@@ -142,10 +151,12 @@ ms_probe() {
 	done
 }
 
-# ms_wait N: until the probers are done, reading the addresses again every
-# BENCH_MESH_REREAD seconds and saying when one changed.
+# ms_wait N READER: until the probers are done; once the first READER of
+# the addresses is done, read them again every BENCH_MESH_REREAD seconds
+# and say when one changed.
 ms_wait() {
-	local n=$1 next before
+	local n=$1 reader=$2 next before
+	wait "$reader"
 	next=$(($(bench_now_us) + BENCH_MESH_REREAD * 1000000))
 	until sc__probers_done "$n"; do
 		sleep 0.5
@@ -193,7 +204,7 @@ ms_goal() {
 
 ms_one() {
 	local topo=$1 n=$2 name total pairs stats med max addr_ms load0 loadm i
-	local rss anon wgrss wganon cpu wgcpu bytes members sources goal addrs
+	local rss anon wgrss wganon cpu wgcpu bytes members sources goal addrs pids
 	name=$topo.$n
 	total=$((n * (n - 1) / 2))
 	load0=$(bench_load)
@@ -201,14 +212,18 @@ ms_one() {
 	ms_build "$topo" "$n"
 	mkdir "$LAB_DIR/addr"
 	ms_start "$topo" "$n"
-	ms_addresses "$n"
-	addr_ms=$((($(bench_now_us) - MS_T0) / 1000))
-	addrs=("$LAB_DIR"/addr/[0-9]*)
-	[ "${#addrs[@]}" = "$n" ] || lab_fail "not every daemon showed its address"
-	echo "# mesh $name: every address known after $addr_ms ms;" \
-		"$(sort "$LAB_DIR"/addr/[0-9]* | uniq -d | wc -l) shared by two nodes"
+	# the probers start at once and ping each target as soon as its
+	# address is known
 	ms_probe "$n"
-	ms_wait "$n"
+	(
+		ms_addresses "$n"
+		echo $((($(bench_now_us) - MS_T0) / 1000)) >"$LAB_DIR/addr-ms"
+	) &
+	ms_wait "$n" $!
+	addr_ms=$(cat "$LAB_DIR/addr-ms")
+	addrs=("$LAB_DIR"/addr/[0-9]*)
+	echo "# mesh $name: ${#addrs[@]} of $n addresses known after $addr_ms ms;" \
+		"$(sort "$LAB_DIR"/addr/[0-9]* | uniq -d | wc -l) shared by two nodes"
 	pairs=$(wc -l <"$LAB_DIR/pairs")
 	stats=$(cut -d' ' -f1 "$LAB_DIR/pairs" | bench_stats)
 	read -r med _ max <<<"$stats"
@@ -241,9 +256,15 @@ ms_one() {
 
 	# what the members know at the end: fewest members a node lists, and
 	# how they were found
+	# (in parallel: a busy daemon may take seconds to answer)
+	pids=()
 	for i in $(seq 1 "$n"); do
-		wl_mesh_field "h$i" '.members | "\(length) \([.[].source] | join(","))"'
-	done >"$LAB_DIR/members"
+		"$WICE" show --json -s "$LAB_DIR/h$i.sock" 2>/dev/null |
+			jq -r '.mesh[0].members | "\(length) \([.[].source] | join(","))"' >"$LAB_DIR/members.$i" &
+		pids+=("$!")
+	done
+	wait "${pids[@]}"
+	cat "$LAB_DIR"/members.* >"$LAB_DIR/members"
 	members=$(cut -d' ' -f1 "$LAB_DIR/members" | sort -n | head -n 1)
 	sources=$(cut -d' ' -f2 "$LAB_DIR/members" | tr ',' '\n' | sort | uniq -c | awk '{ printf "%s%s %d", sep, $2, $1; sep = ", " }')
 	mkdir -p "$BENCH_OUT/raw/mesh.$name.logs"
