@@ -6,8 +6,11 @@
 #                   scenario, 2 s iperf3 tests once, scale 10 nodes, 10 s
 #                   idle window (the document says it is a quick pass)
 #   BENCH_DOC       where to write (default $top_srcdir/docs/BENCHMARKS.md)
-#   BENCH_ONLY      a subset of "proxy connect datapath scale"; "none" only
-#                   writes the document again from the figures in $BENCH_OUT
+#   BENCH_ONLY      a subset of "proxy connect datapath scale mesh"; "none"
+#                   only writes the document again from the figures in
+#                   $BENCH_OUT; "mesh" alone rewrites only the document's
+#                   section "Mesh from one secret" (the other sections keep
+#                   the figures of the run that wrote them)
 # and the knobs of bench-lib.sh (BENCH_RUNS, BENCH_TIMEOUT, ...).
 #
 # A full run takes about half an hour on two cores; the load average is
@@ -28,7 +31,7 @@ export BENCH_RUNS BENCH_TIMEOUT BENCH_IPERF_SECS BENCH_IPERF_REPS BENCH_SCALE BE
 . "$top_srcdir/tests/bench/bench-lib.sh"
 
 BENCH_DOC=${BENCH_DOC:-$top_srcdir/docs/BENCHMARKS.md}
-BENCH_ONLY=${BENCH_ONLY:-proxy connect datapath scale}
+BENCH_ONLY=${BENCH_ONLY:-proxy connect datapath scale mesh}
 
 run__want() {
 	[[ " $BENCH_ONLY " == *" $1 "* ]]
@@ -93,6 +96,24 @@ run_goals() {
 			"$(run__get "scale.wice.$s.$n.own_bytes_per_min_per_peer" | cut -d/ -f1)" "<=" 2048 B/min
 		run__goal "Idle traffic per peer ($s$idle), median: all a node sent (with the kernel's ARP/ND)" \
 			"$(run__get "scale.wice.$s.$n.bytes_per_min_per_peer" | cut -d/ -f1)" "<=" 2048 B/min
+	done
+	run_mesh_goals
+}
+
+# run_mesh_goals: the goals of the mesh from one secret (issue 12): the
+# largest N on a LAN in 20 s and behind NATs in 45 s, and wgmesh's own
+# target, 10 nodes in 90 s.
+run_mesh_goals() {
+	local n=${BENCH_SCALE##* } s limit
+	for s in lan nat; do
+		limit=20
+		[ "$s" = lan ] || limit=45
+		run__goal "$n-node mesh from one secret ($s), all pairs ping" \
+			"$(run__mesh_s "$(run__get "mesh.$s.$n.mesh_ms")")" "<=" "$limit" s
+	done
+	for s in lan nat; do
+		run__goal "10-node mesh from one secret ($s) within wgmesh's target" \
+			"$(run__mesh_s "$(run__get "mesh.$s.10.mesh_ms")")" "<=" 90 s
 	done
 }
 
@@ -214,7 +235,64 @@ run_doc() {
 		| Tool | Topology | N | Pairs | Mesh s | Median pair s | RSS MB | wireguard-go RSS MB | Idle CPU s/min | Idle B/min/peer | Split B/min/peer | Load |
 		| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
 		$(run__section scale)
+
+		$(run_mesh_doc)
 	EOF
+}
+
+# run_mesh_doc: the section "Mesh from one secret" (tests/bench/mesh.sh),
+# stamped with its own date and load: BENCH_ONLY=mesh writes it alone.
+run_mesh_doc() {
+	cat <<-EOF
+		## Mesh from one secret
+
+		Measured by tests/bench/mesh.sh on $(run__get mesh.started) at wice $(run__get run.version); load
+		average (1 min) $(run__get mesh.load0) at the start and $(run__get mesh.load1) at the end; the
+		runs took $(run__get mesh.minutes) minutes (mesh timeout $(run__get run.mesh_timeout) s, idle window
+		$(run__get run.idle) s).
+
+		N daemons (\`wice daemon -f\`) that share only the secret: no
+		WireGuard interface, key or peer is configured; each daemon's
+		configuration is a \`[mesh]\` section (for nat also the signal
+		server, STUN and TURN on the internet's server host), it creates its
+		own wireguard-go interface and finds the others. lan: one LAN, no
+		server (LAN announcements). nat: every node behind its own
+		port-preserving NAT with a home router's firewall, as in the scale
+		benchmark (rendezvous mailbox on the signal server). All daemons are
+		started back to back; each node's derived IPv4 address is read from
+		its own daemon (\`wice show --json\`) as soon as it shows one, and
+		read again while pairs are missing (a collision re-derives one).
+		Node I then pings every J > I (fping, a round every ~0.5 s). Mesh:
+		from the first daemon's start until every pair answered, with the
+		median pair and the time when every address was known (no pair can
+		be timed before that). RSS of the daemon and of its wireguard-go
+		child once the mesh is up, median / max over the nodes, private part
+		(RssAnon) in parentheses. Idle, after ${SC_SETTLE_SECS:-15} s to settle, over the idle
+		window: CPU seconds per minute of the daemon and of its wireguard-go,
+		and the bytes each node sent per minute and per peer, median / max.
+		Members: the fewest members a node listed at the end, and how all
+		were found (sum over the nodes). Goal: the issue's (50 nodes on a
+		LAN within 20 s, behind NATs within 45 s; wgmesh's own target, 10
+		nodes within 90 s), against the mesh time. Load: at the start, when
+		the mesh was up (or timed out) and at the end of the idle window.
+
+		| Topology | N | Pairs | Mesh s | Goal | Median pair s | Addresses known s | RSS MB | wireguard-go RSS MB | Idle CPU s/min | wireguard-go idle CPU s/min | Idle B/min/peer | Members (sources) | Load |
+		| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
+		$(run__section mesh)
+	EOF
+}
+
+# run__splice_mesh DOC: DOC with its mesh section replaced by a new one
+# (or the new one appended), on stdout.
+run__splice_mesh() {
+	local new
+	new=$(run_mesh_doc)
+	NEW=$new awk '
+		/^## / { skip = 0 }
+		/^## Mesh from one secret$/ { print ENVIRON["NEW"]; skip = 1; done = 1; next }
+		!skip { print }
+		END { if (!done) printf "\n%s\n", ENVIRON["NEW"] }
+	' "$1"
 }
 
 # run__version: the source tree's commit (or the binary's version).
@@ -255,11 +333,18 @@ run_main() {
 	run__want connect && "$top_srcdir/tests/bench/connect.sh"
 	run__want datapath && "$top_srcdir/tests/bench/datapath.sh"
 	run__want scale && "$top_srcdir/tests/bench/scale.sh"
+	run__want mesh && "$top_srcdir/tests/bench/mesh.sh"
 	if [ "$BENCH_ONLY" != none ]; then
 		bench_result run.load1 "$(bench_load)"
 		bench_result run.minutes $((($(date +%s) - t0 + 30) / 60))
 	fi
 	SC_SETTLE_SECS=$(sed -n 's/^SC_SETTLE_SECS=//p' "$top_srcdir/tests/bench/scale.sh")
+	if [ "$BENCH_ONLY" = mesh ] && [ -f "$BENCH_DOC" ]; then
+		run__splice_mesh "$BENCH_DOC" >"$BENCH_DOC.tmp" && mv "$BENCH_DOC.tmp" "$BENCH_DOC"
+		echo "# wrote the mesh section of $BENCH_DOC"
+		run_mesh_goals
+		return
+	fi
 	run_doc >"$BENCH_DOC.tmp" && mv "$BENCH_DOC.tmp" "$BENCH_DOC"
 	echo "# wrote $BENCH_DOC"
 	sed -n '/^## Goals/,/^## Connect/p' "$BENCH_DOC" | sed '$d'
