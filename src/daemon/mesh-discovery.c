@@ -176,8 +176,12 @@ static void handle_plain(struct wice_mesh *m, struct mesh_keyset *ks, uint8_t ty
 		mesh_rotate_receive(m, plain, len);
 		break;
 	case MESH_FRAME_ANNOUNCE:
+		/* A member we did not know, or one that just started (and so
+		 * may not know us), hears from us at once; nobody else, or
+		 * every announcement on a LAN would set off answers that
+		 * answer answers. */
 		mm = mesh_members_accept(m, ks, plain, len, source, &is_new);
-		if (mm && (is_new || lan))
+		if (mm && (is_new || (lan && (mm->ann.flags & MESH_ANNOUNCE_HELLO))))
 			reply(m, mm, lan, from);
 		break;
 	default:
@@ -238,7 +242,7 @@ static void on_lan_state(struct sig_backend *b, bool up, const char *reason, voi
 		g_debug("mesh %s: LAN %s down: %s", c->m->ifname, sig_backend_url(b), reason);
 		return;
 	}
-	if (own_frame(c->m, c->ks, 0, frame, &len))
+	if (own_frame(c->m, c->ks, MESH_ANNOUNCE_HELLO, frame, &len))
 		sig_backend_publish(b, c->ks->rendezvous[0].id, frame, len, NULL);
 }
 
@@ -319,7 +323,7 @@ void mesh_discovery_add_keyset(struct wice_mesh *m, struct mesh_keyset *ks)
 	if (m->reading_rendezvous)
 		rendezvous_subscribe(m, ks, true);
 	start_lan(m, ks);
-	announce_under(m, ks, 0);
+	announce_under(m, ks, MESH_ANNOUNCE_HELLO);
 }
 
 void mesh_discovery_remove_keyset(struct wice_mesh *m, struct mesh_keyset *ks)
@@ -358,7 +362,8 @@ static gboolean on_announce(gpointer data)
 {
 	struct wice_mesh *m = data;
 
-	mesh_announce_now(m, 0);
+	/* The start burst says hello: members on the LAN answer it. */
+	mesh_announce_now(m, m->lan_burst < G_N_ELEMENTS(lan_burst_ms) ? MESH_ANNOUNCE_HELLO : 0);
 	m->lan_burst++;
 	source_timer_arm(m->announce_timer, m->lan_burst < G_N_ELEMENTS(lan_burst_ms)
 						    ? lan_burst_ms[m->lan_burst] - lan_burst_ms[m->lan_burst - 1]

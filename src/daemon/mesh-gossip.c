@@ -26,6 +26,8 @@
 #define MAX_FRAMES_PER_ROUND 64
 /* New members wait this long for others to go out with them. */
 #define PUSH_DELAY_MS 100
+/* Each member gets our whole table at least this often. */
+#define FULL_TABLE_INTERVAL_S 60
 
 void mesh_gossip_send_frame(struct wice_mesh *m, const struct mesh_member *mm, const uint8_t *frame, size_t len)
 {
@@ -45,10 +47,33 @@ static void send_list(struct wice_mesh *m, const struct mesh_member *mm, const u
 		mesh_gossip_send_frame(m, mm, frame, frame_len);
 }
 
+/* What we last sent a member: so that a round carries only what changed
+ * since (members re-sign every 30 s, so a whole table each 5 s round would
+ * send each announcement six times over), with the whole table now and
+ * then, should a datagram have been lost. */
+struct gossip_state {
+	gint64 sent_us;      /* monotonic: the last table or delta */
+	gint64 since_s;      /* real time of that send */
+	gint64 full_s;       /* real time of the last whole table */
+};
+
+static struct gossip_state *gossip_state(struct wice_mesh *m, const struct mesh_member *mm)
+{
+	g_autoptr(GBytes) key = g_bytes_new(mm->wg_public, 32);
+	struct gossip_state *st = g_hash_table_lookup(m->gossip_sent, key);
+
+	if (!st) {
+		st = g_new0(struct gossip_state, 1);
+		g_hash_table_insert(m->gossip_sent, g_bytes_ref(key), st);
+	}
+	return st;
+}
+
 /* Our own announcement first, then the newest of every member on the
- * same secret as @to (the others would not check out there). */
-static GPtrArray *table_announcements(struct wice_mesh *m, const struct mesh_member *to, GArray *lens,
-				      uint8_t own[MESH_ANNOUNCE_MAX])
+ * same secret as @to (the others would not check out there) that is new
+ * since @since_s (0: all). */
+static GPtrArray *table_announcements(struct wice_mesh *m, const struct mesh_member *to, gint64 since_s,
+				      GArray *lens, uint8_t own[MESH_ANNOUNCE_MAX])
 {
 	GPtrArray *anns = g_ptr_array_new();
 	GHashTableIter it;
@@ -63,7 +88,7 @@ static GPtrArray *table_announcements(struct wice_mesh *m, const struct mesh_mem
 	while (g_hash_table_iter_next(&it, NULL, &value)) {
 		struct mesh_member *mm = value;
 
-		if (mm->ks != to->ks)
+		if (mm->ks != to->ks || mm == to || mm->last_seen < since_s)
 			continue;
 		g_ptr_array_add(anns, mm->signed_ann);
 		g_array_append_val(lens, mm->signed_len);
@@ -92,15 +117,23 @@ static void send_announcements(struct wice_mesh *m, const struct mesh_member *mm
 void mesh_gossip_send(struct wice_mesh *m, const struct mesh_member *mm)
 {
 	g_autoptr(GArray) lens = g_array_new(FALSE, FALSE, sizeof(size_t));
+	gint64 now_s = g_get_real_time() / G_USEC_PER_SEC;
+	struct gossip_state *st;
 	uint8_t own[MESH_ANNOUNCE_MAX];
 	g_autoptr(GPtrArray) anns = NULL;
+	bool full;
 
 	if (m->gossip_fd < 0)
 		return;
-	anns = table_announcements(m, mm, lens, own);
+	st = gossip_state(m, mm);
+	full = !st->full_s || now_s - st->full_s >= FULL_TABLE_INTERVAL_S;
+	/* One second back: what came in the second of the last send. */
+	anns = table_announcements(m, mm, full ? 0 : st->since_s - 1, lens, own);
 	mesh_rotate_tell(m, mm);
-	g_hash_table_insert(m->gossip_sent, g_bytes_new(mm->wg_public, 32),
-			    g_memdup2(&(gint64){ g_get_monotonic_time() }, sizeof(gint64)));
+	st->sent_us = g_get_monotonic_time();
+	st->since_s = now_s;
+	if (full)
+		st->full_s = now_s;
 	send_announcements(m, mm, anns, lens);
 }
 
@@ -144,9 +177,9 @@ void mesh_gossip_fresh(struct wice_mesh *m, const struct mesh_member *mm)
 static bool answered_lately(struct wice_mesh *m, const struct mesh_member *mm)
 {
 	g_autoptr(GBytes) key = g_bytes_new(mm->wg_public, 32);
-	const gint64 *when = g_hash_table_lookup(m->gossip_sent, key);
+	const struct gossip_state *st = g_hash_table_lookup(m->gossip_sent, key);
 
-	return when && g_get_monotonic_time() - *when < ANSWER_INTERVAL_US;
+	return st && g_get_monotonic_time() - st->sent_us < ANSWER_INTERVAL_US;
 }
 
 static struct mesh_member *member_at(struct wice_mesh *m, const struct in6_addr *addr)
@@ -258,6 +291,9 @@ void mesh_on_peer_connected(struct wice_mesh *m, const char *peer)
 		return;
 	k = g_bytes_new(key, 32);
 	mm = g_hash_table_lookup(m->members, k);
-	if (mm)
-		mesh_gossip_send(m, mm);
+	if (!mm)
+		return;
+	/* A path that came (back) up: it gets all of the table. */
+	gossip_state(m, mm)->full_s = 0;
+	mesh_gossip_send(m, mm);
 }

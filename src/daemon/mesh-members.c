@@ -353,6 +353,21 @@ static void forget_old_departures(struct wice_mesh *m, uint64_t now)
 			g_hash_table_iter_remove(&it);
 }
 
+/* Most of what gossip brings is what we have already: a look at the key
+ * and the time spares the signature check (the costly part) of those.
+ * Only a skip: what passes is checked in full. */
+static bool worth_checking(struct wice_mesh *m, struct mesh_keyset *ks, const uint8_t *buf, size_t len)
+{
+	uint8_t sign_pk[32], wg_public[32];
+	struct mesh_member *mm;
+	uint64_t ts;
+
+	if (!mesh_announce_peek(buf, len, sign_pk, &ts) || !mesh_wg_public_from_sign_pk(sign_pk, wg_public))
+		return false;
+	mm = mesh_member_find(m, wg_public);
+	return !mm || mm->ks != ks || ts >= mm->ann.timestamp;
+}
+
 struct mesh_member *mesh_members_accept(struct wice_mesh *m, struct mesh_keyset *ks, const uint8_t *signed_ann,
 					size_t len, enum mesh_source source, bool *ret_new)
 {
@@ -362,6 +377,8 @@ struct mesh_member *mesh_members_accept(struct wice_mesh *m, struct mesh_keyset 
 	struct mesh_member *mm;
 
 	*ret_new = false;
+	if (!worth_checking(m, ks, signed_ann, len))
+		return NULL;
 	if (len > MESH_ANNOUNCE_MAX ||
 	    mesh_announce_verify(&ks->keys, signed_ann, len, source == MESH_SOURCE_CACHE ? 0 : now, &ann) < 0 ||
 	    !mesh_wg_public_from_sign_pk(ann.sign_pk, wg_public) ||

@@ -26,7 +26,7 @@
 #define SIGNATURE_LEN 64
 /* version, sign_pk, timestamp, flags, addr_counter */
 #define HEADER_LEN (1 + 32 + 8 + 1 + 1)
-#define KNOWN_FLAGS MESH_ANNOUNCE_LEAVING
+#define KNOWN_FLAGS (MESH_ANNOUNCE_LEAVING | MESH_ANNOUNCE_HELLO)
 #define ROTATE_CONTEXT "wice mesh v1 rotate"
 #define ROTATE_SIGNED_LEN (32 + MESH_SECRET_LEN + 8)
 
@@ -468,4 +468,13 @@ int mesh_rotate_verify(const uint8_t *buf, size_t len, uint8_t ret_sign_pk[32],
 	memcpy(ret_new_secret, buf + 32, MESH_SECRET_LEN);
 	*ret_grace_end = get_u64(buf + 32 + MESH_SECRET_LEN);
 	return 0;
+}
+
+bool mesh_announce_peek(const uint8_t *buf, size_t len, uint8_t ret_sign_pk[32], uint64_t *ret_timestamp)
+{
+	if (len < 1 + 32 + 8 || buf[0] != ANNOUNCE_VERSION)
+		return false;
+	memcpy(ret_sign_pk, buf + 1, 32);
+	*ret_timestamp = get_u64(buf + 1 + 32);
+	return true;
 }

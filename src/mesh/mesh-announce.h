@@ -47,6 +47,7 @@ enum mesh_frame_type {
 
 enum mesh_announce_flags {
 	MESH_ANNOUNCE_LEAVING = 1u << 0, /* the member leaves the mesh */
+	MESH_ANNOUNCE_HELLO = 1u << 1,   /* it just started: please answer on the LAN */
 };
 
 struct mesh_prefix {
@@ -80,6 +81,11 @@ int mesh_announce_sign(const struct mesh_keys *k, const struct mesh_hostkey *hk,
  * signature), -ESTALE (outside the skew).  *ret is untouched on failure. */
 int mesh_announce_verify(const struct mesh_keys *k, const uint8_t *buf, size_t len, uint64_t now,
 			 struct mesh_announce *ret);
+
+/* The signing key and the time of a signed announcement, without
+ * checking anything else: enough to skip the checks of one that is not
+ * newer than what we have.  Returns false when it is too short. */
+bool mesh_announce_peek(const uint8_t *buf, size_t len, uint8_t ret_sign_pk[32], uint64_t *ret_timestamp);
 
 /* Seals @plain (at most MESH_FRAME_PLAIN_MAX - 1 bytes) as a frame of
  * @type.  Returns 0, -EMSGSIZE, -ENOBUFS. */

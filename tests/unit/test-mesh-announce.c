@@ -212,7 +212,7 @@ Test(mesh_announce, encoder_refuses_invalid_fields)
 		cr_assert_eq(mesh_announce_sign(&keys, &host, &a, buf, sizeof(buf), &len), \
 			     -EINVAL, "%s", #change);                                     \
 	} while (0)
-	REFUSED(a.flags = 2);
+	REFUSED(a.flags = 4);
 	REFUSED(a.flags = 0x80);
 	REFUSED(strcpy(a.hostname, "al pha"));
 	REFUSED(strcpy(a.hostname, "al\npha"));
@@ -315,7 +315,7 @@ Test(mesh_announce, decoder_refuses_header_fields)
 	} while (0)
 	REFUSED(buf[0] = 0);
 	REFUSED(buf[0] = 2);
-	REFUSED(buf[41] = 2);           /* an unknown flag */
+	REFUSED(buf[41] = 4);           /* an unknown flag */
 	REFUSED(buf[43] = 64);          /* hostname longer than 63 */
 	REFUSED(buf[43] = 6);           /* hostname runs into the counts */
 	REFUSED(buf[44] = ' ');
@@ -703,4 +703,24 @@ Test(mesh_rotate, not_an_announcement)
 
 	cr_assert_eq(mesh_rotate_sign(&host, secret, T0, msg), 0);
 	cr_assert_eq(mesh_announce_verify(&keys, msg, sizeof(msg), 0, &out), -EBADMSG);
+}
+
+Test(mesh_announce, hello_flag_and_peek)
+{
+	struct mesh_announce a, back;
+	uint8_t buf[MESH_ANNOUNCE_MAX], pk[32];
+	uint64_t ts;
+	size_t len;
+
+	vector_model(&a);
+	a.flags = MESH_ANNOUNCE_HELLO;
+	cr_assert_eq(mesh_announce_sign(&keys, &host, &a, buf, sizeof(buf), &len), 0);
+	cr_assert_eq(mesh_announce_verify(&keys, buf, len, 0, &back), 0);
+	cr_assert_eq(back.flags, MESH_ANNOUNCE_HELLO);
+	cr_assert(mesh_announce_peek(buf, len, pk, &ts));
+	cr_assert_eq(ts, a.timestamp);
+	cr_assert_eq(memcmp(pk, a.sign_pk, 32), 0);
+	cr_assert_not(mesh_announce_peek(buf, 40, pk, &ts));
+	buf[0] = 2;
+	cr_assert_not(mesh_announce_peek(buf, len, pk, &ts));
 }
