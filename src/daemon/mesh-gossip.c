@@ -26,8 +26,9 @@
 #define MAX_FRAMES_PER_ROUND 64
 /* New members wait this long for others to go out with them. */
 #define PUSH_DELAY_MS 100
-/* Each member gets our whole table at least this often. */
-#define FULL_TABLE_INTERVAL_S 60
+/* Each member gets our whole table at least this often: well within the
+ * time after which members that are not connected expire. */
+#define FULL_TABLE_INTERVAL_S (MESH_MEMBER_TTL_S / 3)
 
 void mesh_gossip_send_frame(struct wice_mesh *m, const struct mesh_member *mm, const uint8_t *frame, size_t len)
 {
@@ -47,10 +48,11 @@ static void send_list(struct wice_mesh *m, const struct mesh_member *mm, const u
 		mesh_gossip_send_frame(m, mm, frame, frame_len);
 }
 
-/* What we last sent a member: so that a round carries only what changed
- * since (members re-sign every 30 s, so a whole table each 5 s round would
- * send each announcement six times over), with the whole table now and
- * then, should a datagram have been lost. */
+/* What we last sent a member: so that a round carries our own
+ * announcement and only the members that said something new since (not
+ * merely re-signed: each round to each member would carry the whole table
+ * again), with the whole table every few minutes, should a datagram have
+ * been lost and to keep members that are not connected from expiring. */
 struct gossip_state {
 	gint64 sent_us;      /* monotonic: the last table or delta */
 	gint64 since_s;      /* real time of that send */
@@ -88,7 +90,7 @@ static GPtrArray *table_announcements(struct wice_mesh *m, const struct mesh_mem
 	while (g_hash_table_iter_next(&it, NULL, &value)) {
 		struct mesh_member *mm = value;
 
-		if (mm->ks != to->ks || mm == to || mm->last_seen < since_s)
+		if (mm->ks != to->ks || mm == to || mm->changed_s < since_s)
 			continue;
 		g_ptr_array_add(anns, mm->signed_ann);
 		g_array_append_val(lens, mm->signed_len);

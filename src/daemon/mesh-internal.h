@@ -56,6 +56,7 @@ struct mesh_member {
 	size_t signed_len;
 	enum mesh_source source; /* the layer that found it */
 	gint64 last_seen;        /* real time (s) we got its newest announcement */
+	gint64 changed_s;        /* real time (s) it said something new (not only the time) */
 	struct in_addr addr4;    /* after collisions are resolved */
 	uint8_t counter4;
 	struct in6_addr addr6;

@@ -353,6 +353,15 @@ static void forget_old_departures(struct wice_mesh *m, uint64_t now)
 			g_hash_table_iter_remove(&it);
 }
 
+/* Whether two announcements of a member say the same but for the time. */
+static bool same_content(const struct mesh_announce *a, const struct mesh_announce *b)
+{
+	struct mesh_announce x = *a, y = *b;
+
+	x.timestamp = y.timestamp = 0;
+	return memcmp(&x, &y, sizeof(x)) == 0;
+}
+
 /* Most of what gossip brings is what we have already: a look at the key
  * and the time spares the signature check (the costly part) of those.
  * Only a skip: what passes is checked in full. */
@@ -415,6 +424,8 @@ struct mesh_member *mesh_members_accept(struct wice_mesh *m, struct mesh_keyset 
 	}
 	if (*ret_new && source != MESH_SOURCE_CACHE)
 		mesh_gossip_fresh(m, mm);
+	if (*ret_new || mm->ks != ks || !same_content(&mm->ann, &ann))
+		mm->changed_s = (gint64)now;
 	mm->ks = ks;
 	mm->ann = ann;
 	memcpy(mm->signed_ann, signed_ann, len);
@@ -435,9 +446,10 @@ void mesh_members_expire(struct wice_mesh *m)
 	GPtrArray *gone = g_ptr_array_new();
 
 	forget_old_departures(m, (uint64_t)now);
+	/* A member whose path is up is alive, whatever the gossip says. */
 	g_hash_table_iter_init(&it, m->members);
 	while (g_hash_table_iter_next(&it, NULL, &value))
-		if (now - ((struct mesh_member *)value)->last_seen > MESH_MEMBER_TTL_S)
+		if (now - ((struct mesh_member *)value)->last_seen > MESH_MEMBER_TTL_S && !mesh_member_connected(m, value))
 			g_ptr_array_add(gone, value);
 	for (guint i = 0; i < gone->len; i++)
 		remove_member(m, g_ptr_array_index(gone, i), "silent for too long");
