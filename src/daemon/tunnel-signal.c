@@ -6,7 +6,8 @@
  * peer signal each other with no server at all.
  *
  * To know who reads which mailbox, each daemon tells its connected peers
- * the mailboxes it reads (SUBSCRIBE, every 30 s and when a peer connects).
+ * the mailboxes it reads (SUBSCRIBE: when a peer connects, when peers are
+ * added, and every 4 minutes).
  * Mailbox ids are opaque and envelopes sealed: a forwarder learns nothing
  * but that some peer of its reads some mailbox.  WireGuard authenticates
  * where a datagram comes from; the envelope authenticates what it says.
@@ -34,9 +35,12 @@
 #define TUNNEL_FORWARD 2
 #define TUNNEL_SUBSCRIBE 3
 #define TUNNEL_MAX (2 + RELAY_ID_LEN + SIG_ENVELOPE_MAX)
-#define SUBSCRIBE_INTERVAL_MS 30000
+/* The list goes out when it changes (peers added) and when a peer
+ * connects; the round only repairs what was lost, and costs every peer
+ * the whole list, so it is slow. */
+#define SUBSCRIBE_INTERVAL_MS (240 * 1000)
 /* A neighbour's list of mailboxes is forgotten this long after it was sent. */
-#define SUBSCRIPTION_TTL_US (90 * G_USEC_PER_SEC)
+#define SUBSCRIPTION_TTL_US (600 * G_USEC_PER_SEC)
 #define MAX_SUBSCRIPTIONS 4096
 /* Forwards per second, all neighbours together: a peer cannot turn us
  * into an amplifier. */
