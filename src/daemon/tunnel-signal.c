@@ -12,12 +12,8 @@
  * but that some peer of its reads some mailbox.  WireGuard authenticates
  * where a datagram comes from; the envelope authenticates what it says.
  *
- * Datagrams (docs/PROTOCOL.md section 13): 'T', a type, then
- *   DELIVER   mailbox id (32) and the envelope: for the receiver
- *   FORWARD   mailbox id (32) and the envelope: pass it to the peer that
- *             reads the mailbox, if one of yours does
- *   SUBSCRIBE count (u16) and that many mailbox ids: the ones I read
- * Only on interfaces with link addresses (link-addr.c). */
+ * The datagrams are signaling/tunnel-wire.h's (docs/PROTOCOL.md section
+ * 13).  Only on interfaces with link addresses (link-addr.c). */
 #include "config.h"
 
 #include <errno.h>
@@ -27,14 +23,10 @@
 #include <unistd.h>
 
 #include "peer.h"
+#include "signaling/tunnel-wire.h"
 #include "util/source-util.h"
 #include "wg/wg-keyaddr.h"
 
-#define TUNNEL_MAGIC 0x54
-#define TUNNEL_DELIVER 1
-#define TUNNEL_FORWARD 2
-#define TUNNEL_SUBSCRIBE 3
-#define TUNNEL_MAX (2 + RELAY_ID_LEN + SIG_ENVELOPE_MAX)
 /* The list goes out when it changes (peers added) and when a peer
  * connects; the round only repairs what was lost, and costs every peer
  * the whole list, so it is slow. */
@@ -52,11 +44,15 @@ struct subscription {
 	gint64 until_us;
 };
 
+/* A WireGuard handshake is what proves the tunnel carries our datagrams:
+ * an ICE pair can be selected on our side while the other side has no
+ * path yet (its agent answered our checks before it had our credentials),
+ * and what we send then is lost. */
 static bool peer_reachable(const struct wice_peer *peer)
 {
 	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
 
-	return peer->state == PEER_CONNECTED || (peer->last_handshake && now - peer->last_handshake < 180);
+	return peer->last_handshake && now - peer->last_handshake < 180;
 }
 
 static void send_to(struct wice_iface *iface, const uint8_t key[32], const uint8_t *buf, size_t len)
@@ -67,16 +63,6 @@ static void send_to(struct wice_iface *iface, const uint8_t key[32], const uint8
 	to.sin6_scope_id = iface->link_ifindex;
 	if (sendto(iface->tunnel_fd, buf, len, MSG_DONTWAIT, (struct sockaddr *)&to, sizeof(to)) < 0)
 		g_debug("%s: tunnel signaling: %s", iface->name, g_strerror(errno));
-}
-
-static size_t envelope_frame(uint8_t *buf, uint8_t type, const uint8_t id[RELAY_ID_LEN], const uint8_t *data,
-			     size_t len)
-{
-	buf[0] = TUNNEL_MAGIC;
-	buf[1] = type;
-	memcpy(buf + 2, id, RELAY_ID_LEN);
-	memcpy(buf + 2 + RELAY_ID_LEN, data, len);
-	return 2 + RELAY_ID_LEN + len;
 }
 
 /* The peer of @iface whose mailbox (the one we post to) is @id. */
@@ -94,7 +80,7 @@ static struct wice_peer *recipient(struct wice_iface *iface, const uint8_t id[RE
 
 void tunnel_signal_publish(struct wice_iface *iface, const uint8_t id[RELAY_ID_LEN], const uint8_t *data, size_t len)
 {
-	uint8_t buf[TUNNEL_MAX];
+	uint8_t buf[TUNNEL_WIRE_MAX];
 	struct wice_peer *to;
 	GHashTableIter it;
 	gpointer value;
@@ -103,11 +89,11 @@ void tunnel_signal_publish(struct wice_iface *iface, const uint8_t id[RELAY_ID_L
 	if (iface->tunnel_fd < 0 || len > SIG_ENVELOPE_MAX || !(to = recipient(iface, id)))
 		return;
 	if (peer_reachable(to)) {
-		n = envelope_frame(buf, TUNNEL_DELIVER, id, data, len);
+		n = tunnel_wire_envelope(buf, TUNNEL_DELIVER, id, data, len);
 		send_to(iface, to->public_key, buf, n);
 		return;
 	}
-	n = envelope_frame(buf, TUNNEL_FORWARD, id, data, len);
+	n = tunnel_wire_envelope(buf, TUNNEL_FORWARD, id, data, len);
 	g_hash_table_iter_init(&it, iface->peers);
 	while (g_hash_table_iter_next(&it, NULL, &value))
 		if (value != to && peer_reachable(value))
@@ -118,19 +104,18 @@ void tunnel_signal_publish(struct wice_iface *iface, const uint8_t id[RELAY_ID_L
 
 static void send_subscriptions_to(struct wice_iface *iface, const struct wice_peer *to)
 {
-	uint8_t buf[4 + 32 * RELAY_ID_LEN];
+	uint8_t ids[TUNNEL_SUBSCRIBE_MAX_IDS * RELAY_ID_LEN], buf[TUNNEL_SUBSCRIBE_SIZE];
 	GHashTableIter it;
 	gpointer value;
-	uint16_t n = 0;
+	size_t n = 0;
 
 	g_hash_table_iter_init(&it, iface->peers);
 	for (bool more = true; more;) {
 		more = g_hash_table_iter_next(&it, NULL, &value);
 		if (more)
-			memcpy(buf + 4 + n++ * RELAY_ID_LEN, ((struct wice_peer *)value)->sub.id, RELAY_ID_LEN);
-		if (n && (!more || n == 32)) {
-			buf[0] = TUNNEL_MAGIC, buf[1] = TUNNEL_SUBSCRIBE, buf[2] = (uint8_t)(n >> 8), buf[3] = (uint8_t)n;
-			send_to(iface, to->public_key, buf, 4 + n * RELAY_ID_LEN);
+			memcpy(ids + n++ * RELAY_ID_LEN, ((struct wice_peer *)value)->sub.id, RELAY_ID_LEN);
+		if (n && (!more || n == TUNNEL_SUBSCRIBE_MAX_IDS)) {
+			send_to(iface, to->public_key, buf, tunnel_wire_subscribe(buf, ids, n));
 			n = 0;
 		}
 	}
@@ -163,18 +148,14 @@ void tunnel_signal_refresh(struct wice_iface *iface)
 		source_timer_arm(iface->tunnel_refresh, REFRESH_DELAY_MS);
 }
 
-static void note_subscriptions(struct wice_iface *iface, const struct wice_peer *from, const uint8_t *p, size_t len)
+static void note_subscriptions(struct wice_iface *iface, const struct wice_peer *from, const struct tunnel_msg *m)
 {
-	size_t n = len >= 2 ? (size_t)(p[0] << 8 | p[1]) : 0;
-
-	if (len != 2 + n * RELAY_ID_LEN)
-		return;
-	for (size_t i = 0; i < n && g_hash_table_size(iface->tunnel_subs) < MAX_SUBSCRIPTIONS; i++) {
+	for (size_t i = 0; i < m->n_ids && g_hash_table_size(iface->tunnel_subs) < MAX_SUBSCRIPTIONS; i++) {
 		struct subscription *s = g_new0(struct subscription, 1);
 
 		memcpy(s->reader, from->public_key, 32);
 		s->until_us = g_get_monotonic_time() + SUBSCRIPTION_TTL_US;
-		g_hash_table_replace(iface->tunnel_subs, g_bytes_new(p + 2 + i * RELAY_ID_LEN, RELAY_ID_LEN), s);
+		g_hash_table_replace(iface->tunnel_subs, g_bytes_new(m->ids + i * RELAY_ID_LEN, RELAY_ID_LEN), s);
 	}
 }
 
@@ -206,41 +187,39 @@ static bool forward_allowed(struct wice_iface *iface)
 	return iface->tunnel_forwards++ < FORWARD_BUDGET;
 }
 
-static void forward(struct wice_iface *iface, const struct wice_peer *from, uint8_t *buf, size_t len)
+static void forward(struct wice_iface *iface, const struct wice_peer *from, const struct tunnel_msg *m)
 {
-	g_autoptr(GBytes) id = g_bytes_new(buf + 2, RELAY_ID_LEN);
+	g_autoptr(GBytes) id = g_bytes_new(m->id, RELAY_ID_LEN);
 	struct subscription *s = g_hash_table_lookup(iface->tunnel_subs, id);
 	struct wice_peer *reader = s && s->until_us > g_get_monotonic_time() ? iface_find_peer(iface, s->reader) : NULL;
+	uint8_t buf[TUNNEL_WIRE_MAX];
 
 	if (!reader || reader == from || !peer_reachable(reader) || !forward_allowed(iface))
 		return;
-	buf[1] = TUNNEL_DELIVER;
-	send_to(iface, reader->public_key, buf, len);
+	send_to(iface, reader->public_key, buf, tunnel_wire_envelope(buf, TUNNEL_DELIVER, m->id, m->envelope,
+								    m->envelope_len));
 }
 
-static void handle(struct wice_iface *iface, const struct sockaddr_in6 *src, uint8_t *buf, size_t len)
+static void handle(struct wice_iface *iface, const struct sockaddr_in6 *src, const uint8_t *buf, size_t len)
 {
 	struct wice_peer *from = peer_at(iface, &src->sin6_addr);
+	struct tunnel_msg m;
 
 	/* Only peers of this interface, through the tunnel. */
-	if (!from || len < 2 || buf[0] != TUNNEL_MAGIC)
+	if (!from || tunnel_wire_parse(buf, len, &m) < 0)
 		return;
-	if (buf[1] == TUNNEL_SUBSCRIBE) {
-		note_subscriptions(iface, from, buf + 2, len - 2);
-		return;
-	}
-	if (len < 2 + RELAY_ID_LEN + 1 || len > TUNNEL_MAX)
-		return;
-	if (buf[1] == TUNNEL_DELIVER)
-		iface->host.ops->deliver(iface->host.data, buf + 2 + RELAY_ID_LEN, len - 2 - RELAY_ID_LEN);
-	else if (buf[1] == TUNNEL_FORWARD)
-		forward(iface, from, buf, len);
+	if (m.type == TUNNEL_SUBSCRIBE)
+		note_subscriptions(iface, from, &m);
+	else if (m.type == TUNNEL_DELIVER)
+		iface->host.ops->deliver(iface->host.data, m.envelope, m.envelope_len);
+	else if (m.type == TUNNEL_FORWARD)
+		forward(iface, from, &m);
 }
 
 static gboolean on_readable(gint fd, GIOCondition cond, gpointer data)
 {
 	struct wice_iface *iface = data;
-	uint8_t buf[TUNNEL_MAX + 1];
+	uint8_t buf[TUNNEL_WIRE_MAX + 1];
 
 	for (unsigned i = 0; i < 64; i++) {
 		struct sockaddr_in6 src;
@@ -249,7 +228,7 @@ static gboolean on_readable(gint fd, GIOCondition cond, gpointer data)
 
 		if (n < 0)
 			break;
-		if (src.sin6_family == AF_INET6 && (size_t)n <= TUNNEL_MAX)
+		if (src.sin6_family == AF_INET6 && (size_t)n <= TUNNEL_WIRE_MAX)
 			handle(iface, &src, buf, (size_t)n);
 	}
 	return G_SOURCE_CONTINUE;
