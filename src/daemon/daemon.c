@@ -42,6 +42,7 @@ static void on_backend_receive(struct sig_backend *b, const uint8_t *data, size_
 			mesh_receive_frame(d->mesh, data, len, from);
 		return;
 	}
+	d->counters.envelopes_received++;
 	g_hash_table_iter_init(&it, d->ifaces);
 	while (g_hash_table_iter_next(&it, NULL, &value))
 		iface_receive_envelope(value, data, len, from);
@@ -87,6 +88,7 @@ static void host_publish(void *host, const uint8_t relay_id[RELAY_ID_LEN], const
 
 	for (guint i = 0; i < d->backends->len; i++)
 		sig_backend_publish(g_ptr_array_index(d->backends, i), relay_id, data, len, via);
+	d->counters.envelopes_sent += d->backends->len;
 	g_hash_table_iter_init(&it, d->ifaces);
 	while (g_hash_table_iter_next(&it, NULL, &value))
 		tunnel_signal_publish(value, relay_id, data, len);
@@ -355,6 +357,14 @@ static bool start_mesh(struct wice_daemon *d, GError **error)
 	return d->mesh != NULL;
 }
 
+static bool start_metrics(struct wice_daemon *d, GError **error)
+{
+	if (!d->config->metrics_port)
+		return true;
+	d->metrics = metrics_new(d, d->config->metrics_host, d->config->metrics_port, error);
+	return d->metrics != NULL;
+}
+
 static void start_managing(struct wice_daemon *d)
 {
 	int r = wg_watch_new(on_wg_event, d, &d->watch);
@@ -415,7 +425,7 @@ struct wice_daemon *daemon_new(struct wice_config *config, const char *config_pa
 	d->cancel = g_cancellable_new();
 	d->nft_table = daemon_nft_table_name(socket_path);
 	d->control = control_new(socket_path, &daemon_control_handler, d, error);
-	if (!d->control || !start_backends(d, error) || !start_mesh(d, error)) {
+	if (!d->control || !start_backends(d, error) || !start_mesh(d, error) || !start_metrics(d, error)) {
 		daemon_free(d);
 		return NULL;
 	}
@@ -482,6 +492,7 @@ void daemon_free(struct wice_daemon *d)
 	config_resolve_cancel(d->resolving);
 	wice_config_free(d->pending_config);
 	source_clear(&d->mesh_leaving);
+	g_clear_pointer(&d->metrics, metrics_free);
 	if (d->mesh)
 		mesh_attach_iface(d->mesh, NULL);
 	g_hash_table_remove_all(d->ifaces);
@@ -633,6 +644,22 @@ static void log_event(const struct wice_event *ev, const char *message)
 	g_log_structured_array(G_LOG_LEVEL_MESSAGE, fields, n);
 }
 
+/* The time it took goes to the metrics; the mesh passes its table on. */
+static void on_peer_connected(struct wice_daemon *d, const struct wice_event *ev)
+{
+	struct wice_iface *iface = ev->interface ? g_hash_table_lookup(d->ifaces, ev->interface) : NULL;
+	struct wice_peer *peer = NULL;
+	uint8_t key[32];
+
+	if (iface && ev->peer && wg_key_from_base64(key, ev->peer))
+		peer = iface_find_peer(iface, key);
+	if (peer && peer->connecting_since_us)
+		metrics_observe_connect(&d->counters,
+					(double)(g_get_monotonic_time() - peer->connecting_since_us) / G_USEC_PER_SEC);
+	if (d->mesh && iface && iface->is_mesh)
+		mesh_on_peer_connected(d->mesh, ev->peer);
+}
+
 /* Tells monitors (`wice monitor`) and the log about @ev. */
 static void daemon_emit(struct wice_daemon *d, const struct wice_event *ev)
 {
@@ -642,7 +669,6 @@ static void daemon_emit(struct wice_daemon *d, const struct wice_event *ev)
 	log_event(ev, text);
 	if (d->control)
 		control_broadcast(d->control, node);
-	if (d->mesh && ev->type == WICE_EVENT_PEER_STATE && ev->state && strcmp(ev->state, "connected") == 0 &&
-	    ev->interface && strcmp(ev->interface, mesh_ifname(d->mesh)) == 0)
-		mesh_on_peer_connected(d->mesh, ev->peer);
+	if (ev->type == WICE_EVENT_PEER_STATE && g_strcmp0(ev->state, "connected") == 0)
+		on_peer_connected(d, ev);
 }

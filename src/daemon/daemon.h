@@ -12,6 +12,7 @@
 #include <json-glib/json-glib.h>
 
 #include "iface.h"
+#include "metrics.h"
 
 struct config_resolve;
 struct nft_proxy;
@@ -29,6 +30,8 @@ struct wice_daemon {
 	struct nft_proxy *nft; /* NULL when nftables is unusable */
 	struct wice_mesh *mesh; /* [mesh]; NULL: none */
 	GSource *mesh_leaving;  /* `wice mesh leave`: the goodbye drains */
+	struct wice_metrics *metrics; /* [metrics] listen; NULL: none */
+	struct wice_counters counters;
 	char *nft_table;
 	/* ICE server lookups of config (at start) or of pending_config (a
 	 * reload), which replaces config once they are done */

@@ -152,6 +152,11 @@ void mesh_free(struct wice_mesh *m)
 	g_free(m);
 }
 
+unsigned mesh_member_count(const struct wice_mesh *m)
+{
+	return g_hash_table_size(m->members);
+}
+
 const char *mesh_ifname(const struct wice_mesh *m)
 {
 	return m->ifname;

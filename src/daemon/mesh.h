@@ -42,5 +42,6 @@ void mesh_on_peer_connected(struct wice_mesh *m, const char *peer);
 bool mesh_rotate(struct wice_mesh *m, const uint8_t new_secret[32], uint32_t grace_s, GError **error);
 /* Announces departure (flag LEAVING) to every member. */
 void mesh_leave(struct wice_mesh *m);
+unsigned mesh_member_count(const struct wice_mesh *m);
 /* The "mesh" member of `wice show --json`. */
 void mesh_status(struct wice_mesh *m, JsonBuilder *b);

@@ -5,6 +5,7 @@
  * error looks the key up in the text to quote its line. */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fnmatch.h>
 #include <grp.h>
@@ -566,6 +567,27 @@ static void mesh_config_clear(struct wice_mesh_config *m)
 	g_strfreev(m->advertise_routes);
 }
 
+/* --- [metrics] --------------------------------------------------------------- */
+
+/* A literal address only: the endpoint exposes state, so where it listens
+ * must be plain to see (and loopback by intent). */
+static bool parse_metrics(const struct parse_ctx *c, struct wice_config *cfg, GError **error)
+{
+	g_autofree char *value = g_key_file_get_value(c->kf, "metrics", "listen", NULL);
+	g_autofree char *host = NULL;
+	uint8_t addr[16];
+
+	if (!value)
+		return true;
+	g_strstrip(value);
+	if (!split_host_port(value, &host, &cfg->metrics_port, WICE_METRICS_DEFAULT_PORT) ||
+	    (inet_pton(AF_INET, host, addr) != 1 && inet_pton(AF_INET6, host, addr) != 1))
+		return bad_value(c, "metrics", "listen", value,
+				 "expected ADDRESS[:PORT] with a literal address, e.g. 127.0.0.1:9586", error);
+	g_strlcpy(cfg->metrics_host, host, sizeof(cfg->metrics_host));
+	return true;
+}
+
 /* --- [interface NAME] sections ----------------------------------------------- */
 
 #define IFACE_PREFIX "interface"
@@ -619,7 +641,7 @@ static bool key_known(const char *group, const char *key)
 	static const char *const others[] = {
 		"signaling/urls", "ice/interfaces-exclude", "daemon/interfaces", "control/group",
 		"control/admin-group", "mesh/secret", "mesh/secret-file", "mesh/interface", "mesh/state-dir",
-		"mesh/hostname", "mesh/hosts-file", "mesh/advertise-routes",
+		"mesh/hostname", "mesh/hosts-file", "mesh/advertise-routes", "metrics/listen",
 	};
 	g_autofree char *full = g_strdup_printf("%s/%s", group, key);
 
@@ -638,7 +660,7 @@ static bool key_known(const char *group, const char *key)
  * back to a default. */
 static bool check_known_keys(const struct parse_ctx *c, GError **error)
 {
-	static const char *const known_groups[] = { "signaling", "ice", "proxy", "daemon", "control", "mesh", NULL };
+	static const char *const known_groups[] = { "signaling", "ice", "proxy", "daemon", "control", "mesh", "metrics", NULL };
 	g_auto(GStrv) groups = g_key_file_get_groups(c->kf, NULL);
 
 	for (unsigned g = 0; groups[g]; g++) {
@@ -687,7 +709,8 @@ struct wice_config *wice_config_parse(const char *path, const char *text, size_t
 	/* Global sections first: interface sections start from their values. */
 	if (!check_known_keys(&c, error) || !parse_signaling(&c, cfg, error) || !parse_ice(&c, cfg, error) ||
 	    !parse_settings(&c, "proxy", true, &cfg->defaults, error) || !parse_daemon(&c, cfg, error) ||
-	    !parse_control(&c, cfg, error) || !parse_mesh(&c, cfg, error) || !parse_iface_sections(&c, cfg, error))
+	    !parse_control(&c, cfg, error) || !parse_mesh(&c, cfg, error) || !parse_metrics(&c, cfg, error) ||
+	    !parse_iface_sections(&c, cfg, error))
 		return NULL;
 	return g_steal_pointer(&cfg);
 }

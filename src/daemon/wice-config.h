@@ -122,7 +122,12 @@ struct wice_config {
 	char *admin_group;           /* [control] admin-group; NULL: none */
 	gid_t admin_gid;
 	struct wice_mesh_config mesh;
+	/* [metrics] listen: Prometheus text on this literal address (port
+	 * 0: none) */
+	char metrics_host[64];
+	uint16_t metrics_port;
 };
+#define WICE_METRICS_DEFAULT_PORT 9586
 
 /* Parses @text (the content of @path, which is only used in messages). */
 struct wice_config *wice_config_parse(const char *path, const char *text, size_t len, GError **error);

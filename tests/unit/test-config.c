@@ -337,3 +337,18 @@ Test(config, link_addresses_per_interface)
 	expect_error("[interface wg0]\nlink-addresses = maybe\n", "'maybe': expected yes or no");
 	expect_error("[ice]\nlink-addresses = yes\n", "unknown key");
 }
+
+Test(config, metrics_listen)
+{
+	g_autoptr(wice_config) none = parse("", NULL);
+	g_autoptr(wice_config) v4 = parse("[metrics]\nlisten = 127.0.0.1\n", NULL);
+	g_autoptr(wice_config) v6 = parse("[metrics]\nlisten = [::1]:9999\n", NULL);
+
+	cr_assert_eq(none->metrics_port, 0);
+	cr_assert_str_eq(v4->metrics_host, "127.0.0.1");
+	cr_assert_eq(v4->metrics_port, 9586);
+	cr_assert_str_eq(v6->metrics_host, "::1");
+	cr_assert_eq(v6->metrics_port, 9999);
+	expect_error("[metrics]\nlisten = localhost:9586\n", "'localhost:9586': expected ADDRESS[:PORT]");
+	expect_error("[metrics]\nlisten = 127.0.0.1:0\n", "'127.0.0.1:0'");
+}
