@@ -137,6 +137,8 @@ static void print_path(JsonObject *peer)
 	JsonObject *pair = object(peer, "selected_pair");
 	g_autofree char *local = NULL, *remote = NULL;
 
+	if (str(peer, "reached"))
+		field("reached", "%s", str(peer, "reached"));
 	if (pair) {
 		local = format_candidate(object(pair, "local"));
 		remote = format_candidate(object(pair, "remote"));

@@ -49,16 +49,6 @@ static void header(GString *out, const char *name, const char *type, const char 
 	g_string_append_printf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-static const char *path_kind(const struct wice_peer *peer)
-{
-	if (peer->state != PEER_CONNECTED || !peer->selected.valid)
-		return "none";
-	return peer->selected.local_type == NICE_CANDIDATE_TYPE_RELAYED ||
-			       peer->selected.remote_type == NICE_CANDIDATE_TYPE_RELAYED
-		       ? "relay"
-		       : "direct";
-}
-
 static void iface_states(GString *out, const struct wice_iface *iface)
 {
 	static const enum peer_state states[] = { PEER_IDLE, PEER_GATHERING, PEER_CONNECTING, PEER_CONNECTED,
@@ -72,8 +62,8 @@ static void iface_states(GString *out, const struct wice_iface *iface)
 		const struct wice_peer *peer = value;
 
 		n[peer->state]++;
-		direct += strcmp(path_kind(peer), "direct") == 0;
-		relay += strcmp(path_kind(peer), "relay") == 0;
+		direct += g_strcmp0(peer_reached(peer), "direct") == 0;
+		relay += g_strcmp0(peer_reached(peer), "relay") == 0;
 	}
 	for (unsigned i = 0; i < G_N_ELEMENTS(states); i++) {
 		g_string_append(out, "wice_peers{");

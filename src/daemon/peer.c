@@ -298,3 +298,13 @@ void peer_free(struct wice_peer *peer)
 	g_free(peer->state_reason);
 	g_free(peer);
 }
+
+const char *peer_reached(const struct wice_peer *peer)
+{
+	if (peer->state != PEER_CONNECTED || !peer->selected.valid)
+		return NULL;
+	return peer->selected.local_type == NICE_CANDIDATE_TYPE_RELAYED ||
+			       peer->selected.remote_type == NICE_CANDIDATE_TYPE_RELAYED
+		       ? "relay"
+		       : "direct";
+}

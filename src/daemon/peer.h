@@ -160,6 +160,9 @@ void peer_path_set_wg_port(struct wice_peer *peer, uint16_t port);
  * of its list stays as it is). */
 void peer_wg_add_allowed_ips(struct wice_peer *peer, const struct wg_allowed_ip *aips, size_t n);
 void peer_wg_remove_allowed_ips(struct wice_peer *peer, const struct wg_allowed_ip *aips, size_t n);
+/* How a connected peer is reached: "direct", "relay" (TURN), or NULL
+ * while it is not connected. */
+const char *peer_reached(const struct wice_peer *peer);
 const char *peer_state_name(enum peer_state state);
 const char *peer_proxy_name(enum peer_proxy_kind kind);
 const char *peer_candidate_type_name(NiceCandidateType type);

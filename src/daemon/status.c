@@ -2,7 +2,7 @@
  *
  * {"version","interfaces":[{"name","public_key","listen_port","stalled","proxy_mode",
  *   "peers":[{"public_key","state","reason","state_since","endpoint",
- *   "proxy","selected_pair":{"local":{"type","address","port"},
+ *   "proxy","reached":"direct"|"relay"|null,"selected_pair":{"local":{"type","address","port"},
  *   "remote":{...}}|null,"last_handshake","rx_bytes","tx_bytes","role",
  *   "local_candidates","remote_candidates","restarts",
  *   "link_addresses":{"link_local","key"}|null}], "link_addresses" (ours)}],
@@ -101,6 +101,7 @@ static void add_peer(JsonBuilder *b, const struct wice_peer *peer)
 	add_int(b, "state_since", peer->state_since);
 	add_string(b, "endpoint", wg_sockaddr_len(&peer->wg_endpoint) ? ep : NULL);
 	add_string(b, "proxy", peer_proxy_name(peer->proxy));
+	add_string(b, "reached", peer_reached(peer));
 	add_selected_pair(b, peer);
 	add_int(b, "last_handshake", peer->last_handshake);
 	add_int(b, "rx_bytes", (gint64)peer->rx_bytes);
