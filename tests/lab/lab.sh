@@ -134,6 +134,7 @@ lab_init() {
 	: >"$LAB_DIR/pids"
 	: >"$LAB_DIR/namespaces"
 	: >"$LAB_DIR/wg-interfaces"
+	: >"$LAB_DIR/etc-netns"
 	LAB_START_US=$(lab__now_us)
 	LAB_OWNER=$BASHPID
 	export LAB_PREFIX LAB_DIR
@@ -212,6 +213,9 @@ lab_teardown() {
 	while read -r ifname; do
 		rm -f "$LAB_WG_RUN/$ifname.sock"
 	done <"$LAB_DIR/wg-interfaces"
+	while read -r ns; do
+		rm -rf "/etc/netns/$ns"
+	done <"$LAB_DIR/etc-netns"
 	if [ -f "$LAB_DIR/sysctl-restore" ]; then
 		while read -r key value; do
 			printf '%s\n' "$value" >"/proc/sys/${key//.//}"
@@ -371,6 +375,27 @@ lab_ns() {
 	[ "${LAB_DAD:-0}" = 1 ] && return
 	lab_sysctl "$1" net.ipv6.conf.all.accept_dad 0
 	lab_sysctl "$1" net.ipv6.conf.default.accept_dad 0
+}
+
+# lab_etc NS PATH: print where to put a file that replaces /etc/PATH for
+# commands run in NS (`ip netns exec` bind-mounts each entry of
+# /etc/netns/NAME over the one of /etc: a directory replaces the whole
+# directory, so /etc/netns/NAME/ssl stands for all of /etc/ssl). The
+# directories are made; teardown removes /etc/netns/NAME.
+lab_etc() {
+	local ns=$LAB_PREFIX-$1 path=$2
+	grep -qx "$ns" "$LAB_DIR/etc-netns" || echo "$ns" >>"$LAB_DIR/etc-netns"
+	lab__run mkdir -p "/etc/netns/$ns/$(dirname "$path")"
+	echo "/etc/netns/$ns/$path"
+}
+
+# lab_hosts NS LINE...: NS's own /etc/hosts: localhost and the LINEs
+# ("ADDRESS NAME..."), for tests of host names without DNS.
+lab_hosts() {
+	local f ns=$1
+	shift
+	f=$(lab_etc "$ns" hosts)
+	printf '%s\n' "127.0.0.1 localhost" "::1 localhost" "$@" >"$f" || lab__die "cannot write $f"
 }
 
 # lab__nodad: "nodad" for `ip addr add` of an IPv6 address, unless LAB_DAD=1.
