@@ -20,6 +20,7 @@
 #include "privileges.h"
 #include "proxy/nft-proxy.h"
 #include "resolve.h"
+#include "turns-proxy.h"
 #include "util/sd-notify.h"
 #include "util/source-util.h"
 #include "wg-watch.h"
@@ -422,6 +423,7 @@ struct wice_daemon *daemon_new(struct wice_config *config, const char *config_pa
 	d->operator_added = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	d->operator_removed = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	d->backends = g_ptr_array_new_with_free_func((GDestroyNotify)sig_backend_free);
+	d->turns = turns_proxies_new();
 	d->cancel = g_cancellable_new();
 	d->nft_table = daemon_nft_table_name(socket_path);
 	d->control = control_new(socket_path, &daemon_control_handler, d, error);
@@ -504,6 +506,7 @@ void daemon_free(struct wice_daemon *d)
 	g_hash_table_destroy(d->operator_removed);
 	g_ptr_array_free(d->backends, TRUE);
 	nft_proxy_free(d->nft);
+	turns_proxies_free(d->turns);
 	g_free(d->nft_table);
 	g_object_unref(d->cancel);
 	wice_config_free(d->config);
@@ -594,6 +597,7 @@ static void on_config_resolved(struct wice_config *cfg, void *data)
 	struct wice_daemon *d = data;
 
 	d->resolving = NULL;
+	turns_proxies_update(d->turns, cfg);
 	if (cfg == d->pending_config) {
 		d->pending_config = NULL;
 		apply_config(d, cfg);

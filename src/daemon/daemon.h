@@ -15,6 +15,7 @@
 #include "metrics.h"
 
 struct config_resolve;
+struct turns_proxies;
 struct nft_proxy;
 struct wg_watch;
 struct wice_control;
@@ -31,6 +32,7 @@ struct wice_daemon {
 	struct wice_mesh *mesh; /* [mesh]; NULL: none */
 	GSource *mesh_leaving;  /* `wice mesh leave`: the goodbye drains */
 	struct wice_metrics *metrics; /* [metrics] listen; NULL: none */
+	struct turns_proxies *turns;  /* TLS for turns: servers */
 	struct wice_counters counters;
 	char *nft_table;
 	/* ICE server lookups of config (at start) or of pending_config (a

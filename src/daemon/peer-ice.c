@@ -208,11 +208,27 @@ bool peer_ice_addresses_still_there(const struct wice_peer *peer)
 	return true;
 }
 
+/* turns: goes through the daemon's own TLS (turns-proxy.h): libnice sees
+ * a plain TCP TURN server on loopback. */
 static NiceRelayType relay_type(const struct wice_ice_server *s)
 {
 	if (s->scheme == WICE_ICE_TURNS)
-		return NICE_RELAY_TYPE_TURN_TLS;
+		return NICE_RELAY_TYPE_TURN_TCP;
 	return s->transport == WICE_ICE_TRANSPORT_TCP ? NICE_RELAY_TYPE_TURN_TCP : NICE_RELAY_TYPE_TURN_UDP;
+}
+
+static bool relay_server(const struct wice_ice_server *s, const char **ret_address, guint *ret_port)
+{
+	if (s->scheme == WICE_ICE_STUN || !*s->address)
+		return false;
+	if (s->scheme == WICE_ICE_TURNS) {
+		*ret_address = "127.0.0.1";
+		*ret_port = s->local_port;
+		return s->local_port != 0;
+	}
+	*ret_address = s->address;
+	*ret_port = s->port;
+	return true;
 }
 
 /* Servers whose names did not resolve have no address and are skipped. */
@@ -243,9 +259,11 @@ static void configure_turn(struct peer_agent *pa, const struct wice_iface_settin
 	turn_credentials(cfg, &user, &pass);
 	for (size_t i = 0; i < cfg->n_ice_servers; i++) {
 		const struct wice_ice_server *s = &cfg->ice_servers[i];
+		const char *address;
+		guint port;
 
-		if (s->scheme != WICE_ICE_STUN && *s->address)
-			nice_agent_set_relay_info(pa->agent, pa->stream, 1, s->address, s->port, user ? user : "",
+		if (relay_server(s, &address, &port))
+			nice_agent_set_relay_info(pa->agent, pa->stream, 1, address, port, user ? user : "",
 						  pass ? pass : "", relay_type(s));
 	}
 	if (pass)

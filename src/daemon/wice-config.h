@@ -39,6 +39,7 @@ struct wice_ice_server {
 	char *host; /* a name or a literal address */
 	uint16_t port;
 	char address[64]; /* @host as a literal address; filled in by the daemon */
+	uint16_t local_port; /* turns: the loopback port of its TLS proxy (turns-proxy.h); 0: none */
 };
 
 enum wice_candidate_types {
