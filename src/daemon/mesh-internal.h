@@ -88,6 +88,7 @@ struct wice_mesh {
 	GSource *grace_timer;
 	GHashTable *members; /* GBytes(wg public key) -> struct mesh_member */
 	GHashTable *departed; /* GBytes(wg public key) -> uint64_t: its goodbye's time */
+	GHashTable *wg_of_sign; /* GBytes(signing key) -> its WireGuard key (32 bytes) */
 	bool reading_rendezvous;
 	GSource *announce_timer, *rendezvous_timer, *rendezvous_stop, *gossip_timer, *expire_timer;
 	GSource *reconcile_soon, *save_soon;
@@ -126,6 +127,8 @@ void mesh_members_save_cache(struct wice_mesh *m);
 void mesh_members_remove_all(struct wice_mesh *m);
 bool mesh_member_connected(struct wice_mesh *m, const struct mesh_member *mm);
 struct mesh_member *mesh_member_find(struct wice_mesh *m, const uint8_t wg_public[32]);
+/* mesh_wg_public_from_sign_pk(), remembered. */
+bool mesh_wg_public_of(struct wice_mesh *m, const uint8_t sign_pk[32], uint8_t ret[32]);
 struct in_addr mesh_member_address4(const struct mesh_keyset *ks, const uint8_t wg_public[32], uint8_t counter);
 const char *mesh_source_name(enum mesh_source source);
 

@@ -33,6 +33,7 @@ void mesh_members_init(struct wice_mesh *m)
 {
 	m->members = g_hash_table_new_full(g_bytes_hash, g_bytes_equal, (GDestroyNotify)g_bytes_unref, member_free);
 	m->departed = g_hash_table_new_full(g_bytes_hash, g_bytes_equal, (GDestroyNotify)g_bytes_unref, g_free);
+	m->wg_of_sign = g_hash_table_new_full(g_bytes_hash, g_bytes_equal, (GDestroyNotify)g_bytes_unref, g_free);
 }
 
 void mesh_members_free(struct wice_mesh *m)
@@ -41,6 +42,7 @@ void mesh_members_free(struct wice_mesh *m)
 	source_clear(&m->save_soon);
 	g_clear_pointer(&m->members, g_hash_table_destroy);
 	g_clear_pointer(&m->departed, g_hash_table_destroy);
+	g_clear_pointer(&m->wg_of_sign, g_hash_table_destroy);
 }
 
 const char *mesh_source_name(enum mesh_source source)
@@ -353,6 +355,28 @@ static void forget_old_departures(struct wice_mesh *m, uint64_t now)
 			g_hash_table_iter_remove(&it);
 }
 
+/* The WireGuard key of a signing key: the conversion (a square root in
+ * the field) cost more than half of a daemon's time in a mesh of 50 while
+ * it forms, as every announcement of every frame needs it; remembered. */
+#define WG_OF_SIGN_MAX 4096
+
+bool mesh_wg_public_of(struct wice_mesh *m, const uint8_t sign_pk[32], uint8_t ret[32])
+{
+	g_autoptr(GBytes) key = g_bytes_new(sign_pk, 32);
+	const uint8_t *known = g_hash_table_lookup(m->wg_of_sign, key);
+
+	if (known) {
+		memcpy(ret, known, 32);
+		return true;
+	}
+	if (!mesh_wg_public_from_sign_pk(sign_pk, ret))
+		return false;
+	if (g_hash_table_size(m->wg_of_sign) >= WG_OF_SIGN_MAX)
+		g_hash_table_remove_all(m->wg_of_sign);
+	g_hash_table_insert(m->wg_of_sign, g_steal_pointer(&key), g_memdup2(ret, 32));
+	return true;
+}
+
 /* Whether two announcements of a member say the same but for the time. */
 static bool same_content(const struct mesh_announce *a, const struct mesh_announce *b)
 {
@@ -371,7 +395,7 @@ static bool worth_checking(struct wice_mesh *m, struct mesh_keyset *ks, const ui
 	struct mesh_member *mm;
 	uint64_t ts;
 
-	if (!mesh_announce_peek(buf, len, sign_pk, &ts) || !mesh_wg_public_from_sign_pk(sign_pk, wg_public))
+	if (!mesh_announce_peek(buf, len, sign_pk, &ts) || !mesh_wg_public_of(m, sign_pk, wg_public))
 		return false;
 	mm = mesh_member_find(m, wg_public);
 	return !mm || mm->ks != ks || ts >= mm->ann.timestamp;
@@ -390,7 +414,7 @@ struct mesh_member *mesh_members_accept(struct wice_mesh *m, struct mesh_keyset 
 		return NULL;
 	if (len > MESH_ANNOUNCE_MAX ||
 	    mesh_announce_verify(&ks->keys, signed_ann, len, source == MESH_SOURCE_CACHE ? 0 : now, &ann) < 0 ||
-	    !mesh_wg_public_from_sign_pk(ann.sign_pk, wg_public) ||
+	    !mesh_wg_public_of(m, ann.sign_pk, wg_public) ||
 	    memcmp(wg_public, m->hostkey.wg_public, 32) == 0)
 		return NULL;
 	mm = mesh_member_find(m, wg_public);

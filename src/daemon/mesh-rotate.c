@@ -222,7 +222,7 @@ void mesh_rotate_receive(struct wice_mesh *m, const uint8_t *msg, size_t len)
 	uint64_t until, now = unix_now();
 
 	if (mesh_rotate_verify(msg, len, sign_pk, secret, &until) < 0 ||
-	    !mesh_wg_public_from_sign_pk(sign_pk, wg_public) || !mesh_member_find(m, wg_public) ||
+	    !mesh_wg_public_of(m, sign_pk, wg_public) || !mesh_member_find(m, wg_public) ||
 	    until <= now || until > now + MAX_GRACE_S + MESH_MAX_SKEW_S ||
 	    sodium_memcmp(secret, m->cur->secret, MESH_SECRET_LEN) == 0 ||
 	    (m->old && sodium_memcmp(secret, m->old->secret, MESH_SECRET_LEN) == 0)) {
