@@ -45,7 +45,31 @@ static void add_endpoint(struct mesh_announce *a, const struct sockaddr_storage 
 	a->n_endpoints++;
 }
 
+/* Gossip and answers go out several times a second while a mesh forms:
+ * they reuse one signed announcement this long (members still hear a
+ * fresh one from the periodic announcements). */
+#define OWN_REUSE_US (10 * G_USEC_PER_SEC)
+
+static bool sign_own_now(struct wice_mesh *m, struct mesh_keyset *ks, uint8_t flags, uint8_t *buf, size_t *ret_len);
+
 bool mesh_sign_own(struct wice_mesh *m, struct mesh_keyset *ks, uint8_t flags, uint8_t *buf, size_t *ret_len)
+{
+	gint64 now = g_get_monotonic_time();
+
+	if (flags)
+		return sign_own_now(m, ks, flags, buf, ret_len);
+	if (!ks->own_len || now - ks->own_signed_us >= OWN_REUSE_US ||
+	    ks->counter4 != ks->own_ann[1 + 32 + 8 + 1]) {
+		if (!sign_own_now(m, ks, 0, ks->own_ann, &ks->own_len))
+			return false;
+		ks->own_signed_us = now;
+	}
+	memcpy(buf, ks->own_ann, ks->own_len);
+	*ret_len = ks->own_len;
+	return true;
+}
+
+static bool sign_own_now(struct wice_mesh *m, struct mesh_keyset *ks, uint8_t flags, uint8_t *buf, size_t *ret_len)
 {
 	g_autoptr(GArray) addrs = g_array_new(FALSE, TRUE, sizeof(struct sockaddr_storage));
 	struct mesh_announce a = { .timestamp = unix_now(), .flags = flags, .addr_counter = ks->counter4 };

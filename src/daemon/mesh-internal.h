@@ -46,6 +46,11 @@ struct mesh_keyset {
 	void *lan_ctx;  /* what their callbacks get */
 	struct sig_subscription inbox;
 	struct sig_subscription rendezvous[2]; /* this hour's and the last */
+	/* our last plain announcement under this secret, reused for a while:
+	 * every signature costs each receiver a check */
+	uint8_t own_ann[MESH_ANNOUNCE_MAX];
+	size_t own_len;
+	gint64 own_signed_us;
 };
 
 struct mesh_member {

@@ -359,6 +359,8 @@ static void forget_old_departures(struct wice_mesh *m, uint64_t now)
  * the field) cost more than half of a daemon's time in a mesh of 50 while
  * it forms, as every announcement of every frame needs it; remembered. */
 #define WG_OF_SIGN_MAX 4096
+/* version, signing key, time: then the flags (docs/PROTOCOL.md 11.1) */
+#define ANNOUNCE_FLAGS_OFFSET (1 + 32 + 8)
 
 bool mesh_wg_public_of(struct wice_mesh *m, const uint8_t sign_pk[32], uint8_t ret[32])
 {
@@ -393,12 +395,15 @@ static bool worth_checking(struct wice_mesh *m, struct mesh_keyset *ks, const ui
 {
 	uint8_t sign_pk[32], wg_public[32];
 	struct mesh_member *mm;
+	bool leaving;
 	uint64_t ts;
 
 	if (!mesh_announce_peek(buf, len, sign_pk, &ts) || !mesh_wg_public_of(m, sign_pk, wg_public))
 		return false;
 	mm = mesh_member_find(m, wg_public);
-	return !mm || mm->ks != ks || ts >= mm->ann.timestamp;
+	/* A goodbye may share its second with the announcement before it. */
+	leaving = len > ANNOUNCE_FLAGS_OFFSET && (buf[ANNOUNCE_FLAGS_OFFSET] & MESH_ANNOUNCE_LEAVING);
+	return !mm || mm->ks != ks || ts > mm->ann.timestamp || (leaving && ts == mm->ann.timestamp);
 }
 
 struct mesh_member *mesh_members_accept(struct wice_mesh *m, struct mesh_keyset *ks, const uint8_t *signed_ann,
