@@ -56,9 +56,10 @@
 /* libnice gives a check 3 retransmissions (0.5, 1, 2 s, then 4 s more):
  * a peer whose daemon is busy for a few seconds (a mesh of 50 starting
  * on two cores) failed its checks, restarted ICE and made the other side
- * start over too, which kept the whole mesh busy.  5 give it ~30 s, as
- * long as the connect timeout; a working pair is still selected on its
- * first answer. */
+ * start over too, which kept the whole mesh busy.  5 give it about 15 s
+ * (0.5 + 1 + 2 + 4 + 8; measured 14.7-15.0 s in
+ * tests/lab/restart-backoff.test), half the connect timeout; a working
+ * pair is still selected on its first answer. */
 #define PEER_ICE_CHECK_RETRANSMISSIONS 5u
 /* The relay agent's candidate foundations get this prefix in our
  * messages: foundations are numbered per agent, and the two agents'
