@@ -272,3 +272,32 @@ Test(control, unknown_event_described_by_name)
 	text = wice_event_describe(json_node_get_object(json_parser_get_root(parser)), false);
 	cr_assert_str_eq(text, "wg0: peer teleported");
 }
+
+#define SECRET "wice://v1/AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"
+
+Test(control, mesh_commands)
+{
+	struct control_request req;
+	g_autoptr(GError) error = NULL;
+
+	cr_assert(parse("{\"command\":\"mesh-leave\"}", &req, NULL));
+	cr_assert_eq(req.command, CONTROL_MESH_LEAVE);
+	cr_assert(control_command_changes(CONTROL_MESH_LEAVE));
+	cr_assert(parse("{\"command\":\"mesh-rotate\",\"secret\":\"" SECRET "\"}", &req, NULL));
+	cr_assert_eq(req.command, CONTROL_MESH_ROTATE);
+	cr_assert_str_eq(req.secret, SECRET);
+	cr_assert_eq(req.grace_s, CONTROL_GRACE_DEFAULT_S);
+	cr_assert(parse("{\"command\":\"mesh-rotate\",\"secret\":\"" SECRET "\",\"grace\":90}", &req, NULL));
+	cr_assert_eq(req.grace_s, 90);
+	cr_assert(control_command_changes(CONTROL_MESH_ROTATE));
+	expect_error("{\"command\":\"mesh-rotate\"}", "'mesh-rotate' needs \"secret\"");
+	expect_error("{\"command\":\"mesh-leave\",\"secret\":\"" SECRET "\"}", "takes no \"secret\"");
+	expect_error("{\"command\":\"show\",\"grace\":5}", "takes no \"grace\"");
+	expect_error("{\"command\":\"mesh-rotate\",\"secret\":\"" SECRET "\",\"grace\":0}", "\"grace\" must be");
+	expect_error("{\"command\":\"mesh-rotate\",\"secret\":\"" SECRET "\",\"grace\":2592001}", "\"grace\" must be");
+	expect_error("{\"command\":\"mesh-rotate\",\"secret\":\"" SECRET "\",\"grace\":\"1h\"}", "\"grace\" must be");
+	/* A secret that does not fit is refused without being repeated. */
+	cr_assert_not(parse("{\"command\":\"mesh-rotate\",\"secret\":\"" SECRET "-and-more-than-fits-in-the-field\"}",
+			    &req, &error));
+	cr_assert_null(strstr(error->message, "AAECAwQF"), "%s", error->message);
+}
