@@ -78,6 +78,7 @@ struct wice_iface {
 	GHashTable *tunnel_subs; /* GBytes(mailbox id) -> who reads it */
 	gint64 tunnel_second;
 	unsigned tunnel_forwards;
+	unsigned tunnel_refreshes_left;
 	GSource *sync_soon;  /* an early sync: a message from a peer we do not know yet */
 	gint64 early_sync_us; /* monotonic, the last one */
 };

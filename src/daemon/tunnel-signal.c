@@ -38,6 +38,8 @@
  * into an amplifier. */
 #define FORWARD_BUDGET 200
 #define REFRESH_DELAY_MS 100
+#define REFRESH_REPEAT_MS 2000
+#define REFRESH_REPEATS 15
 
 struct subscription {
 	uint8_t reader[32]; /* the peer that reads the mailbox */
@@ -127,16 +129,41 @@ void tunnel_signal_peer_connected(struct wice_peer *peer)
 		send_subscriptions_to(peer->iface, peer);
 }
 
-static gboolean on_subscribe_timer(gpointer data)
+/* Sends our mailboxes to every peer whose tunnel works; true when some
+ * peer's does not (it may need a forward that a lost list would stop). */
+static bool send_subscriptions(struct wice_iface *iface)
 {
-	struct wice_iface *iface = data;
 	GHashTableIter it;
 	gpointer value;
+	bool unreachable = false;
 
 	g_hash_table_iter_init(&it, iface->peers);
-	while (g_hash_table_iter_next(&it, NULL, &value))
+	while (g_hash_table_iter_next(&it, NULL, &value)) {
 		if (peer_reachable(value))
 			send_subscriptions_to(iface, value);
+		else
+			unreachable = true;
+	}
+	return unreachable;
+}
+
+static gboolean on_subscribe_timer(gpointer data)
+{
+	send_subscriptions(data);
+	return G_SOURCE_CONTINUE;
+}
+
+/* After peers were added, the list goes out again every few seconds for
+ * a while as long as some peer is not reachable: a list lost on its way
+ * would leave that peer's envelopes with nobody to pass them on. */
+static gboolean on_refresh_timer(gpointer data)
+{
+	struct wice_iface *iface = data;
+
+	if (send_subscriptions(iface) && iface->tunnel_refreshes_left > 0) {
+		iface->tunnel_refreshes_left--;
+		source_timer_arm(iface->tunnel_refresh, REFRESH_REPEAT_MS);
+	}
 	return G_SOURCE_CONTINUE;
 }
 
@@ -144,8 +171,10 @@ static gboolean on_subscribe_timer(gpointer data)
  * now rather than at the next round (soon: peers come in batches). */
 void tunnel_signal_refresh(struct wice_iface *iface)
 {
-	if (iface->tunnel_fd >= 0)
-		source_timer_arm(iface->tunnel_refresh, REFRESH_DELAY_MS);
+	if (iface->tunnel_fd < 0)
+		return;
+	iface->tunnel_refreshes_left = REFRESH_REPEATS;
+	source_timer_arm(iface->tunnel_refresh, REFRESH_DELAY_MS);
 }
 
 static void note_subscriptions(struct wice_iface *iface, const struct wice_peer *from, const struct tunnel_msg *m)
@@ -259,7 +288,7 @@ void tunnel_signal_open(struct wice_iface *iface)
 	iface->tunnel_source = source_attach(g_unix_fd_source_new(iface->tunnel_fd, G_IO_IN), NULL,
 					     G_SOURCE_FUNC(on_readable), iface);
 	iface->tunnel_timer = source_timeout(SUBSCRIBE_INTERVAL_MS, on_subscribe_timer, iface);
-	iface->tunnel_refresh = source_timer_new(NULL, on_subscribe_timer, iface);
+	iface->tunnel_refresh = source_timer_new(NULL, on_refresh_timer, iface);
 }
 
 void tunnel_signal_close(struct wice_iface *iface)
