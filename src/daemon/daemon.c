@@ -144,6 +144,13 @@ static struct nft_proxy *host_nft(void *host)
 	return d->nft;
 }
 
+static const char *host_nft_table(void *host)
+{
+	struct wice_daemon *d = host;
+
+	return d->nft ? d->nft_table : NULL;
+}
+
 static const struct iface_host_ops daemon_iface_host_ops = {
 	.emit = host_emit,
 	.publish = host_publish,
@@ -153,6 +160,7 @@ static const struct iface_host_ops daemon_iface_host_ops = {
 	.local_addresses = host_local_addresses,
 	.nft = host_nft,
 	.deliver = host_deliver,
+	.nft_table = host_nft_table,
 };
 
 static bool daemon_manages(struct wice_daemon *d, const char *ifname)

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "peer-internal.h"
+#include "wg/wg-aip.h"
 #include "util/source-util.h"
 
 #define KICK_KEEPALIVE_SEC 25
@@ -258,18 +259,9 @@ struct aips_job {
 	struct wg_allowed_ip aips[2];
 };
 
-static bool same_aip(const struct wg_allowed_ip *a, const struct wg_allowed_ip *b)
-{
-	return a->family == b->family && a->cidr == b->cidr &&
-	       !memcmp(&a->addr, &b->addr, a->family == AF_INET ? sizeof(a->addr.v4) : sizeof(a->addr.v6));
-}
-
 static bool in_job(const struct aips_job *job, const struct wg_allowed_ip *aip)
 {
-	for (size_t i = 0; i < job->n; i++)
-		if (same_aip(&job->aips[i], aip))
-			return true;
-	return false;
+	return wg_aip_in(aip, job->aips, job->n);
 }
 
 /* WireGuard adds allowed IPs one by one but removes them only by

@@ -74,6 +74,7 @@ struct wice_peer {
 	struct wice_iface *iface;
 	uint64_t id; /* unique in this process: results of WireGuard jobs find their peer by it */
 	uint8_t public_key[32];
+	struct in6_addr link_ll; /* its link-local address (wg/wg-keyaddr.h), computed once */
 	char name[12]; /* short form of the key for logs */
 	bool controlling;
 	struct sig_pair pair;
@@ -136,6 +137,18 @@ struct wice_peer {
 	uint64_t rx_bytes, tx_bytes;
 	gint64 unanswered_since_us; /* monotonic: WireGuard sent, nothing came back */
 	unsigned silent_restarts;
+	gint64 rx_changed_us; /* monotonic: when the received counter last grew */
+	struct wg_allowed_ip *aips; /* its allowed IPs in the last sync */
+	size_t n_aips;
+
+	/* facts.c and reroute.c (issue 13) */
+	bool learned;              /* added by us from a router's facts */
+	uint64_t facts_issued_ms;  /* the newest bundle accepted from it */
+	gint64 facts_sent_us;      /* monotonic: our last bundle to it */
+	gint64 heard_us_us;        /* monotonic: it last said it hears us (REACHES us) */
+	gint64 down_since_us;      /* monotonic: not connected since (0: connected) */
+	bool rerouted;             /* reroute.c: its addresses are carried by peer @via */
+	uint8_t via[32];
 };
 
 struct wice_peer *peer_new(struct wice_iface *iface, const uint8_t public_key[32]);

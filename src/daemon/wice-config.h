@@ -84,7 +84,14 @@ struct wice_iface_settings {
 	/* [interface NAME] link-addresses: addresses bound to the keys
 	 * (wg/wg-keyaddr.h); by default on for a mesh interface only */
 	enum wice_tristate link_addresses;
+	/* [interface NAME] relay-for-peers: forward between peers that have
+	 * no direct path (issue 13); by default on for a mesh interface only */
+	enum wice_tristate relay_for_peers;
+	/* [interface NAME] trust: peers believed about anyone (facts.c) */
+	uint8_t (*trust)[32];
+	size_t n_trust;
 };
+#define WICE_CONFIG_MAX_TRUST 64
 
 /* An [interface NAME] section: the global settings with its overrides
  * applied. */
