@@ -43,3 +43,19 @@ bool nft_relay_counters(struct nft_relay *relay, uint64_t *ret_packets, uint64_t
 
 /* Deletes the table.  Accepts NULL. */
 void nft_relay_free(struct nft_relay *relay);
+
+/* Additions beyond the first design (nftrelay branch). */
+
+/* The table's name, e.g. "wice_relay_7" (for logs and tests). */
+const char *nft_relay_table(const struct nft_relay *relay);
+
+/* A firewall reload (`nft flush ruleset`) deletes the table and the
+ * relaying stops; nft_relay_restore() re-creates it with the prefixes of
+ * the last successful nft_relay_set() in one transaction.  The proxy's
+ * watcher (nft-watch.h) watches only its inet table, but a flush of the
+ * ruleset removes both, so its repair is the moment to check this one. */
+bool nft_relay_table_exists(struct nft_relay *relay);
+bool nft_relay_restore(struct nft_relay *relay, GError **error);
+
+typedef struct nft_relay nft_relay;
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(nft_relay, nft_relay_free)
