@@ -279,7 +279,7 @@ static int remove_aips(const struct wg_ops *ops, const char *ifname, const struc
 		for (size_t i = 0; i < wgp->n_allowed_ips; i++)
 			if (!in_job(job, &wgp->allowed_ips[i]))
 				change.allowed_ips[change.n_allowed_ips++] = wgp->allowed_ips[i];
-		r = wg_put_peer(ops, ifname, &change);
+		r = wg_change_peer(ops, ifname, &change);
 		g_free(change.allowed_ips);
 	}
 	wg_device_free(dev);
@@ -296,7 +296,7 @@ static int change_aips(const struct wg_ops *ops, const char *ifname, void *arg)
 	memcpy(change.public_key, job->key, 32);
 	change.allowed_ips = job->aips;
 	change.n_allowed_ips = job->n;
-	return wg_put_peer(ops, ifname, &change);
+	return wg_change_peer(ops, ifname, &change); /* added to the peer's list, not replacing it */
 }
 
 static void on_aips_changed(int r, void *arg, void *data)

@@ -85,7 +85,7 @@ static int change_one(const struct wg_ops *ops, const char *ifname, void *arg)
 	if (job->add) {
 		change.allowed_ips = &job->aip;
 		change.n_allowed_ips = 1;
-		return wg_put_peer(ops, ifname, &change);
+		return wg_change_peer(ops, ifname, &change); /* added, and taken from whoever had it */
 	}
 	r = ops->get(ifname, &dev);
 	if (r == 0 && (wgp = wg_device_find_peer(dev, job->key))) {
@@ -94,7 +94,7 @@ static int change_one(const struct wg_ops *ops, const char *ifname, void *arg)
 		for (size_t i = 0; i < wgp->n_allowed_ips; i++)
 			if (!wg_aip_equal(&wgp->allowed_ips[i], &job->aip))
 				change.allowed_ips[change.n_allowed_ips++] = wgp->allowed_ips[i];
-		r = wg_put_peer(ops, ifname, &change);
+		r = wg_change_peer(ops, ifname, &change);
 		g_free(change.allowed_ips);
 	}
 	wg_device_free(dev);
@@ -135,7 +135,7 @@ static int restore_list(const struct wg_ops *ops, const char *ifname, void *arg)
 		for (size_t i = 0; i < wgp->n_allowed_ips; i++)
 			if (!wg_aip_in(&wgp->allowed_ips[i], job->orig, job->n_orig))
 				change.allowed_ips[change.n_allowed_ips++] = wgp->allowed_ips[i];
-		r = wg_put_peer(ops, ifname, &change);
+		r = wg_change_peer(ops, ifname, &change);
 		g_free(change.allowed_ips);
 	}
 	wg_device_free(dev);
