@@ -38,8 +38,11 @@
  * bundles are how reroute.c finds a dead direct path. */
 #define FACTS_INTERVAL_US (10 * G_USEC_PER_SEC)
 #define FACTS_FAST_US (2 * G_USEC_PER_SEC)
-/* Three fast bundles missed, and a tick of slack. */
-#define FACTS_LIVE_US (7 * G_USEC_PER_SEC)
+/* Two fast bundles missed, and a device read of slack.  Each side says
+ * "I hear you" only while this holds, and believes "you hear me" only
+ * this long: a path that breaks one way is given up on both sides within
+ * about two windows. */
+#define FACTS_LIVE_US (5 * G_USEC_PER_SEC)
 #define FACTS_TTL_S 30
 #define FACTS_FUTURE_MS (60 * 1000)
 #define FACTS_MAX 4096
