@@ -62,6 +62,7 @@ struct iface_facts {
 	GSource *timer, *soon;
 	uint64_t last_issued_ms;
 	guint said_hash;     /* of what we last said about ourselves */
+	bool news_pending;   /* some peer has not heard it yet */
 	/* own addresses on the interface, refreshed every tick */
 	struct wg_allowed_ip own[OWN_MAX];
 	size_t n_own;
@@ -449,8 +450,9 @@ static bool news(struct wice_iface *iface)
 
 static void publish(struct wice_iface *iface)
 {
-	bool router = facts_we_are_router(iface), all = news(iface);
+	bool router = facts_we_are_router(iface), all = news(iface) || iface->facts->news_pending;
 	gint64 now = g_get_monotonic_time();
+	bool pending = false;
 	GHashTableIter it;
 	gpointer value;
 
@@ -461,9 +463,15 @@ static void publish(struct wice_iface *iface)
 
 		if (!tunnel_signal_reachable(peer) && peer->state != PEER_CONNECTED)
 			continue;
-		if (all || now - peer->facts_sent_us >= every)
+		/* News goes out at once, but to each peer at most every
+		 * FACTS_FAST_US: a mesh coming up is a peer connecting every
+		 * few milliseconds. */
+		if ((all && now - peer->facts_sent_us >= FACTS_FAST_US) || now - peer->facts_sent_us >= every)
 			publish_to(iface, peer, router);
+		else if (all)
+			pending = true;
 	}
+	iface->facts->news_pending = pending;
 }
 
 /* --- learned peers ----------------------------------------------------------------- */

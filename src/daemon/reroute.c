@@ -25,6 +25,12 @@
 #include "wg/wg-aip.h"
 
 #define RELAY_AFTER_US (5 * G_USEC_PER_SEC)
+/* A mesh coming up has many members not connected yet for a few seconds
+ * each: moving all of them to relays and back would be churn. */
+#define RELAY_AFTER_MESH_US (20 * G_USEC_PER_SEC)
+/* The relay table changes at most this often (a transaction each). */
+#define RELAY_UPDATE_GAP_US (2 * G_USEC_PER_SEC)
+#define RELAY_CHECK_US (5 * G_USEC_PER_SEC)
 #define MAX_PREFIXES 64
 
 struct move {
@@ -48,6 +54,7 @@ struct reroute {
 	struct wg_allowed_ip *relayed; /* what the relay table holds */
 	size_t n_relayed;
 	bool relay_failed; /* said once */
+	gint64 relay_updated_us, relay_checked_us;
 };
 
 static bool key_is(const uint8_t a[32], const uint8_t b[32])
@@ -394,7 +401,7 @@ static struct wice_peer *carrier_for(struct wice_iface *iface, struct wice_peer 
 	if (peer->learned)
 		return alive_direct(peer) ? peer : NULL;
 	if (peer->state == PEER_CONNECTED || !peer->down_since_us ||
-	    g_get_monotonic_time() - peer->down_since_us < RELAY_AFTER_US)
+	    g_get_monotonic_time() - peer->down_since_us < (iface->is_mesh ? RELAY_AFTER_MESH_US : RELAY_AFTER_US))
 		return NULL;
 	return pick_relay(iface, peer);
 }
@@ -467,6 +474,23 @@ static bool same_list(const struct wg_allowed_ip *a, size_t na, const struct wg_
 	return true;
 }
 
+/* `nft flush ruleset` (a firewall reload) takes the relay table too. */
+static void relay_repair(struct reroute *rr, const char *ifname)
+{
+	g_autoptr(GError) error = NULL;
+	gint64 now = g_get_monotonic_time();
+
+	if (!rr->relay || now - rr->relay_checked_us < RELAY_CHECK_US)
+		return;
+	rr->relay_checked_us = now;
+	if (nft_relay_table_exists(rr->relay))
+		return;
+	if (nft_relay_restore(rr->relay, &error))
+		g_message("%s: the relay table was gone (a firewall reload?): restored", ifname);
+	else
+		g_warning("%s: cannot restore the relay table: %s", ifname, error->message);
+}
+
 static void relay_update(struct wice_iface *iface)
 {
 	struct reroute *rr = state(iface);
@@ -475,8 +499,11 @@ static void relay_update(struct wice_iface *iface)
 	const char *table = iface->host.ops->nft_table ? iface->host.ops->nft_table(iface->host.data) : NULL;
 	g_autoptr(GError) error = NULL;
 
-	if (same_list(list, n, rr->relayed, rr->n_relayed) || (!n && !rr->relay))
+	relay_repair(rr, iface->name);
+	if (same_list(list, n, rr->relayed, rr->n_relayed) || (!n && !rr->relay) ||
+	    g_get_monotonic_time() - rr->relay_updated_us < RELAY_UPDATE_GAP_US)
 		return;
+	rr->relay_updated_us = g_get_monotonic_time();
 	if (!rr->relay && table)
 		rr->relay = nft_relay_new(table, iface->name, &error);
 	if (!rr->relay || !nft_relay_set(rr->relay, list, n, &error)) {
