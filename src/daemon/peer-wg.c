@@ -29,6 +29,7 @@ struct peer_job {
 	uint64_t peer_id;
 	union wg_sockaddr endpoint; /* AF_UNSPEC: none */
 	bool kick;
+	int64_t void_handshake; /* peer.h */
 };
 
 static struct peer_job *job_new(const struct wice_peer *peer, const union wg_sockaddr *ep, bool kick)
@@ -40,6 +41,7 @@ static struct peer_job *job_new(const struct wice_peer *peer, const union wg_soc
 	if (ep)
 		job->endpoint = *ep;
 	job->kick = kick;
+	job->void_handshake = peer->void_handshake;
 	return job;
 }
 
@@ -131,7 +133,8 @@ static int kick_unless_handshook(const struct wg_ops *ops, const char *ifname, v
 	wgp = wg_device_find_peer(dev, job->key);
 	if (!wgp)
 		r = -ENOENT;
-	else if (wgp->last_handshake_sec && time(NULL) - wgp->last_handshake_sec <= KICK_HANDSHAKE_AGE_SEC)
+	else if (wgp->last_handshake_sec > job->void_handshake &&
+		 time(NULL) - wgp->last_handshake_sec <= KICK_HANDSHAKE_AGE_SEC)
 		r = HANDSHOOK;
 	else
 		r = readd_in(ops, ifname, job, dev);
@@ -200,7 +203,7 @@ static bool peer_has_session(const struct wice_peer *peer)
 {
 	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
 
-	return peer->last_handshake && now - peer->last_handshake <= KICK_HANDSHAKE_AGE_SEC;
+	return peer->last_handshake > peer->void_handshake && now - peer->last_handshake <= KICK_HANDSHAKE_AGE_SEC;
 }
 
 /* Without a recent handshake there is no session to lose, so the

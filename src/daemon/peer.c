@@ -138,6 +138,7 @@ void peer_rebuild(struct wice_peer *peer, bool own_session, uint64_t remote_sess
 	if (!own_session)
 		peer_ice_local_credentials(peer, &ufrag, &pwd);
 	peer_teardown(peer);
+	peer->sent_unbound = false; /* of the agent that is gone */
 	peer->remote_session = remote_session;
 	if (own_session)
 		sig_session_start(&peer->session, (uint64_t)(g_get_real_time() / 1000));
@@ -205,6 +206,9 @@ void peer_on_connected(struct wice_peer *peer)
 	if (peer->state == PEER_CONNECTED)
 		return;
 	peer->failures = 0;
+	/* The peer's session took our candidates and connected: what a later
+	 * restart of its own brings is a new agent that never saw them. */
+	peer->sent_unbound = false;
 	/* Checks that timed out may still succeed before the restart. */
 	peer_cancel_restart(peer);
 	peer_stop_resending(peer);

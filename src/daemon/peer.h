@@ -93,6 +93,7 @@ struct wice_peer {
 	/* our session and the remote session it answers (0: none yet) */
 	struct sig_session session;
 	uint64_t remote_session;
+	bool sent_unbound; /* this agent's candidates went out before we answered a session */
 	gint64 last_answer_us;
 	bool have_remote_credentials;
 	NiceCandidate *pending[PEER_MAX_PENDING_CANDIDATES];
@@ -134,6 +135,9 @@ struct wice_peer {
 	/* WireGuard facts from the last sync */
 	union wg_sockaddr wg_endpoint;
 	int64_t last_handshake;
+	/* Handshakes up to this time made a session the peer has thrown away:
+	 * it said goodbye, and its daemon's exit reset its WireGuard peer. */
+	int64_t void_handshake;
 	uint64_t rx_bytes, tx_bytes;
 	gint64 unanswered_since_us; /* monotonic: WireGuard sent, nothing came back */
 	unsigned silent_restarts;
