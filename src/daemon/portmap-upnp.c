@@ -61,6 +61,7 @@ struct upnp_worker {
 	GMutex lock; /* guards pending */
 	GCond idle;
 	unsigned pending; /* jobs pushed and not finished */
+	gint found_igd;	  /* atomic: the worker found a router, so it may hold mappings */
 };
 
 struct upnp_delivery {
@@ -263,6 +264,8 @@ static void run_job(gpointer data, gpointer user_data)
 		d = g_new0(struct upnp_delivery, 1);
 		d->result.id = job->id;
 		do_map(w->state, job, &d->result);
+		if (w->state->have_igd)
+			g_atomic_int_set(&w->found_igd, 1);
 		d->link = link_ref(w->link);
 		g_main_context_invoke_full(w->context, G_PRIORITY_DEFAULT, deliver, d, delivery_free);
 		break;
@@ -339,21 +342,9 @@ static bool wait_idle(struct upnp_worker *w, unsigned wait_ms)
 	return idle;
 }
 
-void upnp_worker_free(struct upnp_worker *w, unsigned wait_ms)
+static void worker_destroy(struct upnp_worker *w)
 {
-	if (!w)
-		return;
-	w->link->w = NULL;
-	push(w, UPNP_JOB_UNMAP_ALL, 0, NULL, 0);
-	if (!wait_idle(w, wait_ms)) {
-		/* A router that does not answer keeps the thread in miniupnpc's
-		 * timeouts: we exit without it.  The thread still uses the
-		 * state and the worker, so both are left to the exit. */
-		g_warning("upnp: the router did not answer in %u ms; its mappings expire on their own", wait_ms);
-		g_thread_pool_free(w->pool, TRUE, FALSE);
-		return;
-	}
-	g_thread_pool_free(w->pool, FALSE, TRUE);
+	g_thread_pool_free(w->pool, FALSE, TRUE); /* idle: returns at once */
 	link_unref(w->link);
 	forget_igd(w->state);
 	g_hash_table_destroy(w->state->mappings);
@@ -362,4 +353,35 @@ void upnp_worker_free(struct upnp_worker *w, unsigned wait_ms)
 	g_mutex_clear(&w->lock);
 	g_cond_clear(&w->idle);
 	g_free(w);
+}
+
+/* A thread busy in miniupnpc's timeouts is left behind: it still uses the
+ * state and the worker, so both are left to the exit. */
+static void worker_abandon(struct upnp_worker *w)
+{
+	g_thread_pool_free(w->pool, TRUE, FALSE);
+}
+
+void upnp_worker_free(struct upnp_worker *w, unsigned wait_ms)
+{
+	if (!w)
+		return;
+	w->link->w = NULL;
+	/* No router found (the usual case without UPnP, maybe still
+	 * searching): nothing of ours to delete, and no reason to wait for
+	 * a search of up to 2 s at every exit. */
+	if (!g_atomic_int_get(&w->found_igd)) {
+		if (wait_idle(w, 0))
+			worker_destroy(w);
+		else
+			worker_abandon(w);
+		return;
+	}
+	push(w, UPNP_JOB_UNMAP_ALL, 0, NULL, 0);
+	if (!wait_idle(w, wait_ms)) {
+		g_warning("upnp: the router did not answer in %u ms; its mappings expire on their own", wait_ms);
+		worker_abandon(w);
+		return;
+	}
+	worker_destroy(w);
 }
