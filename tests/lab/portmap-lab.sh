@@ -125,6 +125,7 @@ pm_expect_direct() {
 	lab_wait_for 5 pm__reached b a direct || lab_fail "b's peer is not reached directly: $(wl_pair_types b)"
 	mapping=$(wl_peer a b | jq -c .port_mapping)
 	echo "a: port mapping $mapping"
+	grep -E "running, control socket|port mapping:|selected pair" "$(lab_log wice-a)" | sed 's/^/a: /'
 	[ "$(jq -r .protocol <<<"$mapping")" = "$want" ] || lab_fail "a's mapping is not by $want: $mapping"
 	ext=$(jq -r .external <<<"$mapping")
 	[ "${ext%:*}" = "$PM_PUBLIC" ] || lab_fail "a's mapping is not on the router's public address: $ext"
