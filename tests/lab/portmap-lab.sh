@@ -129,6 +129,8 @@ pm_expect_direct() {
 	[ "$(jq -r .protocol <<<"$mapping")" = "$want" ] || lab_fail "a's mapping is not by $want: $mapping"
 	ext=$(jq -r .external <<<"$mapping")
 	[ "${ext%:*}" = "$PM_PUBLIC" ] || lab_fail "a's mapping is not on the router's public address: $ext"
+	wl_wice a show | grep -F "port mapping: $want $ext -> " ||
+		lab_fail "wice show on a does not name the mapping: $(wl_wice a show)"
 	remote=$(wl_peer b a | jq -r '"\(.selected_pair.remote.address):\(.selected_pair.remote.port)"')
 	[ "$remote" = "$ext" ] || lab_fail "b's selected pair goes to $remote, not to a's mapping $ext"
 	wl_expect_path a "(host|prflx) prflx nft"
