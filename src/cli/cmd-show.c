@@ -140,6 +140,7 @@ static const char *state_colour(const char *state)
 static void print_path(JsonObject *peer)
 {
 	JsonObject *pair = object(peer, "selected_pair");
+	JsonObject *mapping = object(peer, "port_mapping");
 	g_autofree char *local = NULL, *remote = NULL;
 
 	if (g_strcmp0(str(peer, "reached"), "via") == 0)
@@ -157,6 +158,10 @@ static void print_path(JsonObject *peer)
 		field("proxy", "%s", str(peer, "proxy"));
 	field("candidates", "%" G_GINT64_FORMAT " local, %" G_GINT64_FORMAT " remote", num(peer, "local_candidates"),
 	      num(peer, "remote_candidates"));
+	if (mapping)
+		field("port mapping", "%s %s -> %s", str(mapping, "protocol") ? str(mapping, "protocol") : "?",
+		      str(mapping, "external") ? str(mapping, "external") : "?",
+		      str(mapping, "internal") ? str(mapping, "internal") : "?");
 	field("role", "%s", str(peer, "role") ? str(peer, "role") : "?");
 	field("restarts", "%" G_GINT64_FORMAT, num(peer, "restarts"));
 }

@@ -17,6 +17,7 @@
 #include "mesh.h"
 #include "mesh/mesh-announce.h"
 #include "peer.h"
+#include "portmap.h"
 #include "privileges.h"
 #include "proxy/nft-proxy.h"
 #include "resolve.h"
@@ -151,6 +152,13 @@ static const char *host_nft_table(void *host)
 	return d->nft ? d->nft_table : NULL;
 }
 
+static struct portmap *host_portmap(void *host)
+{
+	struct wice_daemon *d = host;
+
+	return d->portmap;
+}
+
 static const struct iface_host_ops daemon_iface_host_ops = {
 	.emit = host_emit,
 	.publish = host_publish,
@@ -159,6 +167,7 @@ static const struct iface_host_ops daemon_iface_host_ops = {
 	.settings = host_settings,
 	.local_addresses = host_local_addresses,
 	.nft = host_nft,
+	.portmap = host_portmap,
 	.deliver = host_deliver,
 	.nft_table = host_nft_table,
 };
@@ -432,6 +441,7 @@ struct wice_daemon *daemon_new(struct wice_config *config, const char *config_pa
 	d->operator_removed = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	d->backends = g_ptr_array_new_with_free_func((GDestroyNotify)sig_backend_free);
 	d->turns = turns_proxies_new();
+	d->portmap = portmap_new();
 	d->cancel = g_cancellable_new();
 	d->nft_table = daemon_nft_table_name(socket_path);
 	d->control = control_new(socket_path, &daemon_control_handler, d, error);
@@ -507,6 +517,8 @@ void daemon_free(struct wice_daemon *d)
 		mesh_attach_iface(d->mesh, NULL);
 	g_hash_table_remove_all(d->ifaces);
 	drain_loop(d);
+	/* after the peers gave their mappings back and the loop sent the deletes */
+	g_clear_pointer(&d->portmap, portmap_free);
 	g_clear_pointer(&d->mesh, mesh_free);
 	g_hash_table_destroy(d->ifaces);
 	g_hash_table_destroy(d->wg_names);

@@ -24,6 +24,7 @@
 #define IFACE_DRAIN_MS 2000
 
 struct nft_proxy;
+struct portmap;
 struct wice_peer;
 
 struct iface_host_ops {
@@ -42,6 +43,8 @@ struct iface_host_ops {
 	void (*local_addresses)(void *host, GArray *ret);
 	/* The nftables fast path; NULL when nftables is unusable. */
 	struct nft_proxy *(*nft)(void *host);
+	/* Port mappings on the router (portmap.h); NULL (or no op): none. */
+	struct portmap *(*portmap)(void *host);
 	/* An envelope that came through a tunnel (tunnel-signal.c), as one
 	 * from a signaling backend. */
 	void (*deliver)(void *host, const uint8_t *data, size_t len);

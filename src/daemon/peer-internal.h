@@ -31,6 +31,12 @@ void peer_ice_remote_gathering_done(struct wice_peer *peer);
 /* Whether the local addresses the agents gather on are all still there. */
 bool peer_ice_addresses_still_there(const struct wice_peer *peer);
 
+/* peer-portmap.c: a port mapping for the direct agent's host candidate
+ * @c, which becomes a server reflexive candidate when the router makes it. */
+void peer_portmap_on_candidate(struct peer_agent *pa, const NiceCandidate *c);
+/* Deletes the session's mapping. */
+void peer_portmap_release(struct wice_peer *peer);
+
 /* peer-signal.c */
 void peer_send_state(struct wice_peer *peer, bool please_answer);
 void peer_schedule_send_state(struct wice_peer *peer);

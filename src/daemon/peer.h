@@ -39,6 +39,7 @@ enum peer_proxy_kind {
 /* Local candidates we keep to resend when messages are lost. */
 #define PEER_MAX_LOCAL_CANDIDATES 64
 
+struct portmap_mapping;
 struct user_proxy;
 struct wice_peer;
 
@@ -102,6 +103,9 @@ struct wice_peer {
 	bool remote_gathering_done;
 	NiceCandidate *local[PEER_MAX_LOCAL_CANDIDATES];
 	size_t n_local;
+	/* peer-portmap.c: the router's mapping of the direct agent's port */
+	struct portmap_mapping *portmap;
+	struct sockaddr_in portmap_internal, portmap_advertised;
 
 	GSource *send_timer; /* a coalesced send of our state */
 	struct sig_route route; /* how the peer's last message came */

@@ -6,6 +6,7 @@
  *   "facts":[{"subject","attribute","value","ttl"}],"selected_pair":{"local":{"type","address","port"},
  *   "remote":{...}}|null,"last_handshake","rx_bytes","tx_bytes","role",
  *   "local_candidates","remote_candidates","restarts",
+ *   "port_mapping":{"protocol","external","internal","lifetime"}|null,
  *   "link_addresses":{"link_local","key"}|null}], "link_addresses" (ours),
  *   "router","facts_dropped":{"untrusted","rejected"},
  *   "relay":{"prefixes","packets","bytes"}|null}],
@@ -24,6 +25,7 @@
 #include "daemon.h"
 #include "mesh.h"
 #include "peer.h"
+#include "portmap.h"
 #include "signaling/fact-wire.h"
 #include "wg/wg-keyaddr.h"
 
@@ -152,6 +154,35 @@ static void add_peer_routing(JsonBuilder *b, const struct wice_peer *peer)
 	json_builder_end_array(b);
 }
 
+static char *format_sockaddr(const struct sockaddr_in *a)
+{
+	char text[INET_ADDRSTRLEN];
+
+	return g_strdup_printf("%s:%u", inet_ntop(AF_INET, &a->sin_addr, text, sizeof(text)), ntohs(a->sin_port));
+}
+
+/* "port_mapping": what the router in front of us maps to the direct
+ * agent's host candidate (peer-portmap.c), or null. */
+static void add_port_mapping(JsonBuilder *b, const struct wice_peer *peer)
+{
+	struct sockaddr_in external;
+	g_autofree char *ext = NULL, *in = NULL;
+
+	json_builder_set_member_name(b, "port_mapping");
+	if (!portmap_mapping_external(peer->portmap, &external)) {
+		json_builder_add_null_value(b);
+		return;
+	}
+	ext = format_sockaddr(&external);
+	in = format_sockaddr(&peer->portmap_internal);
+	json_builder_begin_object(b);
+	add_string(b, "protocol", portmap_mapping_protocol(peer->portmap));
+	add_string(b, "external", ext);
+	add_string(b, "internal", in);
+	add_int(b, "lifetime", portmap_mapping_lifetime(peer->portmap));
+	json_builder_end_object(b);
+}
+
 static void add_peer(JsonBuilder *b, const struct wice_peer *peer)
 {
 	char key[WG_KEY_B64_LEN], ep[128];
@@ -174,6 +205,7 @@ static void add_peer(JsonBuilder *b, const struct wice_peer *peer)
 	add_int(b, "local_candidates", (gint64)peer->n_local);
 	add_int(b, "remote_candidates", (gint64)peer_remote_candidates(peer));
 	add_int(b, "restarts", peer->restarts);
+	add_port_mapping(b, peer);
 	add_link_addresses(b, peer->iface, peer->public_key);
 	json_builder_end_object(b);
 }

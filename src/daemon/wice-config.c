@@ -331,6 +331,33 @@ static bool parse_port_range(const struct key_ref *k, const char *value, struct 
 	return true;
 }
 
+/* yes (every protocol), no, or a list of pcp, natpmp and upnp. */
+static bool parse_port_mapping(const struct key_ref *k, const char *value, struct wice_iface_settings *s,
+			       GError **error)
+{
+	static const char *const names[] = { "pcp", "natpmp", "upnp" };
+	g_auto(GStrv) protocols = split_list(value);
+
+	if (strcmp(value, "yes") == 0 || strcmp(value, "no") == 0) {
+		s->port_mapping = strcmp(value, "yes") == 0 ? WICE_PORTMAP_ALL : 0;
+		return true;
+	}
+	s->port_mapping = 0;
+	for (unsigned i = 0; protocols[i]; i++) {
+		unsigned bit = 0;
+
+		for (unsigned j = 0; j < G_N_ELEMENTS(names); j++)
+			if (strcmp(protocols[i], names[j]) == 0)
+				bit = 1u << j;
+		if (!bit)
+			return bad_setting(k, protocols[i], "expected yes, no, or a list of pcp, natpmp and upnp", error);
+		s->port_mapping |= bit;
+	}
+	if (!s->port_mapping)
+		return bad_setting(k, value, "expected yes, no, or a list of pcp, natpmp and upnp", error);
+	return true;
+}
+
 static bool parse_proxy_mode(const struct key_ref *k, const char *value, struct wice_iface_settings *s,
 			     GError **error)
 {
@@ -409,6 +436,7 @@ static const struct setting {
 	{ "ice", "candidate-types", "ice-candidate-types", parse_candidate_types },
 	{ "ice", "port-range", "ice-port-range", parse_port_range },
 	{ "ice", "liveness", "ice-liveness", parse_liveness },
+	{ "ice", "port-mapping", "ice-port-mapping", parse_port_mapping },
 	{ "proxy", "mode", "proxy-mode", parse_proxy_mode },
 	/* per interface only */
 	{ NULL, NULL, "link-addresses", parse_link_addresses },
@@ -718,6 +746,7 @@ static struct wice_config *wice_config_new_default(void)
 	cfg->signaling_urls = g_strsplit("mcast://", ",", -1);
 	cfg->defaults.ice_servers = g_new0(struct wice_ice_server, 1);
 	cfg->defaults.candidate_types = WICE_CAND_ALL;
+	cfg->defaults.port_mapping = WICE_PORTMAP_ALL;
 	cfg->defaults.proxy_mode = WICE_PROXY_AUTO;
 	cfg->interfaces_exclude = g_new0(char *, 1);
 	cfg->interfaces = g_new0(char *, 1);

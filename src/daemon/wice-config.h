@@ -8,8 +8,8 @@
  * Global sections: [signaling] [ice] [proxy] [daemon] [control] [mesh].  An
  * [interface NAME] section overrides the [ice] and [proxy] keys for one
  * WireGuard interface, under the names ice-urls, ice-username,
- * ice-password, ice-turn-secret, ice-candidate-types, ice-port-range and
- * proxy-mode; what it does not set comes from the global sections. */
+ * ice-password, ice-turn-secret, ice-candidate-types, ice-port-range,
+ * ice-port-mapping and proxy-mode; what it does not set comes from the global sections. */
 #pragma once
 
 #include <glib.h>
@@ -49,6 +49,15 @@ enum wice_candidate_types {
 	WICE_CAND_ALL = 7,
 };
 
+/* [ice] port-mapping: the protocols that may ask the router in front of
+ * us for a port mapping (src/daemon/portmap.h uses the same bits). */
+enum wice_port_mapping {
+	WICE_PORTMAP_PCP = 1u << 0,
+	WICE_PORTMAP_NATPMP = 1u << 1,
+	WICE_PORTMAP_UPNP = 1u << 2,
+	WICE_PORTMAP_ALL = 7,
+};
+
 enum wice_proxy_mode {
 	WICE_PROXY_AUTO,
 	WICE_PROXY_NFT,
@@ -79,6 +88,7 @@ struct wice_iface_settings {
 	char *turn_secret; /* coturn's REST API shared secret */
 	unsigned candidate_types;
 	uint16_t port_min, port_max; /* 0, 0: any */
+	unsigned port_mapping;       /* enum wice_port_mapping; 0: none */
 	enum wice_proxy_mode proxy_mode;
 	enum wice_liveness liveness;
 	/* [interface NAME] link-addresses: addresses bound to the keys
