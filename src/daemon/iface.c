@@ -347,6 +347,7 @@ void iface_free(struct wice_iface *iface)
 	source_clear(&iface->sync_timer);
 	source_clear(&iface->sync_soon);
 	reroute_release(iface);
+	relay_for_peers_release(iface);
 	g_hash_table_destroy(iface->peers);
 	link_addr_iface_release(iface);
 	/* The peers' last writes (endpoints put back) are queued: give them

@@ -88,6 +88,7 @@ struct wice_iface {
 	/* facts.c and reroute.c: what peers said, where addresses go */
 	struct iface_facts *facts; /* NULL: no tunnel signaling */
 	struct reroute *reroute;   /* NULL: nothing moved yet */
+	struct peer_relay *peer_relay; /* relay-for-peers.c; NULL: none yet */
 	GSource *sync_soon;  /* an early sync: a message from a peer we do not know yet */
 	gint64 early_sync_us; /* monotonic, the last one */
 };
@@ -185,8 +186,12 @@ void reroute_update(struct wice_iface *iface);
 void reroute_forget(struct wice_iface *iface, const uint8_t key[32]);
 void reroute_release(struct wice_iface *iface);
 bool reroute_is_carrier(struct wice_iface *iface, const struct wice_peer *peer);
-bool reroute_relay_counters(struct wice_iface *iface, size_t *ret_prefixes, uint64_t *ret_packets,
-			    uint64_t *ret_bytes);
+/* relay-for-peers.c: forwarding between peers that have no path of
+ * their own, when the interface is willing. */
+void relay_for_peers_update(struct wice_iface *iface);
+bool relay_for_peers_counters(struct wice_iface *iface, size_t *ret_prefixes, uint64_t *ret_packets,
+			      uint64_t *ret_bytes);
+void relay_for_peers_release(struct wice_iface *iface);
 
 struct wice_peer *iface_find_peer(struct wice_iface *iface, const uint8_t public_key[32]);
 /* Peers of the device that are not connected (yet), counting those the

@@ -15,22 +15,19 @@
  * A move is recorded with who held the prefix before.  Giving it back
  * writes the holder's list as it was (WireGuard keeps allowed IPs in the
  * order they were added, and `wg showconf` shows that order), so on exit
- * every entry is where the operator put it. */
+ * every entry is where the operator put it.  The other end of relaying,
+ * forwarding for others, is relay-for-peers.c. */
 #include "config.h"
 
 #include <string.h>
 
 #include "peer.h"
-#include "proxy/nft-relay.h"
 #include "wg/wg-aip.h"
 
 #define RELAY_AFTER_US (5 * G_USEC_PER_SEC)
 /* A mesh coming up has many members not connected yet for a few seconds
  * each: moving all of them to relays and back would be churn. */
 #define RELAY_AFTER_MESH_US (20 * G_USEC_PER_SEC)
-/* The relay table changes at most this often (a transaction each). */
-#define RELAY_UPDATE_GAP_US (2 * G_USEC_PER_SEC)
-#define RELAY_CHECK_US (5 * G_USEC_PER_SEC)
 #define MAX_PREFIXES 64
 
 struct move {
@@ -50,11 +47,6 @@ struct snapshot {
 struct reroute {
 	GArray *moves;     /* struct move */
 	GArray *snapshots; /* struct snapshot */
-	struct nft_relay *relay;
-	struct wg_allowed_ip *relayed; /* what the relay table holds */
-	size_t n_relayed;
-	bool relay_failed; /* said once */
-	gint64 relay_updated_us, relay_checked_us;
 };
 
 static bool key_is(const uint8_t a[32], const uint8_t b[32])
@@ -436,100 +428,6 @@ static void route_peer(struct wice_iface *iface, struct wice_peer *peer)
 	}
 }
 
-/* --- relaying for others (proxy/nft-relay.h) ------------------------------------------ */
-
-static size_t relayable(struct wice_iface *iface, struct wg_allowed_ip *ret, size_t max)
-{
-	GHashTableIter it;
-	gpointer value;
-	size_t n = 0, peers = 0;
-
-	g_hash_table_iter_init(&it, iface->peers);
-	while (g_hash_table_iter_next(&it, NULL, &value)) {
-		const struct wice_peer *peer = value;
-		size_t before = n;
-
-		if (!up(peer))
-			continue;
-		for (size_t i = 0; i < peer->n_aips && n < max; i++) {
-			const struct wg_allowed_ip *aip = &peer->aips[i];
-
-			if ((aip->family == AF_INET6 && IN6_IS_ADDR_LINKLOCAL(&aip->addr.v6)) ||
-			    facts_covers_own(iface, aip) || wg_aip_in(aip, ret, n))
-				continue;
-			ret[n++] = *aip;
-		}
-		peers += n > before;
-	}
-	return peers >= 2 ? n : 0;
-}
-
-static bool same_list(const struct wg_allowed_ip *a, size_t na, const struct wg_allowed_ip *b, size_t nb)
-{
-	if (na != nb)
-		return false;
-	for (size_t i = 0; i < na; i++)
-		if (!wg_aip_in(&a[i], b, nb))
-			return false;
-	return true;
-}
-
-/* `nft flush ruleset` (a firewall reload) takes the relay table too. */
-static void relay_repair(struct reroute *rr, const char *ifname)
-{
-	g_autoptr(GError) error = NULL;
-	gint64 now = g_get_monotonic_time();
-
-	if (!rr->relay || now - rr->relay_checked_us < RELAY_CHECK_US)
-		return;
-	rr->relay_checked_us = now;
-	if (nft_relay_table_exists(rr->relay))
-		return;
-	if (nft_relay_restore(rr->relay, &error))
-		g_message("%s: the relay table was gone (a firewall reload?): restored", ifname);
-	else
-		g_warning("%s: cannot restore the relay table: %s", ifname, error->message);
-}
-
-static void relay_update(struct wice_iface *iface)
-{
-	struct reroute *rr = state(iface);
-	g_autofree struct wg_allowed_ip *list = g_new0(struct wg_allowed_ip, NFT_RELAY_MAX_PREFIXES);
-	size_t n = facts_relay_wanted(iface) ? relayable(iface, list, NFT_RELAY_MAX_PREFIXES) : 0;
-	const char *table = iface->host.ops->nft_table ? iface->host.ops->nft_table(iface->host.data) : NULL;
-	g_autoptr(GError) error = NULL;
-
-	relay_repair(rr, iface->name);
-	if (same_list(list, n, rr->relayed, rr->n_relayed) || (!n && !rr->relay) ||
-	    g_get_monotonic_time() - rr->relay_updated_us < RELAY_UPDATE_GAP_US)
-		return;
-	rr->relay_updated_us = g_get_monotonic_time();
-	if (!rr->relay && table)
-		rr->relay = nft_relay_new(table, iface->name, &error);
-	if (!rr->relay || !nft_relay_set(rr->relay, list, n, &error)) {
-		if (!rr->relay_failed)
-			g_warning("%s: cannot relay for peers: %s", iface->name,
-				  error ? error->message : "nftables is not usable");
-		rr->relay_failed = true;
-		return;
-	}
-	g_free(rr->relayed);
-	rr->relayed = g_memdup2(list, n * sizeof(*list));
-	rr->n_relayed = n;
-	g_message("%s: relaying between %zu prefixes of connected peers", iface->name, n);
-}
-
-bool reroute_relay_counters(struct wice_iface *iface, size_t *ret_prefixes, uint64_t *ret_packets,
-			    uint64_t *ret_bytes)
-{
-	struct reroute *rr = iface->reroute;
-
-	if (!rr || !rr->relay)
-		return false;
-	*ret_prefixes = rr->n_relayed;
-	return nft_relay_counters(rr->relay, ret_packets, ret_bytes);
-}
-
 /* --- life cycle ----------------------------------------------------------------------- */
 
 void reroute_update(struct wice_iface *iface)
@@ -550,7 +448,7 @@ void reroute_update(struct wice_iface *iface)
 	g_hash_table_iter_init(&it, iface->peers);
 	while (g_hash_table_iter_next(&it, NULL, &value))
 		route_peer(iface, value);
-	relay_update(iface);
+	relay_for_peers_update(iface);
 }
 
 /* Every prefix back where the operator put it, the relay table gone. */
@@ -566,8 +464,6 @@ void reroute_release(struct wice_iface *iface)
 		g_free(g_array_index(rr->snapshots, struct snapshot, i).aips);
 	g_array_free(rr->snapshots, TRUE);
 	g_array_free(rr->moves, TRUE);
-	nft_relay_free(rr->relay);
-	g_free(rr->relayed);
 	g_free(rr);
 	iface->reroute = NULL;
 }

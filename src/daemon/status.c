@@ -255,7 +255,7 @@ static void add_iface_routing(JsonBuilder *b, struct wice_iface *iface)
 	add_int(b, "rejected", rejected);
 	json_builder_end_object(b);
 	json_builder_set_member_name(b, "relay");
-	if (!reroute_relay_counters(iface, &prefixes, &packets, &bytes)) {
+	if (!relay_for_peers_counters(iface, &prefixes, &packets, &bytes)) {
 		json_builder_add_null_value(b);
 		return;
 	}
