@@ -85,6 +85,8 @@ static void on_new_candidate(NiceAgent *agent, NiceCandidate *c, gpointer data)
 				   c->foundation);
 		peer->local[peer->n_local++] = copy;
 	}
+	if (pa->kind == PEER_AGENT_DIRECT)
+		peer_advertise_on_host_candidate(peer, c);
 	peer_schedule_send_state(peer);
 }
 

@@ -31,6 +31,14 @@ void peer_ice_remote_gathering_done(struct wice_peer *peer);
 /* Whether the local addresses the agents gather on are all still there. */
 bool peer_ice_addresses_still_there(const struct wice_peer *peer);
 
+/* peer-advertise.c: [ice] advertise. */
+/* The direct agent found @host: the advertised addresses it stands for
+ * join our local candidates. */
+void peer_advertise_on_host_candidate(struct wice_peer *peer, const NiceCandidate *host);
+/* Marks the sides of a selected pair that are advertised addresses. */
+void peer_advertise_note_pair(const struct wice_peer *peer, struct peer_pair_info *info, const NiceCandidate *local,
+			      const NiceCandidate *remote);
+
 /* peer-signal.c */
 void peer_send_state(struct wice_peer *peer, bool please_answer);
 void peer_schedule_send_state(struct wice_peer *peer);

@@ -68,6 +68,7 @@ struct peer_pair_info {
 	char local_addr[INET6_ADDRSTRLEN];
 	char remote_addr[INET6_ADDRSTRLEN];
 	uint16_t local_port, remote_port;
+	bool local_advertised, remote_advertised; /* [ice] advertise (peer-advertise.c) */
 };
 
 struct wice_peer {

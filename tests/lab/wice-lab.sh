@@ -49,6 +49,7 @@ wl_require() {
 #                          with wl_start_coturn, e.g. just before the daemons
 #   WL_COTURN_VERBOSE=1    coturn logs every request (-V)
 #   WL_COTURN_PLAIN=1      no --allowed-peer-ip: only what a user would write
+#   WL_COTURN_ARGS="..."   more turnserver options (words)
 #   WL_SRV_EGRESS=drop|none|private-blocked   what becomes of srv's packets
 #                          to an address off the internet's /24 (such as a
 #                          peer's private host candidate): the internet's
@@ -97,6 +98,8 @@ wl_start_coturn() {
 	esac
 	[ "${WL_COTURN_VERBOSE:-0}" != 1 ] || extra+=(-V)
 	[ "${WL_COTURN_PLAIN:-0}" = 1 ] || extra+=(--allowed-peer-ip=198.18.0.0-198.18.0.255)
+	# shellcheck disable=SC2206 # words by intent
+	extra+=(${WL_COTURN_ARGS:-})
 	lab_bg srv coturn turnserver -n --listening-ip="$ip" --relay-ip="$ip" --listening-port=3478 \
 		--min-port=49152 --max-port=65535 --realm=wice.lab "${auth[@]}" \
 		--no-tls --no-dtls --no-cli --log-file=stdout --simple-log "${extra[@]}"
