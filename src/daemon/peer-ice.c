@@ -313,7 +313,7 @@ static NiceAgentOption agent_options(const struct wice_peer *peer)
 	return opts;
 }
 
-static bool peer_agent_create(struct peer_agent *pa, GArray *addrs, const char *ufrag, const char *pwd)
+bool peer_agent_configure(struct peer_agent *pa, GArray *addrs, const char *ufrag, const char *pwd)
 {
 	struct wice_peer *peer = pa->peer;
 	const struct wice_iface_settings *cfg = iface_settings(peer->iface);
@@ -337,8 +337,20 @@ static bool peer_agent_create(struct peer_agent *pa, GArray *addrs, const char *
 		configure_stun(pa, cfg);
 	if (ufrag && pwd)
 		nice_agent_set_local_credentials(pa->agent, pa->stream, ufrag, pwd);
+	return true;
+}
+
+void peer_agent_attach(struct peer_agent *pa)
+{
 	connect_signals(pa);
 	nice_agent_attach_recv(pa->agent, pa->stream, 1, g_main_context_get_thread_default(), on_receive, pa);
+}
+
+static bool peer_agent_create(struct peer_agent *pa, GArray *addrs, const char *ufrag, const char *pwd)
+{
+	if (!peer_agent_configure(pa, addrs, ufrag, pwd))
+		return false;
+	peer_agent_attach(pa);
 	return nice_agent_gather_candidates(pa->agent, pa->stream);
 }
 
@@ -385,6 +397,7 @@ bool peer_ice_create(struct wice_peer *peer, const char *ufrag, const char *pwd)
 	}
 	if (own_pwd)
 		explicit_bzero(own_pwd, strlen(own_pwd));
+	peer_renew_start(peer);
 	return true;
 }
 
@@ -465,9 +478,19 @@ static void peer_clear_candidates(struct wice_peer *peer)
 	peer->n_local = 0;
 }
 
+static void forget_remote_credentials(struct wice_peer *peer)
+{
+	if (peer->remote_pwd)
+		explicit_bzero(peer->remote_pwd, strlen(peer->remote_pwd));
+	g_clear_pointer(&peer->remote_pwd, g_free);
+	g_clear_pointer(&peer->remote_ufrag, g_free);
+}
+
 void peer_ice_destroy(struct wice_peer *peer)
 {
 	peer_cancel_send_state(peer);
+	peer_renew_stop(peer);
+	forget_remote_credentials(peer);
 	/* all going: no path moves from one to the other meanwhile */
 	for (size_t i = 0; i < PEER_N_AGENTS; i++)
 		peer->ice[i].failed = true;
@@ -551,6 +574,8 @@ static void give_remote_candidate(struct wice_peer *peer, NiceCandidate *c)
 		nice_agent_set_remote_candidates(pa->agent, pa->stream, 1, &one);
 		pa->n_remote++;
 	}
+	if (pa == &peer->ice[PEER_AGENT_RELAY])
+		peer_renew_add_remote_candidate(peer, c);
 	nice_candidate_free(c);
 }
 
@@ -569,6 +594,9 @@ void peer_ice_set_remote_credentials(struct wice_peer *peer, const char *ufrag, 
 	if (!any)
 		return;
 	peer->have_remote_credentials = true;
+	forget_remote_credentials(peer);
+	peer->remote_ufrag = g_strdup(ufrag);
+	peer->remote_pwd = g_strdup(pwd);
 	for (size_t i = 0; i < peer->n_pending; i++)
 		give_remote_candidate(peer, peer->pending[i]);
 	peer->n_pending = 0;
@@ -609,5 +637,6 @@ void peer_ice_remote_gathering_done(struct wice_peer *peer)
 		if (pa->agent)
 			nice_agent_peer_candidate_gathering_done(pa->agent, pa->stream);
 	}
+	peer_renew_remote_gathering_done(peer);
 	check_hope(peer, "checks failed");
 }
