@@ -50,6 +50,14 @@ static unsigned margin_s(unsigned lifetime)
 	return MIN(lifetime / 4, RENEW_MARGIN_MAX_S);
 }
 
+/* A renewal that has no pair after half the margin is made again, while
+ * the old credentials still work (2 s at least: gathering and checks over
+ * the relay take ~0.2 s in the lab). */
+static guint retry_ms(const struct wice_peer *peer)
+{
+	return 1000 * MAX(margin_s(turn_credentials_lifetime(iface_settings(peer->iface))) / 2, 2u);
+}
+
 static void schedule(struct wice_peer *peer, guint ms, GSourceFunc fn)
 {
 	source_clear(&peer->renew_timer);
@@ -113,8 +121,7 @@ static gboolean on_renew_failed(gpointer data)
 	g_clear_pointer(&peer->renew_timer, g_source_unref);
 	g_info("%s/%s: relay renewal found no pair; trying again", peer->iface->name, peer->name);
 	drop_renewal(peer);
-	schedule(peer, 1000 * MAX(margin_s(turn_credentials_lifetime(iface_settings(peer->iface))) / 4, 1u),
-		 on_renew_timer);
+	schedule(peer, retry_ms(peer), on_renew_timer);
 	return G_SOURCE_REMOVE;
 }
 
@@ -191,13 +198,12 @@ static bool begin_renewal(struct wice_peer *peer)
 	return nice_agent_gather_candidates(pa->agent, pa->stream);
 }
 
-/* A renewal that has no pair when this fires is dropped and made again:
- * a quarter of the margin, while the old credentials still work. */
+/* Starts a renewal; one that has no pair when this fires again is
+ * dropped and made again. */
 static gboolean on_renew_timer(gpointer data)
 {
 	struct wice_peer *peer = data;
 	const struct peer_agent *relay = &peer->ice[PEER_AGENT_RELAY];
-	unsigned margin = margin_s(turn_credentials_lifetime(iface_settings(peer->iface)));
 
 	g_clear_pointer(&peer->renew_timer, g_source_unref);
 	drop_renewal(peer);
@@ -206,7 +212,7 @@ static gboolean on_renew_timer(gpointer data)
 	g_debug("%s/%s: renewing the relay agent's TURN credentials", peer->iface->name, peer->name);
 	if (!begin_renewal(peer))
 		drop_renewal(peer);
-	schedule(peer, 1000 * MAX(margin / 4, 1u), on_renew_timer);
+	schedule(peer, retry_ms(peer), on_renew_timer);
 	return G_SOURCE_REMOVE;
 }
 
