@@ -6,9 +6,9 @@ PACKAGES="
 	autoconf automake libtool pkg-config make gcc clang
 	libglib2.0-dev libnice-dev libsodium-dev libmnl-dev libcurl4-openssl-dev
 	libjson-glib-dev libsoup-3.0-dev libnftables-dev libsystemd-dev libcap-ng-dev libcriterion-dev linux-libc-dev
-	libqrencode-dev libpng-dev
+	libqrencode-dev libpng-dev libminiupnpc-dev
 	iproute2 nftables conntrack wireguard-tools wireguard-go iputils-ping procps psmisc socat jq curl
-	coturn openssl
+	coturn openssl miniupnpd-nftables
 	nebula iperf3 fping
 	qemu-system-x86 linux-image-amd64 busybox-static kmod cpio
 	valgrind mandoc systemd

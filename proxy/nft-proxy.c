@@ -9,16 +9,12 @@
 #include "config.h"
 
 #include <arpa/inet.h>
-#include <linux/netlink.h>
-#include <nftables/libnftables.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include "nft-proxy.h"
+#include "nft-run.h"
 #include "nft-watch.h"
 
-#define TABLE_NAME_MAX 64
 /* A name no daemon uses, for the dry run of nft_proxy_available(). */
 #define PROBE_TABLE "wice_probe"
 /* Repairs follow a change at once, then keep at least this far apart,
@@ -104,18 +100,6 @@ static char *table_definition(const char *t, bool replace)
 	return g_strdup_printf("add table inet %1$s\ndelete table inet %1$s\n%2$s", t, body);
 }
 
-static bool valid_table_name(const char *name)
-{
-	size_t len = strlen(name);
-
-	if (len == 0 || len > TABLE_NAME_MAX || !g_ascii_isalpha(name[0]))
-		return false;
-	for (size_t i = 0; i < len; i++)
-		if (!g_ascii_isalnum(name[i]) && name[i] != '_')
-			return false;
-	return true;
-}
-
 /* Handles end up inside a quoted nft comment: no quotes, no spaces. */
 static bool valid_handle(const char *handle)
 {
@@ -129,51 +113,6 @@ static bool valid_handle(const char *handle)
 	return true;
 }
 
-/* libnftables exits the process when it cannot open its netlink socket
- * (a kernel without nfnetlink): find out first. */
-static bool netfilter_netlink_works(void)
-{
-	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
-
-	if (fd < 0)
-		return false;
-	close(fd);
-	return true;
-}
-
-static struct nft_ctx *ctx_new(void)
-{
-	struct nft_ctx *nft;
-
-	if (!netfilter_netlink_works())
-		return NULL;
-	nft = nft_ctx_new(NFT_CTX_DEFAULT);
-	if (!nft)
-		return NULL;
-	/* Keep libnftables off our stdout and stderr: errors go into GErrors. */
-	if (nft_ctx_buffer_output(nft) < 0 || nft_ctx_buffer_error(nft) < 0) {
-		nft_ctx_free(nft);
-		return NULL;
-	}
-	return nft;
-}
-
-/* Runs @cmds as one transaction; on failure the error names the first
- * line of nft's message (the rest repeats the command with carets). */
-static bool run(struct nft_ctx *nft, const char *cmds, GError **error)
-{
-	int r = nft_run_cmd_from_buffer(nft, cmds);
-	g_autofree char *msg = g_strdup(nft_ctx_get_error_buffer(nft));
-
-	nft_ctx_get_output_buffer(nft); /* drop whatever was printed */
-	if (r == 0)
-		return true;
-	if (msg)
-		msg[strcspn(msg, "\n")] = '\0';
-	g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "nftables: %s", msg && *msg ? msg : "command failed");
-	return false;
-}
-
 /* A transaction of ours: the watcher must not take it for someone else's. */
 static bool commit(struct nft_proxy *p, const char *cmds, GError **error)
 {
@@ -181,7 +120,7 @@ static bool commit(struct nft_proxy *p, const char *cmds, GError **error)
 
 	if (p->watch)
 		nft_watch_own_begin(p->watch);
-	ok = run(p->nft, cmds, error);
+	ok = nft_run(p->nft, cmds, NULL, error);
 	if (p->watch)
 		nft_watch_own_end(p->watch, ok);
 	return ok;
@@ -191,12 +130,12 @@ static bool table_exists(struct nft_ctx *nft, const char *table)
 {
 	g_autofree char *cmd = g_strdup_printf("list table inet %s\n", table);
 
-	return run(nft, cmd, NULL);
+	return nft_run(nft, cmd, NULL, NULL);
 }
 
 bool nft_proxy_available(void)
 {
-	struct nft_ctx *nft = ctx_new();
+	struct nft_ctx *nft = nft_quiet_ctx_new();
 	g_autofree char *def = table_definition(PROBE_TABLE, false);
 	bool ok;
 
@@ -205,7 +144,7 @@ bool nft_proxy_available(void)
 	/* A dry run still goes to the kernel, which checks privilege and
 	 * that it knows every expression; then the transaction is aborted. */
 	nft_ctx_set_dry_run(nft, true);
-	ok = run(nft, def, NULL);
+	ok = nft_run(nft, def, NULL, NULL);
 	nft_ctx_free(nft);
 	return ok;
 }
@@ -215,20 +154,20 @@ struct nft_proxy *nft_proxy_new(const char *table, GError **error)
 	g_autoptr(nft_proxy) p = g_new0(struct nft_proxy, 1);
 	g_autofree char *def = NULL;
 
-	if (!valid_table_name(table)) {
+	if (!nft_table_name_valid(table)) {
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
 			    "invalid nftables table name '%s' (letters, digits, '_'; at most %d)", table,
-			    TABLE_NAME_MAX);
+			    NFT_TABLE_NAME_MAX);
 		return NULL;
 	}
 	p->peers = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, g_free);
-	p->nft = ctx_new();
+	p->nft = nft_quiet_ctx_new();
 	if (!p->nft) {
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "nftables: cannot create a context");
 		return NULL;
 	}
 	def = table_definition(table, table_exists(p->nft, table));
-	if (!run(p->nft, def, error))
+	if (!nft_run(p->nft, def, NULL, error))
 		return NULL;
 	p->table = g_strdup(table);
 	return g_steal_pointer(&p);
@@ -248,7 +187,7 @@ void nft_proxy_free(struct nft_proxy *p)
 	}
 	if (p->table) {
 		cmd = g_strdup_printf("delete table inet %s\n", p->table);
-		if (!run(p->nft, cmd, &error))
+		if (!nft_run(p->nft, cmd, NULL, &error))
 			g_warning("cannot remove nftables table %s: %s", p->table, error->message);
 	}
 	if (p->nft)

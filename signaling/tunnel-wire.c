@@ -18,6 +18,15 @@ static int parse_envelope(const uint8_t *buf, size_t len, struct tunnel_msg *m)
 	return 0;
 }
 
+static int parse_facts(const uint8_t *buf, size_t len, struct tunnel_msg *m)
+{
+	if (len <= HEADER_LEN || len > HEADER_LEN + SIG_ENVELOPE_MAX)
+		return -EBADMSG;
+	m->envelope = buf + HEADER_LEN;
+	m->envelope_len = len - HEADER_LEN;
+	return 0;
+}
+
 static int parse_subscribe(const uint8_t *buf, size_t len, struct tunnel_msg *m)
 {
 	size_t n;
@@ -44,6 +53,8 @@ int tunnel_wire_parse(const uint8_t *buf, size_t len, struct tunnel_msg *ret)
 		r = parse_envelope(buf, len, &m);
 	else if (m.type == TUNNEL_SUBSCRIBE)
 		r = parse_subscribe(buf, len, &m);
+	else if (m.type == TUNNEL_FACTS)
+		r = parse_facts(buf, len, &m);
 	else
 		r = -EBADMSG;
 	if (r == 0)
@@ -59,6 +70,14 @@ size_t tunnel_wire_envelope(uint8_t *buf, uint8_t type, const uint8_t id[RELAY_I
 	memcpy(buf + HEADER_LEN, id, RELAY_ID_LEN);
 	memcpy(buf + HEADER_LEN + RELAY_ID_LEN, envelope, len);
 	return HEADER_LEN + RELAY_ID_LEN + len;
+}
+
+size_t tunnel_wire_facts(uint8_t *buf, const uint8_t *envelope, size_t len)
+{
+	buf[0] = TUNNEL_WIRE_MAGIC;
+	buf[1] = TUNNEL_FACTS;
+	memcpy(buf + HEADER_LEN, envelope, len);
+	return HEADER_LEN + len;
 }
 
 size_t tunnel_wire_subscribe(uint8_t *buf, const uint8_t *ids, size_t n)

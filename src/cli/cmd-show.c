@@ -34,6 +34,11 @@ static const char *str(JsonObject *o, const char *name)
 	return json_node_get_string(n);
 }
 
+static const char *str_or_empty(JsonObject *o, const char *name)
+{
+	return str(o, name) ? str(o, name) : "";
+}
+
 static gint64 num(JsonObject *o, const char *name)
 {
 	JsonNode *n = o ? json_object_get_member(o, name) : NULL;
@@ -138,10 +143,15 @@ static const char *state_colour(const char *state)
 static void print_path(JsonObject *peer)
 {
 	JsonObject *pair = object(peer, "selected_pair");
+	JsonObject *mapping = object(peer, "port_mapping");
 	g_autofree char *local = NULL, *remote = NULL;
 
-	if (str(peer, "reached"))
+	if (g_strcmp0(str(peer, "reached"), "via") == 0)
+		field("reached", "via %s", str(peer, "via") ? str(peer, "via") : "?");
+	else if (str(peer, "reached"))
 		field("reached", "%s", str(peer, "reached"));
+	if (json_object_get_boolean_member_with_default(peer, "learned", FALSE))
+		field("learned", "from a router's facts");
 	if (pair) {
 		local = format_candidate(object(pair, "local"));
 		remote = format_candidate(object(pair, "remote"));
@@ -151,6 +161,10 @@ static void print_path(JsonObject *peer)
 		field("proxy", "%s", str(peer, "proxy"));
 	field("candidates", "%" G_GINT64_FORMAT " local, %" G_GINT64_FORMAT " remote", num(peer, "local_candidates"),
 	      num(peer, "remote_candidates"));
+	if (mapping)
+		field("port mapping", "%s %s -> %s", str(mapping, "protocol") ? str(mapping, "protocol") : "?",
+		      str(mapping, "external") ? str(mapping, "external") : "?",
+		      str(mapping, "internal") ? str(mapping, "internal") : "?");
 	field("role", "%s", str(peer, "role") ? str(peer, "role") : "?");
 	field("restarts", "%" G_GINT64_FORMAT, num(peer, "restarts"));
 }
@@ -222,6 +236,22 @@ static void print_mesh(JsonObject *mesh)
 	field("this host", "%s, %s, %s", str(mesh, "hostname"), str(mesh, "address4"), str(mesh, "address6"));
 }
 
+/* One line per fact the peer told us: "attribute value (subject)". */
+static void print_facts(JsonObject *peer)
+{
+	g_autoptr(GList) facts = elements(peer, "facts");
+
+	for (GList *l = facts; l; l = l->next) {
+		JsonObject *f = json_node_get_object(l->data);
+		const char *subject = str(f, "subject");
+		bool self = g_strcmp0(subject, str(peer, "public_key")) == 0;
+
+		field("fact", "%s%s%s%s%s%s, %" G_GINT64_FORMAT " s left", self ? "" : "about ",
+		      self ? "" : (subject ? subject : "?"), self ? "" : ": ", str(f, "attribute"),
+		      *str_or_empty(f, "value") ? " " : "", str_or_empty(f, "value"), num(f, "ttl"));
+	}
+}
+
 static void print_peer(JsonObject *peer, JsonObject *mesh)
 {
 	const char *state = str(peer, "state");
@@ -236,6 +266,7 @@ static void print_peer(JsonObject *peer, JsonObject *mesh)
 		print_member(find_member(mesh, str(peer, "public_key")));
 	print_path(peer);
 	print_wireguard(peer);
+	print_facts(peer);
 }
 
 static char *format_backends(JsonObject *root)
@@ -254,6 +285,21 @@ static char *format_backends(JsonObject *root)
 	return g_string_free(out, FALSE);
 }
 
+static void print_routing(JsonObject *iface)
+{
+	JsonObject *relay = object(iface, "relay");
+	JsonObject *dropped = object(iface, "facts_dropped");
+
+	if (json_object_get_boolean_member_with_default(iface, "router", FALSE))
+		field("router", "yes (tells its peers about each other)");
+	if (relay)
+		field("relaying", "%" G_GINT64_FORMAT " prefixes, %" G_GINT64_FORMAT " packets forwarded",
+		      num(relay, "prefixes"), num(relay, "packets"));
+	if (dropped && (num(dropped, "untrusted") || num(dropped, "rejected")))
+		field("facts dropped", "%" G_GINT64_FORMAT " untrusted, %" G_GINT64_FORMAT " rejected",
+		      num(dropped, "untrusted"), num(dropped, "rejected"));
+}
+
 static void print_iface(JsonObject *root, JsonObject *iface, const char *backends, bool first)
 {
 	g_autoptr(GList) peers = elements(iface, "peers");
@@ -266,6 +312,7 @@ static void print_iface(JsonObject *root, JsonObject *iface, const char *backend
 	field("proxy mode", "%s", str(iface, "proxy_mode") ? str(iface, "proxy_mode") : "?");
 	field("signaling", "%s", *backends ? backends : "(none)");
 	print_link_addresses(iface, "link addresses");
+	print_routing(iface);
 	if (mesh)
 		print_mesh(mesh);
 	for (GList *l = peers; l; l = l->next)

@@ -17,6 +17,7 @@
 #include "mesh.h"
 #include "mesh/mesh-announce.h"
 #include "peer.h"
+#include "portmap.h"
 #include "privileges.h"
 #include "proxy/nft-proxy.h"
 #include "resolve.h"
@@ -145,6 +146,20 @@ static struct nft_proxy *host_nft(void *host)
 	return d->nft;
 }
 
+static const char *host_nft_table(void *host)
+{
+	struct wice_daemon *d = host;
+
+	return d->nft ? d->nft_table : NULL;
+}
+
+static struct portmap *host_portmap(void *host)
+{
+	struct wice_daemon *d = host;
+
+	return d->portmap;
+}
+
 static const struct iface_host_ops daemon_iface_host_ops = {
 	.emit = host_emit,
 	.publish = host_publish,
@@ -153,7 +168,9 @@ static const struct iface_host_ops daemon_iface_host_ops = {
 	.settings = host_settings,
 	.local_addresses = host_local_addresses,
 	.nft = host_nft,
+	.portmap = host_portmap,
 	.deliver = host_deliver,
+	.nft_table = host_nft_table,
 };
 
 static bool daemon_manages(struct wice_daemon *d, const char *ifname)
@@ -426,6 +443,7 @@ struct wice_daemon *daemon_new(struct wice_config *config, const char *config_pa
 	d->backends = g_ptr_array_new_with_free_func((GDestroyNotify)sig_backend_free);
 	d->turns = turns_proxies_new();
 	d->names = server_names_new();
+	d->portmap = portmap_new();
 	d->cancel = g_cancellable_new();
 	d->nft_table = daemon_nft_table_name(socket_path);
 	d->control = control_new(socket_path, &daemon_control_handler, d, error);
@@ -502,6 +520,8 @@ void daemon_free(struct wice_daemon *d)
 		mesh_attach_iface(d->mesh, NULL);
 	g_hash_table_remove_all(d->ifaces);
 	drain_loop(d);
+	/* after the peers gave their mappings back and the loop sent the deletes */
+	g_clear_pointer(&d->portmap, portmap_free);
 	g_clear_pointer(&d->mesh, mesh_free);
 	g_hash_table_destroy(d->ifaces);
 	g_hash_table_destroy(d->wg_names);

@@ -33,6 +33,7 @@ struct wice_daemon {
 	GSource *mesh_leaving;  /* `wice mesh leave`: the goodbye drains */
 	struct wice_metrics *metrics; /* [metrics] listen; NULL: none */
 	struct turns_proxies *turns;  /* TLS for turns: servers */
+	struct portmap *portmap;      /* mappings on the router in front of us */
 	struct wice_counters counters;
 	char *nft_table;
 	/* ICE server lookups of config (at start) or of pending_config (a

@@ -127,6 +127,7 @@ static void set_identity(struct wice_iface *iface, const struct wg_device *dev)
 {
 	if (iface->have_identity && memcmp(iface->identity.private_key, dev->private_key, 32) == 0)
 		return;
+	reroute_release(iface);
 	remove_all_peers(iface, "interface key changed");
 	sig_identity_wipe(&iface->identity);
 	iface->have_identity = !wg_key_is_zero(dev->private_key) &&
@@ -150,6 +151,7 @@ static void sync_peers(struct wice_iface *iface, const struct wg_device *dev)
 			if (!peer)
 				continue;
 			emit_peer_event(iface, wgp->public_key, WICE_EVENT_PEER_ADDED, NULL);
+			peer->learned = facts_learned(iface, wgp->public_key);
 			g_hash_table_insert(iface->peers, g_bytes_new(wgp->public_key, 32), peer);
 			peer_update_wg(peer, wgp);
 			link_addr_peer_apply(peer, wgp);
@@ -165,6 +167,7 @@ static void sync_peers(struct wice_iface *iface, const struct wg_device *dev)
 			emit_peer_event(iface, g_bytes_get_data(key, NULL), WICE_EVENT_PEER_REMOVED,
 					"removed from WireGuard");
 			((struct wice_peer *)value)->endpoint_changed = false; /* nothing to restore */
+			reroute_forget(iface, g_bytes_get_data(key, NULL));
 			link_addr_peer_forget(value);
 			g_hash_table_iter_remove(&it);
 		}
@@ -343,6 +346,7 @@ void iface_free(struct wice_iface *iface)
 		return;
 	source_clear(&iface->sync_timer);
 	source_clear(&iface->sync_soon);
+	reroute_release(iface);
 	g_hash_table_destroy(iface->peers);
 	link_addr_iface_release(iface);
 	/* The peers' last writes (endpoints put back) are queued: give them

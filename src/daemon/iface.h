@@ -24,6 +24,7 @@
 #define IFACE_DRAIN_MS 2000
 
 struct nft_proxy;
+struct portmap;
 struct wice_peer;
 
 struct iface_host_ops {
@@ -42,9 +43,14 @@ struct iface_host_ops {
 	void (*local_addresses)(void *host, GArray *ret);
 	/* The nftables fast path; NULL when nftables is unusable. */
 	struct nft_proxy *(*nft)(void *host);
+	/* Port mappings on the router (portmap.h); NULL (or no op): none. */
+	struct portmap *(*portmap)(void *host);
 	/* An envelope that came through a tunnel (tunnel-signal.c), as one
 	 * from a signaling backend. */
 	void (*deliver)(void *host, const uint8_t *data, size_t len);
+	/* The name of the daemon's nftables table (tables of its own are
+	 * named after it); NULL when nftables is unusable. */
+	const char *(*nft_table)(void *host);
 };
 
 struct iface_host {
@@ -79,6 +85,9 @@ struct wice_iface {
 	gint64 tunnel_second;
 	unsigned tunnel_forwards;
 	unsigned tunnel_refreshes_left;
+	/* facts.c and reroute.c: what peers said, where addresses go */
+	struct iface_facts *facts; /* NULL: no tunnel signaling */
+	struct reroute *reroute;   /* NULL: nothing moved yet */
 	GSource *sync_soon;  /* an early sync: a message from a peer we do not know yet */
 	gint64 early_sync_us; /* monotonic, the last one */
 };
@@ -130,6 +139,55 @@ void tunnel_signal_publish(struct wice_iface *iface, const uint8_t id[RELAY_ID_L
 void tunnel_signal_refresh(struct wice_iface *iface);
 /* A peer connected: it learns the mailboxes we read. */
 void tunnel_signal_peer_connected(struct wice_peer *peer);
+/* Sends one datagram to @peer's link-local address on TUNNEL_SIGNAL_PORT. */
+void tunnel_signal_send(struct wice_peer *peer, const uint8_t *buf, size_t len);
+/* WireGuard handshook with @peer lately: the tunnel carries datagrams. */
+bool tunnel_signal_reachable(const struct wice_peer *peer);
+
+/* facts.c: facts about nodes, through the tunnels (issue 13, section 3);
+ * on interfaces with tunnel signaling. */
+void facts_open(struct wice_iface *iface);
+void facts_close(struct wice_iface *iface);
+/* Runs the facts and reroute round soon (a peer's path changed). */
+void facts_soon(struct wice_iface *iface);
+/* A FACTS datagram's envelope from @from. */
+void facts_receive(struct wice_iface *iface, struct wice_peer *from, const uint8_t *env, size_t len);
+/* We added the peer of @key from a router's facts. */
+bool facts_learned(const struct wice_iface *iface, const uint8_t key[32]);
+/* The prefixes routers say belong to @subject (at most @max). */
+size_t facts_prefixes_of(const struct wice_iface *iface, const uint8_t subject[32], struct wg_allowed_ip *ret,
+			 size_t max);
+/* A router that spoke of @subject. */
+bool facts_voucher(const struct wice_iface *iface, const uint8_t subject[32], uint8_t ret_router[32]);
+/* @relay says it relays for peers and reaches @target. */
+bool facts_relays_to(const struct wice_iface *iface, const uint8_t relay[32], const uint8_t target[32]);
+/* @aip covers an address of our interface. */
+bool facts_covers_own(const struct wice_iface *iface, const struct wg_allowed_ip *aip);
+bool facts_sender_is_router(struct wice_iface *iface, const struct wice_peer *peer);
+bool facts_we_are_router(struct wice_iface *iface);
+/* Liveness of a tunnel both ways: we heard from @peer lately; it said
+ * lately that it hears us. */
+bool facts_hears(const struct wice_peer *peer);
+bool facts_heard_by(const struct wice_peer *peer);
+/* [interface NAME] relay-for-peers, with its default. */
+bool facts_relay_wanted(const struct wice_iface *iface);
+struct fact;
+typedef void (*facts_fn)(const struct fact *f, gint64 ttl_left_s, void *data);
+/* Calls @fn for each fact we believe from @from. */
+void facts_foreach_from(const struct wice_iface *iface, const uint8_t from[32], facts_fn fn, void *data);
+/* Facts dropped: about others from a non-router; forged, stale or malformed. */
+void facts_counters(const struct wice_iface *iface, unsigned *ret_untrusted, unsigned *ret_rejected);
+
+/* reroute.c: peers' addresses moved to the peer that carries them
+ * (issue 13, sections 4 and 5) and relaying for peers. */
+void reroute_update(struct wice_iface *iface);
+/* Everything moved for or through @key goes back. */
+void reroute_forget(struct wice_iface *iface, const uint8_t key[32]);
+void reroute_release(struct wice_iface *iface);
+bool reroute_is_carrier(struct wice_iface *iface, const struct wice_peer *peer);
+bool reroute_relay_counters(struct wice_iface *iface, size_t *ret_prefixes, uint64_t *ret_packets,
+			    uint64_t *ret_bytes);
+
 struct wice_peer *iface_find_peer(struct wice_iface *iface, const uint8_t public_key[32]);
 /* Peers of the device that are not connected (yet), counting those the
  * current sync is still about to start. */

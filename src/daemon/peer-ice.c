@@ -88,6 +88,7 @@ static void on_new_candidate(NiceAgent *agent, NiceCandidate *c, gpointer data)
 	if (pa->kind == PEER_AGENT_DIRECT)
 		peer_advertise_on_host_candidate(peer, c);
 	peer_schedule_send_state(peer);
+	peer_portmap_on_candidate(pa, c);
 }
 
 static void on_gathering_done(NiceAgent *agent, guint stream, gpointer data)
@@ -499,6 +500,7 @@ void peer_ice_destroy(struct wice_peer *peer)
 		peer->ice[i].wanted = false;
 	}
 	g_clear_pointer(&peer->local_addrs, g_array_unref);
+	peer_portmap_release(peer);
 	peer_clear_candidates(peer);
 	peer->have_remote_credentials = false;
 	peer->remote_gathering_done = false;

@@ -52,6 +52,12 @@ void peer_advertise_on_host_candidate(struct wice_peer *peer, const NiceCandidat
 void peer_advertise_note_pair(const struct wice_peer *peer, struct peer_pair_info *info, const NiceCandidate *local,
 			      const NiceCandidate *remote);
 
+/* peer-portmap.c: a port mapping for the direct agent's host candidate
+ * @c, which becomes a server reflexive candidate when the router makes it. */
+void peer_portmap_on_candidate(struct peer_agent *pa, const NiceCandidate *c);
+/* Deletes the session's mapping. */
+void peer_portmap_release(struct wice_peer *peer);
+
 /* peer-signal.c */
 void peer_send_state(struct wice_peer *peer, bool please_answer);
 void peer_schedule_send_state(struct wice_peer *peer);

@@ -117,6 +117,8 @@ static void publish(struct wice_peer *peer, struct sig_msg *msg)
 	address(peer, msg);
 	if (sig_session_stamp(&peer->session, msg) < 0)
 		return; /* counter spent: the next restart starts a new session */
+	if (!msg->answers && msg->n_candidates)
+		peer->sent_unbound = true;
 	r = sig_envelope_seal_msg(&peer->iface->identity, &peer->pair, msg, buf, sizeof(buf), &len);
 	if (r < 0) {
 		g_warning("%s/%s: cannot seal message: %s", peer->iface->name, peer->name, g_strerror(-r));
@@ -261,8 +263,15 @@ static void on_remote_restart(struct wice_peer *peer, uint64_t session_id)
 {
 	g_info("%s/%s: peer restarted ICE", peer->iface->name, peer->name);
 	/* The rebuilt agent is a fresh attempt: a restart of our own that was
-	 * waiting would only throw it away again (peer_rebuild cancels it). */
-	peer_rebuild(peer, false, session_id, "peer restarted ICE");
+	 * waiting would only throw it away again (peer_rebuild cancels it).
+	 * But candidates this agent sent before it answered any session (a
+	 * daemon's first offer) are taken by whatever session the peer has,
+	 * this new one included, and ANSWERS cannot tell them from the new
+	 * agent's: the peer's checks would find this agent's sockets until
+	 * they close, and it could select a pair our new agent never has (seen
+	 * after a daemon restart: each side on another pair, 15 s lost).  A
+	 * session of our own then: the peer drops everything of the old one. */
+	peer_rebuild(peer, peer->sent_unbound, session_id, "peer restarted ICE");
 }
 
 /* Binds our session to the remote session @msg belongs to, rebuilding the
@@ -315,6 +324,7 @@ void peer_receive(struct wice_peer *peer, const struct sig_msg *msg, bool new_se
 		return;
 	}
 	if (msg->goodbye) {
+		peer->void_handshake = peer->last_handshake;
 		peer_close(peer, "peer said goodbye");
 		return;
 	}

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "peer-internal.h"
+#include "wg/wg-aip.h"
 #include "util/source-util.h"
 
 #define KICK_KEEPALIVE_SEC 25
@@ -28,6 +29,7 @@ struct peer_job {
 	uint64_t peer_id;
 	union wg_sockaddr endpoint; /* AF_UNSPEC: none */
 	bool kick;
+	int64_t void_handshake; /* peer.h */
 };
 
 static struct peer_job *job_new(const struct wice_peer *peer, const union wg_sockaddr *ep, bool kick)
@@ -39,6 +41,7 @@ static struct peer_job *job_new(const struct wice_peer *peer, const union wg_soc
 	if (ep)
 		job->endpoint = *ep;
 	job->kick = kick;
+	job->void_handshake = peer->void_handshake;
 	return job;
 }
 
@@ -130,7 +133,8 @@ static int kick_unless_handshook(const struct wg_ops *ops, const char *ifname, v
 	wgp = wg_device_find_peer(dev, job->key);
 	if (!wgp)
 		r = -ENOENT;
-	else if (wgp->last_handshake_sec && time(NULL) - wgp->last_handshake_sec <= KICK_HANDSHAKE_AGE_SEC)
+	else if (wgp->last_handshake_sec > job->void_handshake &&
+		 time(NULL) - wgp->last_handshake_sec <= KICK_HANDSHAKE_AGE_SEC)
 		r = HANDSHOOK;
 	else
 		r = readd_in(ops, ifname, job, dev);
@@ -199,7 +203,7 @@ static bool peer_has_session(const struct wice_peer *peer)
 {
 	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
 
-	return peer->last_handshake && now - peer->last_handshake <= KICK_HANDSHAKE_AGE_SEC;
+	return peer->last_handshake > peer->void_handshake && now - peer->last_handshake <= KICK_HANDSHAKE_AGE_SEC;
 }
 
 /* Without a recent handshake there is no session to lose, so the
@@ -258,18 +262,9 @@ struct aips_job {
 	struct wg_allowed_ip aips[2];
 };
 
-static bool same_aip(const struct wg_allowed_ip *a, const struct wg_allowed_ip *b)
-{
-	return a->family == b->family && a->cidr == b->cidr &&
-	       !memcmp(&a->addr, &b->addr, a->family == AF_INET ? sizeof(a->addr.v4) : sizeof(a->addr.v6));
-}
-
 static bool in_job(const struct aips_job *job, const struct wg_allowed_ip *aip)
 {
-	for (size_t i = 0; i < job->n; i++)
-		if (same_aip(&job->aips[i], aip))
-			return true;
-	return false;
+	return wg_aip_in(aip, job->aips, job->n);
 }
 
 /* WireGuard adds allowed IPs one by one but removes them only by
@@ -287,7 +282,7 @@ static int remove_aips(const struct wg_ops *ops, const char *ifname, const struc
 		for (size_t i = 0; i < wgp->n_allowed_ips; i++)
 			if (!in_job(job, &wgp->allowed_ips[i]))
 				change.allowed_ips[change.n_allowed_ips++] = wgp->allowed_ips[i];
-		r = wg_put_peer(ops, ifname, &change);
+		r = wg_change_peer(ops, ifname, &change);
 		g_free(change.allowed_ips);
 	}
 	wg_device_free(dev);
@@ -304,7 +299,7 @@ static int change_aips(const struct wg_ops *ops, const char *ifname, void *arg)
 	memcpy(change.public_key, job->key, 32);
 	change.allowed_ips = job->aips;
 	change.n_allowed_ips = job->n;
-	return wg_put_peer(ops, ifname, &change);
+	return wg_change_peer(ops, ifname, &change); /* added to the peer's list, not replacing it */
 }
 
 static void on_aips_changed(int r, void *arg, void *data)

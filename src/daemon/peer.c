@@ -9,6 +9,7 @@
 #include "util/backoff.h"
 #include "util/source-util.h"
 #include "peer-internal.h"
+#include "wg/wg-keyaddr.h"
 
 #define RESTART_FIRST_MS 1000
 #define RESTART_MAX_MS 30000
@@ -64,6 +65,7 @@ void peer_set_state(struct wice_peer *peer, enum peer_state state, const char *r
 		.state = peer_state_name(state),
 		.reason = reason,
 	};
+	bool was_connected = peer->state == PEER_CONNECTED;
 
 	/* The same state for a new reason is a new start (a restart while
 	 * gathering): monitors hear of it and the connect timeout starts
@@ -79,6 +81,8 @@ void peer_set_state(struct wice_peer *peer, enum peer_state state, const char *r
 		peer->connecting_since_us = g_get_monotonic_time();
 	if (state == PEER_CONNECTED)
 		tunnel_signal_peer_connected(peer);
+	if ((state == PEER_CONNECTED) != was_connected)
+		facts_soon(peer->iface);
 }
 
 struct wice_peer *peer_new(struct wice_iface *iface, const uint8_t public_key[32])
@@ -90,6 +94,7 @@ struct wice_peer *peer_new(struct wice_iface *iface, const uint8_t public_key[32
 	peer->iface = iface;
 	peer->id = ++last_id;
 	memcpy(peer->public_key, public_key, 32);
+	wg_key_link_local(public_key, &peer->link_ll);
 	wg_key_to_base64(b64, public_key);
 	g_strlcpy(peer->name, b64, sizeof(peer->name));
 	peer->controlling = memcmp(iface->identity.public_key, public_key, 32) < 0;
@@ -135,6 +140,7 @@ void peer_rebuild(struct wice_peer *peer, bool own_session, uint64_t remote_sess
 	if (!own_session)
 		peer_ice_local_credentials(peer, &ufrag, &pwd);
 	peer_teardown(peer);
+	peer->sent_unbound = false; /* of the agent that is gone */
 	peer->remote_session = remote_session;
 	if (own_session)
 		sig_session_start(&peer->session, (uint64_t)(g_get_real_time() / 1000));
@@ -202,6 +208,9 @@ void peer_on_connected(struct wice_peer *peer)
 	if (peer->state == PEER_CONNECTED)
 		return;
 	peer->failures = 0;
+	/* The peer's session took our candidates and connected: what a later
+	 * restart of its own brings is a new agent that never saw them. */
+	peer->sent_unbound = false;
 	/* Checks that timed out may still succeed before the restart. */
 	peer_cancel_restart(peer);
 	peer_stop_resending(peer);
@@ -251,6 +260,11 @@ void peer_update_wg(struct wice_peer *peer, const struct wg_peer *wgp)
 
 	peer->wg_endpoint = wgp->endpoint;
 	peer->last_handshake = wgp->last_handshake_sec;
+	if (receiving)
+		peer->rx_changed_us = g_get_monotonic_time();
+	g_free(peer->aips);
+	peer->aips = g_memdup2(wgp->allowed_ips, wgp->n_allowed_ips * sizeof(*wgp->allowed_ips));
+	peer->n_aips = wgp->n_allowed_ips;
 	peer->rx_bytes = wgp->rx_bytes;
 	peer->tx_bytes = wgp->tx_bytes;
 	if (!peer->endpoint_changed)
@@ -298,6 +312,7 @@ void peer_free(struct wice_peer *peer)
 	sig_pair_wipe(&peer->pair);
 	sodium_memzero(&peer->sub, sizeof(peer->sub));
 	g_free(peer->state_reason);
+	g_free(peer->aips);
 	g_free(peer);
 }
 

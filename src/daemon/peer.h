@@ -39,6 +39,7 @@ enum peer_proxy_kind {
 /* Local candidates we keep to resend when messages are lost. */
 #define PEER_MAX_LOCAL_CANDIDATES 64
 
+struct portmap_mapping;
 struct user_proxy;
 struct wice_peer;
 
@@ -75,6 +76,7 @@ struct wice_peer {
 	struct wice_iface *iface;
 	uint64_t id; /* unique in this process: results of WireGuard jobs find their peer by it */
 	uint8_t public_key[32];
+	struct in6_addr link_ll; /* its link-local address (wg/wg-keyaddr.h), computed once */
 	char name[12]; /* short form of the key for logs */
 	bool controlling;
 	struct sig_pair pair;
@@ -100,6 +102,7 @@ struct wice_peer {
 	/* our session and the remote session it answers (0: none yet) */
 	struct sig_session session;
 	uint64_t remote_session;
+	bool sent_unbound; /* this agent's candidates went out before we answered a session */
 	gint64 last_answer_us;
 	bool have_remote_credentials;
 	NiceCandidate *pending[PEER_MAX_PENDING_CANDIDATES];
@@ -108,6 +111,9 @@ struct wice_peer {
 	bool remote_gathering_done;
 	NiceCandidate *local[PEER_MAX_LOCAL_CANDIDATES];
 	size_t n_local;
+	/* peer-portmap.c: the router's mapping of the direct agent's port */
+	struct portmap_mapping *portmap;
+	struct sockaddr_in portmap_internal, portmap_advertised;
 
 	GSource *send_timer; /* a coalesced send of our state */
 	struct sig_route route; /* how the peer's last message came */
@@ -141,9 +147,24 @@ struct wice_peer {
 	/* WireGuard facts from the last sync */
 	union wg_sockaddr wg_endpoint;
 	int64_t last_handshake;
+	/* Handshakes up to this time made a session the peer has thrown away:
+	 * it said goodbye, and its daemon's exit reset its WireGuard peer. */
+	int64_t void_handshake;
 	uint64_t rx_bytes, tx_bytes;
 	gint64 unanswered_since_us; /* monotonic: WireGuard sent, nothing came back */
 	unsigned silent_restarts;
+	gint64 rx_changed_us; /* monotonic: when the received counter last grew */
+	struct wg_allowed_ip *aips; /* its allowed IPs in the last sync */
+	size_t n_aips;
+
+	/* facts.c and reroute.c (issue 13) */
+	bool learned;              /* added by us from a router's facts */
+	uint64_t facts_issued_ms;  /* the newest bundle accepted from it */
+	gint64 facts_sent_us;      /* monotonic: our last bundle to it */
+	gint64 heard_us_us;        /* monotonic: it last said it hears us (REACHES us) */
+	gint64 down_since_us;      /* monotonic: not connected since (0: connected) */
+	bool rerouted;             /* reroute.c: its addresses are carried by peer @via */
+	uint8_t via[32];
 };
 
 struct wice_peer *peer_new(struct wice_iface *iface, const uint8_t public_key[32]);

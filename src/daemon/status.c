@@ -2,11 +2,15 @@
  *
  * {"version","interfaces":[{"name","public_key","listen_port","stalled","proxy_mode",
  *   "peers":[{"public_key","state","reason","state_since","endpoint",
- *   "proxy","reached":"direct"|"relay"|null,"selected_pair":{"local":{"type","address","port",
+ *   "proxy","reached":"direct"|"relay"|"via"|null,"via" (key)|null,"learned",
+ *   "facts":[{"subject","attribute","value","ttl"}],"selected_pair":{"local":{"type","address","port",
  *   "advertised":true (only when it is an [ice] advertise address)},
  *   "remote":{...}}|null,"last_handshake","rx_bytes","tx_bytes","role",
  *   "local_candidates","remote_candidates","restarts",
- *   "link_addresses":{"link_local","key"}|null}], "link_addresses" (ours)}],
+ *   "port_mapping":{"protocol","external","internal","lifetime"}|null,
+ *   "link_addresses":{"link_local","key"}|null}], "link_addresses" (ours),
+ *   "router","facts_dropped":{"untrusted","rejected"},
+ *   "relay":{"prefixes","packets","bytes"}|null}],
  *  "mesh":[...] (mesh-status.c),
  *  "signaling":[{"url","up"}],"control":{"clients","monitors"}}
  *
@@ -22,6 +26,8 @@
 #include "daemon.h"
 #include "mesh.h"
 #include "peer.h"
+#include "portmap.h"
+#include "signaling/fact-wire.h"
 #include "wg/wg-keyaddr.h"
 
 static void add_string(JsonBuilder *b, const char *name, const char *value)
@@ -94,6 +100,95 @@ static void add_link_addresses(JsonBuilder *b, const struct wice_iface *iface, c
 	json_builder_end_object(b);
 }
 
+static const char *fact_attr_name(uint8_t attr)
+{
+	static const char *const names[] = { [FACT_ALIVE] = "alive", [FACT_ENDPOINT] = "endpoint",
+					     [FACT_ALLOWED_IP] = "allowed_ip", [FACT_RELAYS] = "relays",
+					     [FACT_REACHES] = "reaches" };
+
+	return attr < G_N_ELEMENTS(names) && names[attr] ? names[attr] : "unknown";
+}
+
+static void fact_value(const struct fact *f, char *buf, size_t size)
+{
+	char addr[INET6_ADDRSTRLEN] = "";
+	char key[WG_KEY_B64_LEN];
+
+	if (f->attr == FACT_ENDPOINT || f->attr == FACT_ALLOWED_IP)
+		inet_ntop(f->family, f->addr, addr, sizeof(addr));
+	*buf = 0;
+	if (f->attr == FACT_ENDPOINT)
+		g_snprintf(buf, size, f->family == AF_INET6 ? "[%s]:%u" : "%s:%u", addr, f->port);
+	else if (f->attr == FACT_ALLOWED_IP)
+		g_snprintf(buf, size, "%s/%u", addr, f->prefix);
+	if (f->attr != FACT_REACHES)
+		return;
+	wg_key_to_base64(key, f->peer);
+	g_strlcpy(buf, key, size);
+}
+
+static void add_fact(const struct fact *f, gint64 ttl_left_s, void *data)
+{
+	JsonBuilder *b = data;
+	char key[WG_KEY_B64_LEN], value[128];
+
+	wg_key_to_base64(key, f->subject);
+	fact_value(f, value, sizeof(value));
+	json_builder_begin_object(b);
+	add_string(b, "subject", key);
+	add_string(b, "attribute", fact_attr_name(f->attr));
+	add_string(b, "value", value);
+	add_int(b, "ttl", MAX(ttl_left_s, 0));
+	json_builder_end_object(b);
+}
+
+/* How the peer is reached ("direct", "relay", "via" another peer) and
+ * the facts it told us. */
+static void add_peer_routing(JsonBuilder *b, const struct wice_peer *peer)
+{
+	char via[WG_KEY_B64_LEN];
+
+	add_string(b, "reached", peer->rerouted ? "via" : peer_reached(peer));
+	if (peer->rerouted)
+		wg_key_to_base64(via, peer->via);
+	add_string(b, "via", peer->rerouted ? via : NULL);
+	json_builder_set_member_name(b, "learned");
+	json_builder_add_boolean_value(b, peer->learned);
+	json_builder_set_member_name(b, "facts");
+	json_builder_begin_array(b);
+	facts_foreach_from(peer->iface, peer->public_key, add_fact, b);
+	json_builder_end_array(b);
+}
+
+static char *format_sockaddr(const struct sockaddr_in *a)
+{
+	char text[INET_ADDRSTRLEN];
+
+	return g_strdup_printf("%s:%u", inet_ntop(AF_INET, &a->sin_addr, text, sizeof(text)), ntohs(a->sin_port));
+}
+
+/* "port_mapping": what the router in front of us maps to the direct
+ * agent's host candidate (peer-portmap.c), or null. */
+static void add_port_mapping(JsonBuilder *b, const struct wice_peer *peer)
+{
+	struct sockaddr_in external;
+	g_autofree char *ext = NULL, *in = NULL;
+
+	json_builder_set_member_name(b, "port_mapping");
+	if (!portmap_mapping_external(peer->portmap, &external)) {
+		json_builder_add_null_value(b);
+		return;
+	}
+	ext = format_sockaddr(&external);
+	in = format_sockaddr(&peer->portmap_internal);
+	json_builder_begin_object(b);
+	add_string(b, "protocol", portmap_mapping_protocol(peer->portmap));
+	add_string(b, "external", ext);
+	add_string(b, "internal", in);
+	add_int(b, "lifetime", portmap_mapping_lifetime(peer->portmap));
+	json_builder_end_object(b);
+}
+
 static void add_peer(JsonBuilder *b, const struct wice_peer *peer)
 {
 	char key[WG_KEY_B64_LEN], ep[128];
@@ -107,7 +202,7 @@ static void add_peer(JsonBuilder *b, const struct wice_peer *peer)
 	add_int(b, "state_since", peer->state_since);
 	add_string(b, "endpoint", wg_sockaddr_len(&peer->wg_endpoint) ? ep : NULL);
 	add_string(b, "proxy", peer_proxy_name(peer->proxy));
-	add_string(b, "reached", peer_reached(peer));
+	add_peer_routing(b, peer);
 	add_selected_pair(b, peer);
 	add_int(b, "last_handshake", peer->last_handshake);
 	add_int(b, "rx_bytes", (gint64)peer->rx_bytes);
@@ -116,6 +211,7 @@ static void add_peer(JsonBuilder *b, const struct wice_peer *peer)
 	add_int(b, "local_candidates", (gint64)peer->n_local);
 	add_int(b, "remote_candidates", (gint64)peer_remote_candidates(peer));
 	add_int(b, "restarts", peer->restarts);
+	add_port_mapping(b, peer);
 	add_link_addresses(b, peer->iface, peer->public_key);
 	json_builder_end_object(b);
 }
@@ -148,6 +244,34 @@ static void add_peers(JsonBuilder *b, const struct wice_iface *iface, const uint
 	json_builder_end_array(b);
 }
 
+/* "router", "facts_dropped" {"untrusted","rejected"}, "relay" {"prefixes",
+ * "packets","bytes"} or null. */
+static void add_iface_routing(JsonBuilder *b, struct wice_iface *iface)
+{
+	unsigned untrusted, rejected;
+	uint64_t packets, bytes;
+	size_t prefixes;
+
+	json_builder_set_member_name(b, "router");
+	json_builder_add_boolean_value(b, facts_we_are_router(iface));
+	facts_counters(iface, &untrusted, &rejected);
+	json_builder_set_member_name(b, "facts_dropped");
+	json_builder_begin_object(b);
+	add_int(b, "untrusted", untrusted);
+	add_int(b, "rejected", rejected);
+	json_builder_end_object(b);
+	json_builder_set_member_name(b, "relay");
+	if (!reroute_relay_counters(iface, &prefixes, &packets, &bytes)) {
+		json_builder_add_null_value(b);
+		return;
+	}
+	json_builder_begin_object(b);
+	add_int(b, "prefixes", (gint64)prefixes);
+	add_int(b, "packets", (gint64)packets);
+	add_int(b, "bytes", (gint64)bytes);
+	json_builder_end_object(b);
+}
+
 static void add_iface(JsonBuilder *b, const struct wice_iface *iface, const uint8_t *only)
 {
 	char key[WG_KEY_B64_LEN];
@@ -162,6 +286,7 @@ static void add_iface(JsonBuilder *b, const struct wice_iface *iface, const uint
 	json_builder_add_boolean_value(b, iface_device_stalled(iface));
 	add_string(b, "proxy_mode", wice_proxy_mode_name(iface_settings(iface)->proxy_mode));
 	add_link_addresses(b, iface, iface->have_identity ? iface->identity.public_key : NULL);
+	add_iface_routing(b, (struct wice_iface *)iface);
 	add_peers(b, iface, only);
 	json_builder_end_object(b);
 }

@@ -50,18 +50,21 @@ struct subscription {
  * an ICE pair can be selected on our side while the other side has no
  * path yet (its agent answered our checks before it had our credentials),
  * and what we send then is lost. */
-static bool peer_reachable(const struct wice_peer *peer)
+bool tunnel_signal_reachable(const struct wice_peer *peer)
 {
 	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
 
 	return peer->last_handshake && now - peer->last_handshake < 180;
 }
 
-static void send_to(struct wice_iface *iface, const uint8_t key[32], const uint8_t *buf, size_t len)
+void tunnel_signal_send(struct wice_peer *peer, const uint8_t *buf, size_t len)
 {
+	struct wice_iface *iface = peer->iface;
 	struct sockaddr_in6 to = { .sin6_family = AF_INET6, .sin6_port = htons(TUNNEL_SIGNAL_PORT) };
 
-	wg_key_link_local(key, &to.sin6_addr);
+	if (iface->tunnel_fd < 0)
+		return;
+	to.sin6_addr = peer->link_ll;
 	to.sin6_scope_id = iface->link_ifindex;
 	if (sendto(iface->tunnel_fd, buf, len, MSG_DONTWAIT, (struct sockaddr *)&to, sizeof(to)) < 0)
 		g_debug("%s: tunnel signaling: %s", iface->name, g_strerror(errno));
@@ -90,16 +93,16 @@ void tunnel_signal_publish(struct wice_iface *iface, const uint8_t id[RELAY_ID_L
 
 	if (iface->tunnel_fd < 0 || len > SIG_ENVELOPE_MAX || !(to = recipient(iface, id)))
 		return;
-	if (peer_reachable(to)) {
+	if (tunnel_signal_reachable(to)) {
 		n = tunnel_wire_envelope(buf, TUNNEL_DELIVER, id, data, len);
-		send_to(iface, to->public_key, buf, n);
+		tunnel_signal_send(to, buf, n);
 		return;
 	}
 	n = tunnel_wire_envelope(buf, TUNNEL_FORWARD, id, data, len);
 	g_hash_table_iter_init(&it, iface->peers);
 	while (g_hash_table_iter_next(&it, NULL, &value))
-		if (value != to && peer_reachable(value))
-			send_to(iface, ((struct wice_peer *)value)->public_key, buf, n);
+		if (value != to && tunnel_signal_reachable(value))
+			tunnel_signal_send(value, buf, n);
 }
 
 /* --- subscriptions ----------------------------------------------------------------- */
@@ -117,7 +120,7 @@ static void send_subscriptions_to(struct wice_iface *iface, const struct wice_pe
 		if (more)
 			memcpy(ids + n++ * RELAY_ID_LEN, ((struct wice_peer *)value)->sub.id, RELAY_ID_LEN);
 		if (n && (!more || n == TUNNEL_SUBSCRIBE_MAX_IDS)) {
-			send_to(iface, to->public_key, buf, tunnel_wire_subscribe(buf, ids, n));
+			tunnel_signal_send((struct wice_peer *)to, buf, tunnel_wire_subscribe(buf, ids, n));
 			n = 0;
 		}
 	}
@@ -139,7 +142,7 @@ static bool send_subscriptions(struct wice_iface *iface)
 
 	g_hash_table_iter_init(&it, iface->peers);
 	while (g_hash_table_iter_next(&it, NULL, &value)) {
-		if (peer_reachable(value))
+		if (tunnel_signal_reachable(value))
 			send_subscriptions_to(iface, value);
 		else
 			unreachable = true;
@@ -194,14 +197,11 @@ static struct wice_peer *peer_at(struct wice_iface *iface, const struct in6_addr
 {
 	GHashTableIter it;
 	gpointer value;
-	struct in6_addr ll;
 
 	g_hash_table_iter_init(&it, iface->peers);
-	while (g_hash_table_iter_next(&it, NULL, &value)) {
-		wg_key_link_local(((struct wice_peer *)value)->public_key, &ll);
-		if (!memcmp(&ll, addr, sizeof(ll)))
+	while (g_hash_table_iter_next(&it, NULL, &value))
+		if (!memcmp(&((struct wice_peer *)value)->link_ll, addr, sizeof(*addr)))
 			return value;
-	}
 	return NULL;
 }
 
@@ -223,10 +223,9 @@ static void forward(struct wice_iface *iface, const struct wice_peer *from, cons
 	struct wice_peer *reader = s && s->until_us > g_get_monotonic_time() ? iface_find_peer(iface, s->reader) : NULL;
 	uint8_t buf[TUNNEL_WIRE_MAX];
 
-	if (!reader || reader == from || !peer_reachable(reader) || !forward_allowed(iface))
+	if (!reader || reader == from || !tunnel_signal_reachable(reader) || !forward_allowed(iface))
 		return;
-	send_to(iface, reader->public_key, buf, tunnel_wire_envelope(buf, TUNNEL_DELIVER, m->id, m->envelope,
-								    m->envelope_len));
+	tunnel_signal_send(reader, buf, tunnel_wire_envelope(buf, TUNNEL_DELIVER, m->id, m->envelope, m->envelope_len));
 }
 
 static void handle(struct wice_iface *iface, const struct sockaddr_in6 *src, const uint8_t *buf, size_t len)
@@ -243,6 +242,8 @@ static void handle(struct wice_iface *iface, const struct sockaddr_in6 *src, con
 		iface->host.ops->deliver(iface->host.data, m.envelope, m.envelope_len);
 	else if (m.type == TUNNEL_FORWARD)
 		forward(iface, from, &m);
+	else if (m.type == TUNNEL_FACTS)
+		facts_receive(iface, from, m.envelope, m.envelope_len);
 }
 
 static gboolean on_readable(gint fd, GIOCondition cond, gpointer data)
@@ -289,10 +290,12 @@ void tunnel_signal_open(struct wice_iface *iface)
 					     G_SOURCE_FUNC(on_readable), iface);
 	iface->tunnel_timer = source_timeout(SUBSCRIBE_INTERVAL_MS, on_subscribe_timer, iface);
 	iface->tunnel_refresh = source_timer_new(NULL, on_refresh_timer, iface);
+	facts_open(iface);
 }
 
 void tunnel_signal_close(struct wice_iface *iface)
 {
+	facts_close(iface);
 	source_clear(&iface->tunnel_source);
 	source_clear(&iface->tunnel_timer);
 	source_clear(&iface->tunnel_refresh);

@@ -237,6 +237,8 @@ static void settings_clear(struct wice_iface_settings *s)
 	g_clear_pointer(&s->turn_username, g_free);
 	free_secret(&s->turn_password);
 	free_secret(&s->turn_secret);
+	g_clear_pointer(&s->trust, g_free);
+	s->n_trust = 0;
 }
 
 static void settings_copy(struct wice_iface_settings *dst, const struct wice_iface_settings *src)
@@ -250,6 +252,7 @@ static void settings_copy(struct wice_iface_settings *dst, const struct wice_ifa
 	dst->turn_username = g_strdup(src->turn_username);
 	dst->turn_password = g_strdup(src->turn_password);
 	dst->turn_secret = g_strdup(src->turn_secret);
+	dst->trust = src->n_trust ? g_memdup2(src->trust, src->n_trust * sizeof(*src->trust)) : NULL;
 }
 
 static bool parse_ice_urls(const struct key_ref *k, const char *value, struct wice_iface_settings *s,
@@ -392,6 +395,33 @@ static bool parse_advertise(const struct key_ref *k, const char *value, struct w
 	return true;
 }
 
+/* yes (every protocol), no, or a list of pcp, natpmp and upnp. */
+static bool parse_port_mapping(const struct key_ref *k, const char *value, struct wice_iface_settings *s,
+			       GError **error)
+{
+	static const char *const names[] = { "pcp", "natpmp", "upnp" };
+	g_auto(GStrv) protocols = split_list(value);
+
+	if (strcmp(value, "yes") == 0 || strcmp(value, "no") == 0) {
+		s->port_mapping = strcmp(value, "yes") == 0 ? WICE_PORTMAP_ALL : 0;
+		return true;
+	}
+	s->port_mapping = 0;
+	for (unsigned i = 0; protocols[i]; i++) {
+		unsigned bit = 0;
+
+		for (unsigned j = 0; j < G_N_ELEMENTS(names); j++)
+			if (strcmp(protocols[i], names[j]) == 0)
+				bit = 1u << j;
+		if (!bit)
+			return bad_setting(k, protocols[i], "expected yes, no, or a list of pcp, natpmp and upnp", error);
+		s->port_mapping |= bit;
+	}
+	if (!s->port_mapping)
+		return bad_setting(k, value, "expected yes, no, or a list of pcp, natpmp and upnp", error);
+	return true;
+}
+
 static bool parse_proxy_mode(const struct key_ref *k, const char *value, struct wice_iface_settings *s,
 			     GError **error)
 {
@@ -418,14 +448,41 @@ static bool parse_liveness(const struct key_ref *k, const char *value, struct wi
 	return true;
 }
 
-static bool parse_link_addresses(const struct key_ref *k, const char *value, struct wice_iface_settings *s,
-				 GError **error)
+static bool parse_yes_no(const struct key_ref *k, const char *value, enum wice_tristate *ret, GError **error)
 {
 	if (strcmp(value, "yes") == 0 || strcmp(value, "no") == 0) {
-		s->link_addresses = strcmp(value, "yes") == 0 ? WICE_YES : WICE_NO;
+		*ret = strcmp(value, "yes") == 0 ? WICE_YES : WICE_NO;
 		return true;
 	}
 	return bad_setting(k, value, "expected yes or no", error);
+}
+
+static bool parse_link_addresses(const struct key_ref *k, const char *value, struct wice_iface_settings *s,
+				 GError **error)
+{
+	return parse_yes_no(k, value, &s->link_addresses, error);
+}
+
+static bool parse_relay_for_peers(const struct key_ref *k, const char *value, struct wice_iface_settings *s,
+				  GError **error)
+{
+	return parse_yes_no(k, value, &s->relay_for_peers, error);
+}
+
+static bool parse_trust(const struct key_ref *k, const char *value, struct wice_iface_settings *s, GError **error)
+{
+	g_auto(GStrv) keys = split_list(value);
+	size_t n = g_strv_length(keys);
+
+	if (n > WICE_CONFIG_MAX_TRUST)
+		return bad_setting(k, value, "at most 64 keys", error);
+	g_clear_pointer(&s->trust, g_free);
+	s->trust = g_malloc0(MAX(n, 1) * sizeof(*s->trust));
+	s->n_trust = 0;
+	for (size_t i = 0; i < n; i++)
+		if (!wg_key_from_base64(s->trust[s->n_trust++], keys[i]))
+			return bad_setting(k, keys[i], "expected a WireGuard public key (base64)", error);
+	return true;
 }
 
 typedef bool (*setting_parser)(const struct key_ref *k, const char *value, struct wice_iface_settings *s,
@@ -445,8 +502,12 @@ static const struct setting {
 	{ "ice", "port-range", "ice-port-range", parse_port_range },
 	{ "ice", "advertise", "ice-advertise", parse_advertise },
 	{ "ice", "liveness", "ice-liveness", parse_liveness },
+	{ "ice", "port-mapping", "ice-port-mapping", parse_port_mapping },
 	{ "proxy", "mode", "proxy-mode", parse_proxy_mode },
-	{ NULL, NULL, "link-addresses", parse_link_addresses }, /* per interface only */
+	/* per interface only */
+	{ NULL, NULL, "link-addresses", parse_link_addresses },
+	{ NULL, NULL, "relay-for-peers", parse_relay_for_peers },
+	{ NULL, NULL, "trust", parse_trust },
 };
 
 /* An advertised PORT is where a router forwards to one local port, and
@@ -775,6 +836,7 @@ static struct wice_config *wice_config_new_default(void)
 	cfg->defaults.ice_servers = g_new0(struct wice_ice_server, 1);
 	cfg->defaults.candidate_types = WICE_CAND_ALL;
 	cfg->defaults.turn_credential_lifetime = WICE_TURN_CREDENTIAL_LIFETIME_DEFAULT;
+	cfg->defaults.port_mapping = WICE_PORTMAP_ALL;
 	cfg->defaults.proxy_mode = WICE_PROXY_AUTO;
 	cfg->interfaces_exclude = g_new0(char *, 1);
 	cfg->interfaces = g_new0(char *, 1);

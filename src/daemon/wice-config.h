@@ -9,8 +9,8 @@
  * [interface NAME] section overrides the [ice] and [proxy] keys for one
  * WireGuard interface, under the names ice-urls, ice-username,
  * ice-password, ice-turn-secret, ice-turn-credential-lifetime,
- * ice-candidate-types, ice-port-range, ice-advertise and proxy-mode; what it
- * does not set comes from the global sections. */
+ * ice-candidate-types, ice-port-range, ice-advertise, ice-port-mapping and
+ * proxy-mode; what it does not set comes from the global sections. */
 #pragma once
 
 #include <glib.h>
@@ -48,6 +48,15 @@ enum wice_candidate_types {
 	WICE_CAND_SRFLX = 1u << 1,
 	WICE_CAND_RELAY = 1u << 2,
 	WICE_CAND_ALL = 7,
+};
+
+/* [ice] port-mapping: the protocols that may ask the router in front of
+ * us for a port mapping (src/daemon/portmap.h uses the same bits). */
+enum wice_port_mapping {
+	WICE_PORTMAP_PCP = 1u << 0,
+	WICE_PORTMAP_NATPMP = 1u << 1,
+	WICE_PORTMAP_UPNP = 1u << 2,
+	WICE_PORTMAP_ALL = 7,
 };
 
 enum wice_proxy_mode {
@@ -97,12 +106,20 @@ struct wice_iface_settings {
 	uint16_t port_min, port_max; /* 0, 0: any */
 	struct wice_advertised advertise[WICE_CONFIG_MAX_ADVERTISE];
 	size_t n_advertise;
+	unsigned port_mapping;       /* enum wice_port_mapping; 0: none */
 	enum wice_proxy_mode proxy_mode;
 	enum wice_liveness liveness;
 	/* [interface NAME] link-addresses: addresses bound to the keys
 	 * (wg/wg-keyaddr.h); by default on for a mesh interface only */
 	enum wice_tristate link_addresses;
+	/* [interface NAME] relay-for-peers: forward between peers that have
+	 * no direct path (issue 13); by default on for a mesh interface only */
+	enum wice_tristate relay_for_peers;
+	/* [interface NAME] trust: peers believed about anyone (facts.c) */
+	uint8_t (*trust)[32];
+	size_t n_trust;
 };
+#define WICE_CONFIG_MAX_TRUST 64
 
 /* An [interface NAME] section: the global settings with its overrides
  * applied. */

@@ -92,6 +92,11 @@ int wg_remove_peer(const struct wg_ops *ops, const char *ifname, const uint8_t p
 	return set_one_peer(ops, ifname, &peer);
 }
 
+int wg_change_peer(const struct wg_ops *ops, const char *ifname, const struct wg_peer *peer)
+{
+	return set_one_peer(ops, ifname, peer);
+}
+
 int wg_put_peer(const struct wg_ops *ops, const char *ifname, const struct wg_peer *peer)
 {
 	struct wg_peer change = *peer;

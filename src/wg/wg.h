@@ -32,5 +32,8 @@ int wg_set_peer_endpoint(const struct wg_ops *ops, const char *ifname, const uin
 int wg_remove_peer(const struct wg_ops *ops, const char *ifname, const uint8_t public_key[WG_KEY_LEN]);
 /* Adds the peer, or updates it if it exists (allowed IPs are replaced). */
 int wg_put_peer(const struct wg_ops *ops, const char *ifname, const struct wg_peer *peer);
+/* Applies @peer's change as its flags say (WG_PEER_UPDATE_ONLY, and
+ * allowed IPs added unless WG_PEER_REPLACE_ALLOWED_IPS). */
+int wg_change_peer(const struct wg_ops *ops, const char *ifname, const struct wg_peer *peer);
 
 const char *wg_backend_name(enum wg_backend_kind kind);

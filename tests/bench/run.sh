@@ -6,7 +6,7 @@
 #                   scenario, 2 s iperf3 tests once, scale 10 nodes, 10 s
 #                   idle window (the document says it is a quick pass)
 #   BENCH_DOC       where to write (default $top_srcdir/docs/BENCHMARKS.md)
-#   BENCH_ONLY      a subset of "proxy connect datapath scale mesh"; "none"
+#   BENCH_ONLY      a subset of "proxy connect datapath scale mesh tunnels"; "none"
 #                   only writes the document again from the figures in
 #                   $BENCH_OUT; "mesh" alone rewrites only the document's
 #                   section "Mesh from one secret" (the other sections keep
@@ -31,7 +31,7 @@ export BENCH_RUNS BENCH_TIMEOUT BENCH_IPERF_SECS BENCH_IPERF_REPS BENCH_SCALE BE
 . "$top_srcdir/tests/bench/bench-lib.sh"
 
 BENCH_DOC=${BENCH_DOC:-$top_srcdir/docs/BENCHMARKS.md}
-BENCH_ONLY=${BENCH_ONLY:-proxy connect datapath scale mesh}
+BENCH_ONLY=${BENCH_ONLY:-proxy connect datapath scale mesh tunnels}
 
 run__want() {
 	[[ " $BENCH_ONLY " == *" $1 "* ]]
@@ -345,8 +345,12 @@ run_main() {
 		run_mesh_goals
 		return
 	fi
-	run_doc >"$BENCH_DOC.tmp" && mv "$BENCH_DOC.tmp" "$BENCH_DOC"
-	echo "# wrote $BENCH_DOC"
+	if [ "$BENCH_ONLY" != tunnels ]; then
+		run_doc >"$BENCH_DOC.tmp" && mv "$BENCH_DOC.tmp" "$BENCH_DOC"
+		echo "# wrote $BENCH_DOC"
+	fi
+	# Its own section, spliced into the document just written.
+	run__want tunnels && BENCH_DOC=$BENCH_DOC "$top_srcdir/tests/bench/tunnels.sh"
 	sed -n '/^## Goals/,/^## Connect/p' "$BENCH_DOC" | sed '$d'
 }
 

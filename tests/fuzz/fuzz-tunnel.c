@@ -29,6 +29,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			check(m.n_ids >= 1 && m.n_ids <= TUNNEL_SUBSCRIBE_MAX_IDS);
 			check(m.ids + m.n_ids * RELAY_ID_LEN == copy + size);
 			len = tunnel_wire_subscribe(again, m.ids, m.n_ids);
+		} else if (m.type == TUNNEL_FACTS) {
+			check(m.id == NULL && m.envelope == copy + 2);
+			check(m.envelope_len >= 1 && m.envelope_len <= SIG_ENVELOPE_MAX);
+			check(m.envelope + m.envelope_len == copy + size);
+			len = tunnel_wire_facts(again, m.envelope, m.envelope_len);
 		} else {
 			check(m.type == TUNNEL_DELIVER || m.type == TUNNEL_FORWARD);
 			check(m.envelope_len >= 1 && m.envelope_len <= SIG_ENVELOPE_MAX);

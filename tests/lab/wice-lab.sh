@@ -256,6 +256,28 @@ wl_stop_daemon() {
 	lab_stop "wice-$1"
 }
 
+# wl_wg_conf HOST [noendpoints]: `wg showconf` of lab_wg HOST (named after
+# its host) with one peer per line, sorted (wireguard-go lists peers in no
+# fixed order; the order of allowed IPs within a peer stays); with
+# noendpoints, without the endpoints WireGuard learned from handshakes.
+wl_wg_conf() {
+	lab_exec "$1" wg showconf "$(lab_wg_ifname "$1")" |
+		{ if [ "${2:-}" = noendpoints ]; then grep -v '^Endpoint'; else cat; fi; } |
+		awk -v RS= '{ gsub(/\n/, " | "); print }' | sort
+}
+
+# wl_restart_daemon NAME CONF-TEXT: stop NAME's daemon and start it again
+# with CONF-TEXT (the old log stays as wice-NAME.log.N).
+wl_restart_daemon() {
+	local n
+	wl_stop_daemon "$1"
+	n=$(lab__next "wl.$1.restarts" 1)
+	mv "$(lab_log "wice-$1")" "$LAB_DIR/wice-$1.log.$n"
+	rm -f "$LAB_DIR/state/pid.wice-$1"
+	rm -f "$LAB_DIR/$1.sock"
+	wl_daemon "$1" "$2"
+}
+
 # wl_wice NAME CMD [ARG...]: run a wice client command in host NAME's
 # namespace against its daemon's control socket.
 wl_wice() {

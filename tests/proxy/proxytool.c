@@ -1,5 +1,6 @@
-/* proxytool: drives proxy/nft-proxy.c from tests/proxy/nft.test, and plays
- * the small UDP parts of that test.
+/* proxytool: drives proxy/nft-proxy.c from tests/proxy/nft.test and
+ * proxy/nft-relay.c from tests/proxy/relay.test, and plays the small UDP
+ * parts of the first.
  *
  *   proxytool nft-available            exit 0 if the nft proxy can work here
  *   proxytool nft TABLE CMDFILE        create the table, then run commands
@@ -8,6 +9,15 @@
  *                                        remove HANDLE
  *                                        restore (if the table is gone)
  *                                      answering "ok" or "error: ..." each
+ *   proxytool relay PREFIX IFNAME CMDFILE
+ *                                      create the relay table for IFNAME,
+ *                                      print "ready TABLE", then run
+ *                                      commands read from CMDFILE until EOF
+ *                                      or SIGTERM, then free the table:
+ *                                        set [PREFIX/LEN...]
+ *                                        counters
+ *                                        restore (if the table is gone)
+ *                                      answering "ok ..." or "error: ..."
  *   proxytool udp-record PORT          print one line per datagram received
  *                                      on [::]:PORT (IPv4 too)
  *   proxytool udp-send SPORT ADDR PORT HEX
@@ -21,8 +31,10 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,11 +44,12 @@
 #include <gio/gio.h>
 
 #include "proxy/nft-proxy.h"
+#include "proxy/nft-relay.h"
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: proxytool nft-available | nft TABLE CMDFILE | udp-record PORT |\n"
-			"                 udp-send SPORT ADDR PORT HEX\n");
+	fprintf(stderr, "usage: proxytool nft-available | nft TABLE CMDFILE | relay PREFIX IFNAME CMDFILE |\n"
+			"                 udp-record PORT | udp-send SPORT ADDR PORT HEX\n");
 	return 2;
 }
 
@@ -111,6 +124,86 @@ static int cmd_nft(const char *table, const char *cmdfile)
 	while (fgets(line, sizeof(line), in)) {
 		if (nft_command(proxy, line, &error))
 			printf("ok %u peers\n", nft_proxy_n_peers(proxy));
+		else
+			printf("error: %s\n", error->message);
+		g_clear_error(&error);
+	}
+	fclose(in);
+	return 0;
+}
+
+/* ---- relay ------------------------------------------------------------------ */
+
+/* "set PREFIX/LEN..." */
+static bool relay_set(struct nft_relay *relay, char **argv, guint argc, GError **error)
+{
+	g_autofree struct wg_allowed_ip *prefixes = g_new0(struct wg_allowed_ip, argc);
+
+	for (guint i = 0; i < argc; i++) {
+		if (!wg_allowed_ip_parse(argv[i], &prefixes[i])) {
+			g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "bad prefix '%s'", argv[i]);
+			return false;
+		}
+	}
+	return nft_relay_set(relay, prefixes, argc, error);
+}
+
+static bool relay_command(struct nft_relay *relay, char *line, GError **error)
+{
+	g_auto(GStrv) argv = NULL;
+	guint argc;
+	uint64_t packets, bytes;
+
+	g_strstrip(line);
+	argv = g_strsplit_set(line, " \t", 0);
+	argc = g_strv_length(argv);
+	if (argc >= 1 && !strcmp(argv[0], "set"))
+		return relay_set(relay, argv + 1, argc - 1, error);
+	if (argc == 1 && !strcmp(argv[0], "counters")) {
+		if (!nft_relay_counters(relay, &packets, &bytes)) {
+			g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot read the counters");
+			return false;
+		}
+		printf("counters %" PRIu64 " packets %" PRIu64 " bytes\n", packets, bytes);
+		return true;
+	}
+	if (argc == 1 && !strcmp(argv[0], "restore"))
+		return nft_relay_table_exists(relay) || nft_relay_restore(relay, error);
+	g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "unknown command '%s'", line);
+	return false;
+}
+
+static volatile sig_atomic_t stop_signal;
+
+/* Interrupts the read (no SA_RESTART) or stops before the next one. */
+static void on_stop_signal(int sig)
+{
+	stop_signal = sig;
+}
+
+static int cmd_relay(const char *prefix, const char *ifname, const char *cmdfile)
+{
+	struct sigaction sa = { .sa_handler = on_stop_signal }; /* no SA_RESTART */
+	g_autoptr(GError) error = NULL;
+	g_autoptr(nft_relay) relay = nft_relay_new(prefix, ifname, &error);
+	char line[8192];
+	FILE *in;
+
+	if (!relay) {
+		fprintf(stderr, "proxytool: %s\n", error->message);
+		return 1;
+	}
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	printf("ready %s\n", nft_relay_table(relay));
+	in = fopen(cmdfile, "r");
+	if (!in) {
+		fprintf(stderr, "proxytool: cannot open '%s': %s\n", cmdfile, strerror(errno));
+		return 1;
+	}
+	while (!stop_signal && fgets(line, sizeof(line), in)) {
+		if (relay_command(relay, line, &error))
+			printf("ok\n");
 		else
 			printf("error: %s\n", error->message);
 		g_clear_error(&error);
@@ -217,6 +310,8 @@ int main(int argc, char **argv)
 	}
 	if (argc == 4 && !strcmp(argv[1], "nft"))
 		return cmd_nft(argv[2], argv[3]);
+	if (argc == 5 && !strcmp(argv[1], "relay"))
+		return cmd_relay(argv[2], argv[3], argv[4]);
 	if (argc == 3 && !strcmp(argv[1], "udp-record"))
 		return cmd_udp_record(argv[2]);
 	if (argc == 6 && !strcmp(argv[1], "udp-send"))

@@ -435,3 +435,27 @@ Test(config, metrics_listen)
 	expect_error("[metrics]\nlisten = localhost:9586\n", "'localhost:9586': expected ADDRESS[:PORT]");
 	expect_error("[metrics]\nlisten = 127.0.0.1:0\n", "'127.0.0.1:0'");
 }
+
+/* [ice] port-mapping: every protocol by default, none, or those named;
+ * per interface as ice-port-mapping. */
+Test(config, port_mapping)
+{
+	static const char text[] = "[ice]\n"
+				   "port-mapping = natpmp, upnp\n"
+				   "[interface wg1]\n"
+				   "ice-port-mapping = no\n"
+				   "[interface wg2]\n"
+				   "ice-port-mapping = yes\n";
+	g_autoptr(wice_config) defaults = parse("", NULL);
+	g_autoptr(wice_config) cfg = parse(text, NULL);
+
+	cr_assert_not_null(defaults);
+	cr_assert_eq(defaults->defaults.port_mapping, WICE_PORTMAP_ALL);
+	cr_assert_not_null(cfg);
+	cr_assert_eq(wice_config_iface(cfg, "wg0")->port_mapping, WICE_PORTMAP_NATPMP | WICE_PORTMAP_UPNP);
+	cr_assert_eq(wice_config_iface(cfg, "wg1")->port_mapping, 0);
+	cr_assert_eq(wice_config_iface(cfg, "wg2")->port_mapping, WICE_PORTMAP_ALL);
+	expect_error("[ice]\nport-mapping = pcp, igd\n", "test.conf:2: [ice] port-mapping: invalid value 'igd'");
+	expect_error("[ice]\nport-mapping = maybe\n", "'maybe'");
+	expect_error("[ice]\nport-mapping = ,\n", "[ice] port-mapping");
+}

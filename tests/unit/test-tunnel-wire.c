@@ -27,6 +27,28 @@ Test(tunnel_wire, envelope_round_trip)
 	}
 }
 
+Test(tunnel_wire, facts_round_trip)
+{
+	uint8_t buf[TUNNEL_WIRE_MAX], env[SIG_ENVELOPE_MAX];
+	struct tunnel_msg m;
+
+	for (size_t i = 0; i < sizeof(env); i++)
+		env[i] = (uint8_t)i;
+	for (size_t n = 1; n <= SIG_ENVELOPE_MAX; n += SIG_ENVELOPE_MAX - 1) {
+		size_t len = tunnel_wire_facts(buf, env, n);
+
+		cr_assert_eq(len, 2 + n);
+		cr_assert_eq(buf[0], TUNNEL_WIRE_MAGIC);
+		cr_assert_eq(buf[1], 4, "FACTS is type 4 on the wire");
+		cr_assert_eq(tunnel_wire_parse(buf, len, &m), 0);
+		cr_assert_eq(m.type, TUNNEL_FACTS);
+		cr_assert_eq(m.envelope, buf + 2, "the envelope follows the type");
+		cr_assert_eq(m.envelope_len, n);
+		cr_assert_null(m.id, "FACTS has no mailbox id");
+		cr_assert_eq(memcmp(m.envelope, env, n), 0);
+	}
+}
+
 Test(tunnel_wire, subscribe_round_trip)
 {
 	uint8_t ids[TUNNEL_SUBSCRIBE_MAX_IDS * RELAY_ID_LEN], buf[TUNNEL_SUBSCRIBE_SIZE];
@@ -68,5 +90,8 @@ Test(tunnel_wire, malformed_refused)
 	buf[3] = TUNNEL_SUBSCRIBE_MAX_IDS + 1;
 	cr_assert_eq(tunnel_wire_parse(buf, 4 + (TUNNEL_SUBSCRIBE_MAX_IDS + 1) * RELAY_ID_LEN, &m), -EBADMSG,
 		     "too many ids");
+	len = tunnel_wire_facts(buf, env, 1);
+	cr_assert_eq(tunnel_wire_parse(buf, len - 1, &m), -EBADMSG, "FACTS without an envelope");
+	cr_assert_eq(tunnel_wire_parse(buf, 2 + SIG_ENVELOPE_MAX + 1, &m), -EBADMSG, "FACTS too long");
 	cr_assert_eq(m.type, 99, "a refused datagram left its mark");
 }
