@@ -314,6 +314,15 @@ static NiceAgentOption agent_options(const struct wice_peer *peer)
 	return opts;
 }
 
+/* A port-range of one port is the port a router forwards to ([ice]
+ * advertise ADDRESS:PORT): the direct agent's.  The relay agent's socket
+ * talks to the TURN server only, and it could not bind that port beside
+ * the direct agent (libnice then fails the whole gathering). */
+static bool uses_port_range(const struct peer_agent *pa, const struct wice_iface_settings *cfg)
+{
+	return cfg->port_min && !(pa->kind == PEER_AGENT_RELAY && cfg->port_min == cfg->port_max);
+}
+
 bool peer_agent_configure(struct peer_agent *pa, GArray *addrs, const char *ufrag, const char *pwd)
 {
 	struct wice_peer *peer = pa->peer;
@@ -329,7 +338,7 @@ bool peer_agent_configure(struct peer_agent *pa, GArray *addrs, const char *ufra
 	if (!pa->stream)
 		return false;
 	nice_agent_set_stream_name(pa->agent, pa->stream, "application");
-	if (cfg->port_min)
+	if (uses_port_range(pa, cfg))
 		nice_agent_set_port_range(pa->agent, pa->stream, 1, cfg->port_min, cfg->port_max);
 	add_local_addresses(pa, addrs);
 	if (relay)
@@ -402,6 +411,26 @@ bool peer_ice_create(struct wice_peer *peer, const char *ufrag, const char *pwd)
 	return true;
 }
 
+/* libnice closes an agent's sockets when the agent is finalized, a loop
+ * iteration or two after nice_agent_close_async().  A port-range of one
+ * port ([ice] advertise ADDRESS:PORT) has the next session's direct agent
+ * bind that port at once, which failed (and cost a second restart, ~0.5
+ * s) while the old socket was open.  The direct agent holds no TURN
+ * allocation, so nothing is left to send: close its sockets now. */
+static void release_single_port(struct peer_agent *pa)
+{
+	const struct wice_iface_settings *cfg = iface_settings(pa->peer->iface);
+	GPtrArray *sockets;
+
+	if (pa->kind != PEER_AGENT_DIRECT || !cfg->port_min || cfg->port_min != cfg->port_max)
+		return;
+	sockets = nice_agent_get_sockets(pa->agent, pa->stream, 1);
+	for (guint i = 0; sockets && i < sockets->len; i++)
+		g_socket_close(g_ptr_array_index(sockets, i), NULL);
+	if (sockets)
+		g_ptr_array_unref(sockets);
+}
+
 static void peer_agent_destroy(struct peer_agent *pa)
 {
 	struct wice_peer *peer = pa->peer;
@@ -412,6 +441,7 @@ static void peer_agent_destroy(struct peer_agent *pa)
 	peer_path_on_agent_lost(pa);
 	nice_agent_attach_recv(pa->agent, pa->stream, 1, g_main_context_get_thread_default(), NULL, NULL);
 	g_signal_handlers_disconnect_by_data(pa->agent, pa);
+	release_single_port(pa);
 	/* Closing releases TURN allocations; libnice finishes asynchronously. */
 	nice_agent_close_async(pa->agent, NULL, NULL);
 	g_clear_object(&pa->agent);
