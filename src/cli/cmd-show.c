@@ -76,7 +76,10 @@ static char *format_candidate(JsonObject *candidate)
 {
 	g_autofree char *addr = format_address(candidate);
 
-	return g_strdup_printf("%s %s", str(candidate, "type") ? str(candidate, "type") : "?", addr);
+	bool advertised = json_object_get_boolean_member_with_default(candidate, "advertised", FALSE);
+
+	return g_strdup_printf("%s %s%s", str(candidate, "type") ? str(candidate, "type") : "?", addr,
+			       advertised ? " (advertised)" : "");
 }
 
 static void append_unit(GString *out, gint64 n, const char *unit)

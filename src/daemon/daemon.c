@@ -21,6 +21,7 @@
 #include "privileges.h"
 #include "proxy/nft-proxy.h"
 #include "resolve.h"
+#include "server-names.h"
 #include "turns-proxy.h"
 #include "util/sd-notify.h"
 #include "util/source-util.h"
@@ -441,6 +442,7 @@ struct wice_daemon *daemon_new(struct wice_config *config, const char *config_pa
 	d->operator_removed = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	d->backends = g_ptr_array_new_with_free_func((GDestroyNotify)sig_backend_free);
 	d->turns = turns_proxies_new();
+	d->names = server_names_new();
 	d->portmap = portmap_new();
 	d->cancel = g_cancellable_new();
 	d->nft_table = daemon_nft_table_name(socket_path);
@@ -510,6 +512,7 @@ void daemon_free(struct wice_daemon *d)
 	wg_watch_free(d->watch);
 	g_clear_pointer(&d->control, control_free);
 	config_resolve_cancel(d->resolving);
+	g_clear_pointer(&d->names, server_names_free);
 	wice_config_free(d->pending_config);
 	source_clear(&d->mesh_leaving);
 	g_clear_pointer(&d->metrics, metrics_free);
@@ -622,6 +625,7 @@ static void on_config_resolved(struct wice_config *cfg, void *data)
 		d->pending_config = NULL;
 		apply_config(d, cfg);
 	}
+	server_names_use(d->names, d->config);
 	if (!d->watch)
 		start_managing(d);
 }
@@ -695,4 +699,6 @@ static void daemon_emit(struct wice_daemon *d, const struct wice_event *ev)
 		control_broadcast(d->control, node);
 	if (ev->type == WICE_EVENT_PEER_STATE && g_strcmp0(ev->state, "connected") == 0)
 		on_peer_connected(d, ev);
+	if (ev->type == WICE_EVENT_PEER_STATE && g_strcmp0(ev->state, "failed") == 0)
+		server_names_failed(d->names);
 }

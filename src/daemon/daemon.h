@@ -40,6 +40,7 @@ struct wice_daemon {
 	 * reload), which replaces config once they are done */
 	struct config_resolve *resolving;
 	struct wice_config *pending_config;
+	struct server_names *names; /* config's names looked up again */
 	GCancellable *cancel;
 	struct wice_control *control;
 	char *socket_path;

@@ -30,6 +30,27 @@ void peer_ice_add_remote_candidate(struct wice_peer *peer, NiceCandidate *c);
 void peer_ice_remote_gathering_done(struct wice_peer *peer);
 /* Whether the local addresses the agents gather on are all still there. */
 bool peer_ice_addresses_still_there(const struct wice_peer *peer);
+/* Makes @pa's agent with the session's settings (servers, ports, local
+ * addresses @addrs, our credentials when given), not yet gathering and
+ * without signals. */
+bool peer_agent_configure(struct peer_agent *pa, GArray *addrs, const char *ufrag, const char *pwd);
+/* Connects @pa's agent to the peer: libnice's signals and its data. */
+void peer_agent_attach(struct peer_agent *pa);
+
+/* peer-relay-renew.c: the relay agent renewed before its TURN
+ * credentials expire. */
+void peer_renew_start(struct wice_peer *peer);
+void peer_renew_stop(struct wice_peer *peer);
+void peer_renew_add_remote_candidate(struct wice_peer *peer, const NiceCandidate *c);
+void peer_renew_remote_gathering_done(struct wice_peer *peer);
+
+/* peer-advertise.c: [ice] advertise. */
+/* The direct agent found @host: the advertised addresses it stands for
+ * join our local candidates. */
+void peer_advertise_on_host_candidate(struct wice_peer *peer, const NiceCandidate *host);
+/* Marks the sides of a selected pair that are advertised addresses. */
+void peer_advertise_note_pair(const struct wice_peer *peer, struct peer_pair_info *info, const NiceCandidate *local,
+			      const NiceCandidate *remote);
 
 /* peer-portmap.c: a port mapping for the direct agent's host candidate
  * @c, which becomes a server reflexive candidate when the router makes it. */

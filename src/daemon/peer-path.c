@@ -171,6 +171,7 @@ static bool use_pair(struct wice_peer *peer, struct peer_agent *pa)
 	bool ok;
 
 	record_pair(&peer->selected, local, remote);
+	peer_advertise_note_pair(peer, &peer->selected, local, remote);
 	ok = kind == PEER_PROXY_NFT ? use_nft(peer, local, remote) : false;
 	if (!ok) {
 		kind = PEER_PROXY_USER;

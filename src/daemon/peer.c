@@ -102,6 +102,8 @@ struct wice_peer *peer_new(struct wice_iface *iface, const uint8_t public_key[32
 		peer->ice[i].peer = peer;
 		peer->ice[i].kind = (enum peer_agent_kind)i;
 	}
+	peer->renew.peer = peer;
+	peer->renew.kind = PEER_AGENT_RELAY;
 	peer->state_since = g_get_real_time() / G_USEC_PER_SEC;
 	if (sig_pair_init(&peer->pair, &iface->identity, public_key) < 0) {
 		g_warning("%s/%s: unusable public key", iface->name, peer->name);

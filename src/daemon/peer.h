@@ -69,6 +69,7 @@ struct peer_pair_info {
 	char local_addr[INET6_ADDRSTRLEN];
 	char remote_addr[INET6_ADDRSTRLEN];
 	uint16_t local_port, remote_port;
+	bool local_advertised, remote_advertised; /* [ice] advertise (peer-advertise.c) */
 };
 
 struct wice_peer {
@@ -90,6 +91,13 @@ struct wice_peer {
 	GSource *relay_grace;	       /* a relay pair waits for a direct one */
 	bool relay_grace_over;	       /* this session's relay pair waited */
 	GArray *local_addrs; /* struct sockaddr_storage: what the agents gather on */
+	/* peer-relay-renew.c: the relay agent's successor, made with fresh
+	 * TURN credentials before the current ones expire */
+	struct peer_agent renew;
+	GSource *renew_timer;
+	GSList *retiring;          /* relay agents that handed over, closed soon */
+	unsigned relay_generation; /* renewals this session */
+	char *remote_ufrag, *remote_pwd; /* the session's, for a renewed agent */
 
 	/* our session and the remote session it answers (0: none yet) */
 	struct sig_session session;

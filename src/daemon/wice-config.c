@@ -331,6 +331,70 @@ static bool parse_port_range(const struct key_ref *k, const char *value, struct 
 	return true;
 }
 
+static bool parse_credential_lifetime(const struct key_ref *k, const char *value, struct wice_iface_settings *s,
+				      GError **error)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = g_ascii_isdigit(*value) ? strtoul(value, &end, 10) : 0;
+	if (!v || errno || *end || v < WICE_TURN_CREDENTIAL_LIFETIME_MIN || v > WICE_TURN_CREDENTIAL_LIFETIME_MAX)
+		return bad_setting(k, value, "expected seconds from 10 to 2592000 (30 days)", error);
+	s->turn_credential_lifetime = (unsigned)v;
+	return true;
+}
+
+/* Addresses a peer can never reach us at. */
+static bool advertisable(const struct wice_advertised *a)
+{
+	static const uint8_t zero[16], loop6[16] = { [15] = 1 };
+
+	if (a->family == AF_INET)
+		return a->addr[0] != 0 && a->addr[0] != 127 && a->addr[0] < 224;
+	return memcmp(a->addr, zero, 16) != 0 && memcmp(a->addr, loop6, 16) != 0 && a->addr[0] != 0xff;
+}
+
+/* "ADDRESS", "ADDRESS:PORT", "IPV6" or "[IPV6]:PORT", a literal address. */
+static bool parse_advertised(const char *text, struct wice_advertised *ret)
+{
+	g_autofree char *host = NULL;
+	struct wice_advertised a = { 0 };
+	const char *colon = strchr(text, ':');
+
+	if (*text != '[' && colon && strchr(colon + 1, ':'))
+		host = g_strdup(text); /* a bare IPv6 address, no port */
+	else if (!split_host_port(text, &host, &a.port, 0))
+		return false;
+	if (inet_pton(AF_INET, host, a.addr) == 1)
+		a.family = AF_INET;
+	else if (inet_pton(AF_INET6, host, a.addr) == 1)
+		a.family = AF_INET6;
+	if (!a.family || !advertisable(&a))
+		return false;
+	*ret = a;
+	return true;
+}
+
+static bool parse_advertise(const struct key_ref *k, const char *value, struct wice_iface_settings *s,
+			    GError **error)
+{
+	g_auto(GStrv) items = split_list(value);
+	size_t n = g_strv_length(items);
+
+	if (n > WICE_CONFIG_MAX_ADVERTISE)
+		return bad_setting(k, value, "at most 8 addresses", error);
+	s->n_advertise = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (!parse_advertised(items[i], &s->advertise[i]))
+			return bad_setting(k, items[i],
+					   "expected ADDRESS[:PORT] ([ADDRESS]:PORT for IPv6), a literal unicast address",
+					   error);
+		s->n_advertise = i + 1;
+	}
+	return true;
+}
+
 /* yes (every protocol), no, or a list of pcp, natpmp and upnp. */
 static bool parse_port_mapping(const struct key_ref *k, const char *value, struct wice_iface_settings *s,
 			       GError **error)
@@ -433,8 +497,10 @@ static const struct setting {
 	{ "ice", "username", "ice-username", parse_username },
 	{ "ice", "password", "ice-password", parse_password },
 	{ "ice", "turn-secret", "ice-turn-secret", parse_turn_secret },
+	{ "ice", "turn-credential-lifetime", "ice-turn-credential-lifetime", parse_credential_lifetime },
 	{ "ice", "candidate-types", "ice-candidate-types", parse_candidate_types },
 	{ "ice", "port-range", "ice-port-range", parse_port_range },
+	{ "ice", "advertise", "ice-advertise", parse_advertise },
 	{ "ice", "liveness", "ice-liveness", parse_liveness },
 	{ "ice", "port-mapping", "ice-port-mapping", parse_port_mapping },
 	{ "proxy", "mode", "proxy-mode", parse_proxy_mode },
@@ -443,6 +509,29 @@ static const struct setting {
 	{ NULL, NULL, "relay-for-peers", parse_relay_for_peers },
 	{ NULL, NULL, "trust", parse_trust },
 };
+
+/* An advertised PORT is where a router forwards to one local port, and
+ * only a single-port range makes our ICE socket sit on it (a range or no
+ * port-range leaves the port to chance).  Checked once a section's keys
+ * are all read, since an [interface] section may change either. */
+static bool check_advertise_ports(const struct parse_ctx *c, const char *group, bool global,
+				  const struct wice_iface_settings *s, GError **error)
+{
+	for (size_t i = 0; i < s->n_advertise; i++) {
+		struct key_ref k = { c, group, global ? "advertise" : "ice-advertise" };
+		char addr[INET6_ADDRSTRLEN], text[INET6_ADDRSTRLEN + 8];
+		const struct wice_advertised *a = &s->advertise[i];
+
+		if (!a->port || (s->port_min && s->port_min == s->port_max))
+			continue;
+		inet_ntop(a->family, a->addr, addr, sizeof(addr));
+		g_snprintf(text, sizeof(text), a->family == AF_INET ? "%s:%u" : "[%s]:%u", addr, a->port);
+		return bad_setting(&k, text,
+				   "an advertised port needs a port-range of one port (the port the router forwards to)",
+				   error);
+	}
+	return true;
+}
 
 /* Applies the settings found in @group (a global section when @global,
  * else an [interface] section) to @s. */
@@ -459,7 +548,7 @@ static bool parse_settings(const struct parse_ctx *c, const char *group, bool gl
 		if (value && !settings[i].parse(&k, value, s, error))
 			return false;
 	}
-	return true;
+	return strcmp(group, "proxy") == 0 || check_advertise_ports(c, group, global, s, error);
 }
 
 /* --- global sections --------------------------------------------------------- */
@@ -746,6 +835,7 @@ static struct wice_config *wice_config_new_default(void)
 	cfg->signaling_urls = g_strsplit("mcast://", ",", -1);
 	cfg->defaults.ice_servers = g_new0(struct wice_ice_server, 1);
 	cfg->defaults.candidate_types = WICE_CAND_ALL;
+	cfg->defaults.turn_credential_lifetime = WICE_TURN_CREDENTIAL_LIFETIME_DEFAULT;
 	cfg->defaults.port_mapping = WICE_PORTMAP_ALL;
 	cfg->defaults.proxy_mode = WICE_PROXY_AUTO;
 	cfg->interfaces_exclude = g_new0(char *, 1);

@@ -896,3 +896,62 @@ Test(peer, messages_from_unknown_keys_and_tampered_ones_are_dropped)
 	sig_pair_wipe(&to_a);
 	sig_identity_wipe(&stranger);
 }
+
+/* The candidate of @p's local ones that is an [ice] advertise address. */
+static const NiceCandidate *advertised(const struct wice_peer *p, const NiceCandidate **ret_host)
+{
+	const NiceCandidate *adv = NULL;
+
+	*ret_host = NULL;
+	for (size_t i = 0; i < p->n_local; i++) {
+		const NiceCandidate *c = p->local[i];
+
+		if (c->type == NICE_CANDIDATE_TYPE_HOST)
+			*ret_host = c;
+		if (c->type == NICE_CANDIDATE_TYPE_SERVER_REFLEXIVE && g_str_has_prefix(c->foundation, "adv"))
+			adv = c;
+	}
+	return adv;
+}
+
+static bool has_remote_address(const struct wice_peer *p, const char *addr)
+{
+	GSList *list = nice_agent_get_remote_candidates(DIRECT(p).agent, DIRECT(p).stream, 1);
+	bool found = false;
+
+	for (GSList *l = list; l && !found; l = l->next) {
+		char text[NICE_ADDRESS_STRING_LEN];
+
+		nice_address_to_string(&((NiceCandidate *)l->data)->addr, text);
+		found = strcmp(text, addr) == 0 && ((NiceCandidate *)l->data)->type == NICE_CANDIDATE_TYPE_SERVER_REFLEXIVE;
+	}
+	g_slist_free_full(list, (GDestroyNotify)nice_candidate_free);
+	return found;
+}
+
+/* [ice] advertise: a bare address goes out as a server reflexive
+ * candidate at the host candidate's port, based on it, and the other side
+ * takes it; the pair on loopback stays host-host. */
+Test(peer, advertised_address_is_a_server_reflexive_candidate)
+{
+	struct wice_iface_settings *s = &world.a.config->defaults;
+	const NiceCandidate *host, *adv;
+	char addr[NICE_ADDRESS_STRING_LEN];
+
+	s->advertise[0] = (struct wice_advertised){ .family = AF_INET, .addr = { 198, 51, 100, 7 } };
+	s->n_advertise = 1;
+	connect_both();
+	adv = advertised(fake_peer(&world.a), &host);
+	cr_assert_not_null(adv, "no advertised candidate");
+	cr_assert_not_null(host);
+	nice_address_to_string(&adv->addr, addr);
+	cr_assert_str_eq(addr, "198.51.100.7");
+	cr_assert_eq(nice_address_get_port(&adv->addr), nice_address_get_port(&host->addr));
+	cr_assert(nice_address_equal(&adv->base_addr, &host->addr));
+	cr_assert_eq(adv->priority >> 24, 100, "not a server reflexive priority: %u", adv->priority);
+	cr_assert(fake_wait_for(has_remote_address(fake_peer(&world.b), "198.51.100.7"), CONNECT_MS),
+		  "b did not get the advertised candidate");
+	cr_assert_null(advertised(fake_peer(&world.b), &host), "b advertises nothing");
+	cr_assert_not(fake_peer(&world.a)->selected.local_advertised);
+	cr_assert_not(fake_peer(&world.b)->selected.remote_advertised);
+}
