@@ -44,6 +44,7 @@ struct wice_daemon {
 	GCancellable *cancel;
 	struct wice_control *control;
 	char *socket_path;
+	char *user; /* [daemon] user= it became at start; NULL: root */
 	GSource *signal_sources[3];
 	GHashTable *wg_names; /* every WireGuard interface here, managed or not */
 	/* `wice add` and `wice delete` outrank the configuration */

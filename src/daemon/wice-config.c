@@ -9,9 +9,11 @@
 #include <errno.h>
 #include <fnmatch.h>
 #include <grp.h>
+#include <pwd.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "wice-config.h"
 #include "mesh/mesh-secret.h"
@@ -566,10 +568,32 @@ static bool parse_ice(const struct parse_ctx *c, struct wice_config *cfg, GError
 	return true;
 }
 
+/* [daemon] user: looked up when the file is read, like the groups, so that
+ * a typo fails the load instead of leaving the daemon root. */
+static bool parse_user(const struct parse_ctx *c, struct wice_config *cfg, GError **error)
+{
+	g_autofree char *value = g_key_file_get_value(c->kf, "daemon", "user", NULL);
+	struct passwd *pw;
+
+	if (!value)
+		return true;
+	pw = *value ? getpwnam(value) : NULL;
+	if (!pw)
+		return bad_value(c, "daemon", "user", value, "no such user", error);
+	if (pw->pw_uid == 0)
+		return bad_value(c, "daemon", "user", value, "the daemon starts as root; name the user it becomes", error);
+	cfg->user_uid = pw->pw_uid;
+	cfg->user_gid = pw->pw_gid;
+	cfg->user = g_steal_pointer(&value);
+	return true;
+}
+
 static bool parse_daemon(const struct parse_ctx *c, struct wice_config *cfg, GError **error)
 {
 	g_autofree char *ifaces = g_key_file_get_value(c->kf, "daemon", "interfaces", NULL);
 
+	if (!parse_user(c, cfg, error))
+		return false;
 	if (!ifaces)
 		return true;
 	g_strfreev(cfg->interfaces);
@@ -789,7 +813,7 @@ static bool parse_iface_sections(const struct parse_ctx *c, struct wice_config *
 static bool key_known(const char *group, const char *key)
 {
 	static const char *const others[] = {
-		"signaling/urls", "ice/interfaces-exclude", "daemon/interfaces", "control/group",
+		"signaling/urls", "ice/interfaces-exclude", "daemon/interfaces", "daemon/user", "control/group",
 		"control/admin-group", "mesh/secret", "mesh/secret-file", "mesh/interface", "mesh/state-dir",
 		"mesh/hostname", "mesh/hosts-file", "mesh/advertise-routes", "metrics/listen",
 	};
@@ -885,13 +909,11 @@ bool wice_config_exposes_secrets(const struct wice_config *cfg, mode_t mode)
 /* A TURN password or REST secret in a file others can read lets them use
  * the relay as us: say so, as ssh does for keys (but go on, since the
  * daemon that refused would leave its peers without a path). */
-static void warn_if_exposed(const char *path, const struct wice_config *cfg)
+static void warn_if_exposed(const char *path, mode_t mode, const struct wice_config *cfg)
 {
-	struct stat st;
-
-	if (stat(path, &st) == 0 && wice_config_exposes_secrets(cfg, st.st_mode))
+	if (wice_config_exposes_secrets(cfg, mode))
 		g_warning("%s holds TURN credentials or a mesh secret but group or others may access it (mode %04o): chmod 600 %s",
-			  path, (unsigned)(st.st_mode & 07777), path);
+			  path, (unsigned)(mode & 07777), path);
 }
 
 struct wice_config *wice_config_load(const char *path, GError **error)
@@ -899,6 +921,7 @@ struct wice_config *wice_config_load(const char *path, GError **error)
 	g_autofree char *text = NULL;
 	g_autoptr(GError) read_error = NULL;
 	struct wice_config *cfg;
+	struct stat st;
 	gsize len = 0;
 
 	if (!g_file_get_contents(path, &text, &len, &read_error)) {
@@ -909,9 +932,48 @@ struct wice_config *wice_config_load(const char *path, GError **error)
 		return NULL;
 	}
 	cfg = wice_config_parse(path, text, len, error);
-	if (cfg)
-		warn_if_exposed(path, cfg);
+	if (cfg && stat(path, &st) == 0)
+		warn_if_exposed(path, st.st_mode, cfg);
 	explicit_bzero(text, len);
+	return cfg;
+}
+
+static bool read_bounded(int fd, char *buf, size_t max, size_t *ret_len)
+{
+	size_t len = 0;
+
+	while (len < max) {
+		ssize_t n = read(fd, buf + len, max - len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return false;
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	*ret_len = len;
+	return true;
+}
+
+struct wice_config *wice_config_load_fd(const char *path, int fd, GError **error)
+{
+	g_autofree char *text = g_malloc(WICE_CONFIG_MAX_SIZE + 1);
+	struct wice_config *cfg = NULL;
+	struct stat st;
+	size_t len = 0;
+
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		g_set_error(error, WICE_CONFIG_ERROR, EIO, "%s: not a regular file", path);
+	else if (!read_bounded(fd, text, WICE_CONFIG_MAX_SIZE + 1, &len))
+		g_set_error(error, WICE_CONFIG_ERROR, EIO, "%s: %s", path, g_strerror(errno));
+	else if (len > WICE_CONFIG_MAX_SIZE)
+		g_set_error(error, WICE_CONFIG_ERROR, EFBIG, "%s: larger than %u bytes", path, WICE_CONFIG_MAX_SIZE);
+	else if ((cfg = wice_config_parse(path, text, len, error)))
+		warn_if_exposed(path, st.st_mode, cfg);
+	explicit_bzero(text, len);
+	close(fd);
 	return cfg;
 }
 
@@ -926,6 +988,7 @@ void wice_config_free(struct wice_config *cfg)
 	g_free(cfg->ifaces);
 	g_strfreev(cfg->interfaces_exclude);
 	g_strfreev(cfg->interfaces);
+	g_free(cfg->user);
 	g_free(cfg->control_group);
 	g_free(cfg->admin_group);
 	mesh_config_clear(&cfg->mesh);

@@ -153,6 +153,9 @@ struct wice_config {
 	size_t n_ifaces;
 	char **interfaces_exclude;   /* no gathering on these netifs (globs) */
 	char **interfaces;           /* manage only these WireGuard ifs (empty: all) */
+	char *user;                  /* [daemon] user; NULL: stay root */
+	uid_t user_uid;
+	gid_t user_gid;              /* the user's primary group */
 	char *control_group;         /* [control] group; NULL: the daemon's group */
 	gid_t control_gid;
 	char *admin_group;           /* [control] admin-group; NULL: none */
@@ -169,6 +172,10 @@ struct wice_config {
 struct wice_config *wice_config_parse(const char *path, const char *text, size_t len, GError **error);
 /* Reads and parses @path; a missing file at the default path means defaults. */
 struct wice_config *wice_config_load(const char *path, GError **error);
+/* Reads and parses the file open on @fd (named @path in messages), at
+ * most WICE_CONFIG_MAX_SIZE bytes; closes @fd.  A daemon that is no
+ * longer root reloads so, through src/daemon/priv-broker.h. */
+struct wice_config *wice_config_load_fd(const char *path, int fd, GError **error);
 /* Whether @cfg holds a TURN password or secret and a file of @mode lets
  * group or others at it (wice_config_load warns then). */
 bool wice_config_exposes_secrets(const struct wice_config *cfg, mode_t mode);

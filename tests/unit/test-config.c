@@ -33,6 +33,7 @@ Test(config, empty_file_gives_defaults)
 	cr_assert_eq(wice_config_iface(cfg, "wg0"), &cfg->defaults);
 	cr_assert_null(cfg->control_group);
 	cr_assert_null(cfg->admin_group);
+	cr_assert_null(cfg->user);
 	cr_assert(wice_config_manages(cfg, "wg0"));
 	cr_assert_not(wice_config_gather_excluded(cfg, "eth0"));
 }
@@ -56,6 +57,7 @@ Test(config, every_key)
 		"mode = user\n"
 		"[daemon]\n"
 		"interfaces = wg0 wg1\n"
+		"user = nobody\n"
 		"[control]\n"
 		"group = root\n"
 		"admin-group = root\n";
@@ -88,6 +90,8 @@ Test(config, every_key)
 	cr_assert_str_eq(cfg->control_group, "root");
 	cr_assert_eq(cfg->control_gid, 0);
 	cr_assert_str_eq(cfg->admin_group, "root");
+	cr_assert_str_eq(cfg->user, "nobody");
+	cr_assert_eq(cfg->user_uid, 65534);
 }
 
 Test(config, errors_quote_file_line_and_value)
@@ -115,6 +119,10 @@ Test(config, errors_quote_file_line_and_value)
 	expect_error("[control]\n\nadmin-group = no-such-group-wice\n",
 		     "test.conf:3: [control] admin-group: invalid value 'no-such-group-wice'");
 	expect_error("[control]\ngroup =\n", "[control] group: invalid value ''");
+	expect_error("[daemon]\nuser = no-such-user-wice\n",
+		     "test.conf:2: [daemon] user: invalid value 'no-such-user-wice': no such user");
+	expect_error("[daemon]\nuser = root\n", "[daemon] user: invalid value 'root'");
+	expect_error("[daemon]\nuser =\n", "[daemon] user: invalid value ''");
 	expect_error("[control]\nsocket = /x\n", "[control] socket: invalid value 'socket': unknown key");
 }
 
