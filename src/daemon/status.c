@@ -193,6 +193,8 @@ static void add_peer(JsonBuilder *b, const struct wice_peer *peer)
 	add_string(b, "public_key", key);
 	add_string(b, "state", peer_state_name(peer->state));
 	add_string(b, "reason", peer->state_reason);
+	json_builder_set_member_name(b, "restart_pending");
+	json_builder_add_boolean_value(b, peer_restart_pending(peer));
 	add_int(b, "state_since", peer->state_since);
 	add_string(b, "endpoint", wg_sockaddr_len(&peer->wg_endpoint) ? ep : NULL);
 	add_string(b, "proxy", peer_proxy_name(peer->proxy));
