@@ -118,9 +118,11 @@ static gboolean on_old_lost(gpointer data)
 	if (!carrying)
 		return G_SOURCE_REMOVE;
 	peer_path_release(peer);
-	if (peer_ice_active(peer) && !peer->restart_timer)
+	if (peer->restart_timer) /* the new session failed: its retry now breaks */
+		peer_set_state(peer, PEER_FAILED, "old path lost");
+	else if (peer_ice_active(peer))
 		peer_set_state(peer, peer->have_remote_credentials ? PEER_CONNECTING : PEER_GATHERING,
-			       "old path lost, restart pending");
+			       "old path lost");
 	else
 		peer_schedule_restart(peer, "old path lost");
 	return G_SOURCE_REMOVE;

@@ -1,7 +1,7 @@
 /* The daemon's state as JSON: the body of `wice show --json`.
  *
  * {"version","interfaces":[{"name","public_key","listen_port","stalled","proxy_mode",
- *   "peers":[{"public_key","state","reason","state_since","endpoint",
+ *   "peers":[{"public_key","state","reason","restart_pending","state_since","endpoint",
  *   "proxy","reached":"direct"|"relay"|"via"|null,"via" (key)|null,"learned",
  *   "facts":[{"subject","attribute","value","ttl"}],"selected_pair":{"local":{"type","address","port"},
  *   "remote":{...}}|null,"last_handshake","rx_bytes","tx_bytes","role",
