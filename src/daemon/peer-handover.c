@@ -186,6 +186,8 @@ void peer_handover_keep(struct wice_peer *peer)
 		peer->path_agent = NULL;
 		peer->user_proxy_agent = NULL;
 		peer->old.carrying = true;
+		/* its first handshake is long done */
+		peer->lost_initiation = false;
 	}
 	source_clear(&peer->relay_grace);
 	peer_ice_destroy(peer);

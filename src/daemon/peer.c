@@ -151,8 +151,14 @@ void peer_rebuild(struct wice_peer *peer, bool own_session, uint64_t remote_sess
 	if (own_session)
 		sig_session_start(&peer->session, (uint64_t)(g_get_real_time() / 1000));
 	if (keep) {
+		/* Monitors hear of it; the state stays what it is. */
+		struct wice_event ev = {
+			.type = WICE_EVENT_PEER_STATE, .old_state = "connected", .state = "connected", .reason = reason
+		};
+
 		g_message("%s/%s: %s; the current path stays until the new session has a pair", peer->iface->name,
 			  peer->name, reason);
+		peer_emit(peer, &ev);
 		peer->connecting_since_us = g_get_monotonic_time();
 	} else {
 		peer_set_state(peer, PEER_GATHERING, reason);
@@ -309,14 +315,15 @@ void peer_on_network_changed(struct wice_peer *peer)
 	/* A connected pair whose local address is gone goes unanswered and
 	 * restarts by itself; new addresses alone wait for the next session
 	 * (peer_ice_addresses_still_there says why). */
-	if (peer->state == PEER_CONNECTED || peer->state == PEER_CLOSED)
+	if ((peer->state == PEER_CONNECTED && !peer_restart_pending(peer)) || peer->state == PEER_CLOSED)
 		return;
 	if (peer_ice_active(peer) && peer_ice_addresses_still_there(peer)) {
 		g_debug("%s/%s: network changed; the agents' addresses are all still there", peer->iface->name,
 			peer->name);
 		return;
 	}
-	peer_restart(peer, "local addresses changed", false);
+	/* while a restart is pending, only the new session starts over */
+	peer_restart(peer, "local addresses changed", peer_restart_pending(peer));
 }
 
 void peer_on_signaling_up(struct wice_peer *peer)
