@@ -491,7 +491,7 @@ static bool peer_agent_hopeful(const struct peer_agent *pa)
  * backoff). */
 static void check_hope(struct wice_peer *peer, const char *reason)
 {
-	if (peer->state != PEER_GATHERING && peer->state != PEER_CONNECTING)
+	if (peer->state != PEER_GATHERING && peer->state != PEER_CONNECTING && !peer_restart_pending(peer))
 		return;
 	for (size_t i = 0; i < PEER_N_AGENTS; i++)
 		if (peer_agent_hopeful(&peer->ice[i]))
@@ -535,7 +535,6 @@ void peer_ice_destroy(struct wice_peer *peer)
 	peer->have_remote_credentials = false;
 	peer->remote_gathering_done = false;
 	peer->n_remote = 0;
-	peer->selected.valid = false;
 }
 
 bool peer_ice_active(const struct wice_peer *peer)

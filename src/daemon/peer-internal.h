@@ -13,8 +13,13 @@ void peer_on_connected(struct wice_peer *peer);
 void peer_close(struct wice_peer *peer, const char *reason);
 /* Drops the data path and the agent (its TURN allocations are released). */
 void peer_teardown(struct wice_peer *peer);
-/* Tears the agent down and builds a new one (peer.c says when). */
-void peer_rebuild(struct wice_peer *peer, bool own_session, uint64_t remote_session, const char *reason);
+/* Tears the agent down and builds a new one (peer.c says when).  With
+ * @keep_path a connected peer's path stays until the new session's pair
+ * takes over (peer-handover.c). */
+void peer_rebuild(struct wice_peer *peer, bool own_session, uint64_t remote_session, const char *reason,
+		  bool keep_path);
+/* A restart of our own (a new session) that keeps the path meanwhile. */
+void peer_restart_keeping_path(struct wice_peer *peer, const char *reason);
 
 /* peer-ice.c: the agents of the current session. */
 bool peer_ice_create(struct wice_peer *peer, const char *ufrag, const char *pwd);
@@ -57,6 +62,26 @@ void peer_advertise_note_pair(const struct wice_peer *peer, struct peer_pair_inf
 void peer_portmap_on_candidate(struct peer_agent *pa, const NiceCandidate *c);
 /* Deletes the session's mapping. */
 void peer_portmap_release(struct wice_peer *peer);
+
+/* peer-handover.c: make-before-break. */
+/* peer_rebuild() with keep_path: the current agents and path become the
+ * old path, which carries WireGuard until the new session takes over. */
+void peer_handover_keep(struct wice_peer *peer);
+/* A pair of the current session carries WireGuard: the old path goes
+ * after a while. */
+void peer_handover_took_over(struct wice_peer *peer);
+/* The path leaves the user proxy, or replaces the nftables elements
+ * @handle: the old ones keep delivering for a while. */
+void peer_handover_keep_user_proxy(struct wice_peer *peer);
+void peer_handover_keep_nft(struct wice_peer *peer, const char *handle);
+void peer_handover_drop_nft(struct wice_peer *peer);
+/* Hands a datagram to WireGuard over a user proxy, current or old; false
+ * when there is none. */
+bool peer_handover_deliver(struct wice_peer *peer, const uint8_t *buf, size_t len);
+/* Drops the old path now. */
+void peer_handover_drop(struct wice_peer *peer);
+/* With each device sync: a relayed peer looks for a direct pair. */
+void peer_handover_consider_upgrade(struct wice_peer *peer);
 
 /* peer-signal.c */
 void peer_send_state(struct wice_peer *peer, bool please_answer);

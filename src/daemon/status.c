@@ -1,7 +1,7 @@
 /* The daemon's state as JSON: the body of `wice show --json`.
  *
  * {"version","interfaces":[{"name","public_key","listen_port","stalled","proxy_mode",
- *   "peers":[{"public_key","state","reason","state_since","endpoint",
+ *   "peers":[{"public_key","state","reason","restart_pending","state_since","endpoint",
  *   "proxy","reached":"direct"|"relay"|"via"|null,"via" (key)|null,"learned",
  *   "facts":[{"subject","attribute","value","ttl"}],"selected_pair":{"local":{"type","address","port",
  *   "advertised":true (only when it is an [ice] advertise address)},
@@ -199,6 +199,8 @@ static void add_peer(JsonBuilder *b, const struct wice_peer *peer)
 	add_string(b, "public_key", key);
 	add_string(b, "state", peer_state_name(peer->state));
 	add_string(b, "reason", peer->state_reason);
+	json_builder_set_member_name(b, "restart_pending");
+	json_builder_add_boolean_value(b, peer_restart_pending(peer));
 	add_int(b, "state_since", peer->state_since);
 	add_string(b, "endpoint", wg_sockaddr_len(&peer->wg_endpoint) ? ep : NULL);
 	add_string(b, "proxy", peer_proxy_name(peer->proxy));

@@ -434,3 +434,21 @@ wl_mesh_wait_full() {
 	lab_wait_for "$secs" wl__mesh_full "$@" || lab_fail "no full mesh of $* in $secs s"
 	echo "full mesh of $# hosts after $((($(lab__now_us) - start) / 1000)) ms"
 }
+
+# wl_ping_loop_start A B NAME: ping B's tunnel address from A every 10 ms
+# (as lab process NAME) until wl_ping_loop_stop.
+wl_ping_loop_start() {
+	lab_bg "$1" "$3" ping -n -D -i 0.01 "$(lab__get "wl.$2.tunnel")"
+}
+
+# wl_ping_loop_stop NAME: stop it and print "SENT LOST GAP-MS": the echo
+# requests up to the last answered one, those of them never answered, and
+# the longest time between two answers in ms (requests after the last
+# answer are still on their way and not counted).
+wl_ping_loop_stop() {
+	lab_stop "$1"
+	awk 'match($0, /icmp_seq=[0-9]+/) { seq = substr($0, RSTART + 9, RLENGTH - 9) + 0; got[seq] = 1; if (seq > max) max = seq
+			t = substr($1, 2, length($1) - 2) + 0; if (last && t - last > gap) gap = t - last; last = t }
+		END { lost = 0; for (s = 1; s <= max; s++) if (!(s in got)) lost++
+			printf "%d %d %d\n", max, lost, gap * 1000 }' "$(lab_log "$1")"
+}

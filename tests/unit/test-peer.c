@@ -197,18 +197,22 @@ static void restart_from(struct fake_node *n)
 	struct wice_peer *p = fake_peer(n), *q = fake_peer(n->other);
 	uint64_t ours = p->session.id, theirs = q->session.id;
 	unsigned restarts = p->restarts, other_restarts = q->restarts;
-	unsigned rebuilt = fake_count_events(n->other, WICE_EVENT_PEER_STATE, "gathering", "peer restarted ICE");
+	unsigned rebuilt = fake_count_events(n->other, WICE_EVENT_PEER_STATE, NULL, "peer restarted ICE");
 
+	/* make-before-break: connected all along, until the new session
+	 * takes over (peer-handover.c) */
 	peer_restart_now(p);
-	cr_assert(fake_wait_for(p->session.id != ours && fake_world_connected(&world), CONNECT_MS),
+	cr_assert(peer_restart_pending(p) || p->state != PEER_CONNECTED);
+	cr_assert(fake_wait_for(p->session.id != ours && !peer_restart_pending(p) && !peer_restart_pending(q) &&
+					fake_world_connected(&world),
+				CONNECT_MS),
 		  "no reconnect after %s restarted", n->name);
 	cr_assert_eq(p->restarts, restarts + 1);
 	cr_assert_eq(q->session.id, theirs, "%s changed its session for the other's restart", n->other->name);
 	cr_assert_eq(q->restarts, other_restarts);
 	cr_assert_eq(q->remote_session, p->session.id);
-	cr_assert_eq(fake_count_events(n->other, WICE_EVENT_PEER_STATE, "gathering", "peer restarted ICE"),
-		     rebuilt + 1);
-	cr_assert_geq(fake_count_events(n, WICE_EVENT_PEER_STATE, "gathering", "requested by operator"), 1);
+	cr_assert_eq(fake_count_events(n->other, WICE_EVENT_PEER_STATE, NULL, "peer restarted ICE"), rebuilt + 1);
+	cr_assert_geq(fake_count_events(n, WICE_EVENT_PEER_STATE, NULL, "requested by operator"), 1);
 	cr_assert(fake_wait_for(wg_points_at_proxy(n) && wg_points_at_proxy(n->other), CONNECT_MS),
 		  "WireGuard does not point at the new proxies");
 }
@@ -398,7 +402,10 @@ static void lose_initiation_at(struct fake_node *n, bool restart)
 		peer_restart_now(fake_peer(n));
 	else
 		fake_world_start(&world);
-	cr_assert(fake_wait_for(fake_peer_in(n, PEER_GATHERING) && DIRECT(fake_peer(n)).agent, 2000));
+	cr_assert(fake_wait_for(fake_peer(n) &&
+					(fake_peer_in(n, PEER_GATHERING) || peer_restart_pending(fake_peer(n))) &&
+					DIRECT(fake_peer(n)).agent,
+				2000));
 	wg_initiation(init);
 	for (int i = 0; i < 3; i++)
 		peer_path_deliver(fake_peer(n), init, sizeof(init));
@@ -450,12 +457,13 @@ Test(peer, controlled_side_handshakes_after_lost_initiation)
 	fake_run(300);
 	cr_assert_eq(fake_wg_count(ced->name, ctl->public_key, FAKE_WG_REMOVE), 1);
 
-	/* A new pair after a lost initiation: one more. */
+	/* A restart keeps the old path (peer-handover.c): an initiation
+	 * meanwhile reaches WireGuard over it, and needs no handshake from
+	 * here. */
 	lose_initiation_at(ced, true);
-	cr_assert(fake_wait_for(fake_world_connected(&world), CONNECT_MS));
-	cr_assert(fake_wait_for(fake_wg_count(ced->name, ctl->public_key, FAKE_WG_REMOVE) == 2, 2000));
+	cr_assert(fake_wait_for(fake_world_connected(&world) && !peer_restart_pending(fake_peer(ced)), CONNECT_MS));
 	fake_run(300);
-	cr_assert_eq(fake_wg_count(ced->name, ctl->public_key, FAKE_WG_REMOVE), 2);
+	cr_assert_eq(fake_wg_count(ced->name, ctl->public_key, FAKE_WG_REMOVE), 1);
 }
 
 /* The controlling side never takes this path: it kicks on its own. */
