@@ -91,9 +91,16 @@ static gboolean on_retire(gpointer data)
 {
 	struct wice_peer *peer = data;
 
+	bool had_proxy = peer->old.user_proxy != NULL;
+
 	g_clear_pointer(&peer->old.retire_timer, g_source_unref);
 	g_debug("%s/%s: old path dropped", peer->iface->name, peer->name);
 	peer_handover_drop(peer);
+	/* What came through the old user proxy made WireGuard roam back to
+	 * its socket, which is gone now: point it at the current path again,
+	 * or it sends into nothing until the peer happens to send first. */
+	if (had_proxy)
+		peer_wg_reassert_endpoint(peer);
 	return G_SOURCE_REMOVE;
 }
 

@@ -107,6 +107,8 @@ void peer_path_release(struct wice_peer *peer);
 /* Points WireGuard at @ep; the controlling side of a peer without a
  * recent handshake also makes WireGuard handshake at once (a kick). */
 void peer_wg_set_endpoint(struct wice_peer *peer, const union wg_sockaddr *ep);
+/* Writes the endpoint we set once more (WireGuard roamed away from it). */
+void peer_wg_reassert_endpoint(struct wice_peer *peer);
 /* A kick, unless the peer has handshaken since its path was set. */
 void peer_wg_kick_unless_handshook(struct wice_peer *peer);
 void peer_wg_stop_kick(struct wice_peer *peer);

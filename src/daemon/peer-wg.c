@@ -226,6 +226,12 @@ void peer_wg_set_endpoint(struct wice_peer *peer, const union wg_sockaddr *ep)
 	}
 }
 
+void peer_wg_reassert_endpoint(struct wice_peer *peer)
+{
+	if (peer->endpoint_changed && wg_sockaddr_len(&peer->endpoint_set))
+		submit(peer, set_endpoint, job_new(peer, &peer->endpoint_set, false), on_endpoint_set);
+}
+
 void peer_wg_kick_unless_handshook(struct wice_peer *peer)
 {
 	submit(peer, kick_unless_handshook, job_new(peer, &peer->endpoint_set, true), NULL);

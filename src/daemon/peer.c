@@ -138,7 +138,11 @@ void peer_rebuild(struct wice_peer *peer, bool own_session, uint64_t remote_sess
 		  bool keep_path)
 {
 	g_autofree char *ufrag = NULL, *pwd = NULL;
-	bool keep = keep_path && peer->state == PEER_CONNECTED && peer->proxy != PEER_PROXY_NONE;
+	const struct wice_iface_settings *cfg = iface_settings(peer->iface);
+	/* A port range of one port (a port forward, `[ice] advertise`) has
+	 * no room for the new session's socket beside the old one. */
+	bool room = !cfg->port_min || cfg->port_max > cfg->port_min;
+	bool keep = keep_path && room && peer->state == PEER_CONNECTED && peer->proxy != PEER_PROXY_NONE;
 
 	peer_cancel_restart(peer);
 	peer_stop_resending(peer);
