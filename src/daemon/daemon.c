@@ -20,6 +20,8 @@
 #include "portmap.h"
 #include "privileges.h"
 #include "proxy/nft-proxy.h"
+#include "nat-watch.h"
+#include "pinger.h"
 #include "resolve.h"
 #include "turns-proxy.h"
 #include "util/sd-notify.h"
@@ -307,6 +309,7 @@ static void on_network_changed(GNetworkMonitor *monitor, gboolean available, gpo
 	g_hash_table_iter_init(&it, d->ifaces);
 	while (g_hash_table_iter_next(&it, NULL, &value))
 		iface_on_network_changed(value);
+	nat_watch_schedule(d->nat, &d->config->defaults, NAT_WATCH_DELAY_MS);
 }
 
 static bool backend_excludes(const char *ifname, void *userdata)
@@ -442,6 +445,8 @@ struct wice_daemon *daemon_new(struct wice_config *config, const char *config_pa
 	d->backends = g_ptr_array_new_with_free_func((GDestroyNotify)sig_backend_free);
 	d->turns = turns_proxies_new();
 	d->portmap = portmap_new();
+	d->nat = nat_watch_new();
+	d->pinger = pinger_new(); /* before the daemon gives up CAP_NET_RAW */
 	d->cancel = g_cancellable_new();
 	d->nft_table = daemon_nft_table_name(socket_path);
 	d->control = control_new(socket_path, &daemon_control_handler, d, error);
@@ -508,6 +513,8 @@ void daemon_free(struct wice_daemon *d)
 		g_object_unref(d->netmon);
 	}
 	wg_watch_free(d->watch);
+	g_clear_pointer(&d->pinger, pinger_free); /* answers the pings in flight */
+	g_clear_pointer(&d->nat, nat_watch_free);
 	g_clear_pointer(&d->control, control_free);
 	config_resolve_cancel(d->resolving);
 	wice_config_free(d->pending_config);
@@ -622,6 +629,7 @@ static void on_config_resolved(struct wice_config *cfg, void *data)
 		d->pending_config = NULL;
 		apply_config(d, cfg);
 	}
+	nat_watch_schedule(d->nat, &d->config->defaults, 0);
 	if (!d->watch)
 		start_managing(d);
 }
