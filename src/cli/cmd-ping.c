@@ -2,8 +2,9 @@
  * echo request through the tunnel at a time (src/daemon/ping-request.c)
  * and prints, per reply, the round trip and the path it took:
  *
- *   reply from 10.99.0.2: 1.23 ms via direct srflx 198.51.100.2:51820
- *   reply from 10.99.0.2: 4.56 ms via relay 198.18.0.1:50000
+ *   reply from 10.99.0.2: 1.23 ms, path direct srflx (srflx -> prflx 198.51.100.2:51820)
+ *   reply from 10.99.0.2: 4.56 ms, path relay (relay -> relay 198.18.0.1:50000)
+ *   reply from fe80::1:2: 3.45 ms, path via KEY
  *   no reply from 10.99.0.2 within 2000 ms: peer is connecting
  *
  * A probe goes out every second (or right after the previous one timed
@@ -38,11 +39,13 @@ static bool print_reply(JsonObject *reply)
 	const char *path = member(reply, "path"), *detail = member(reply, "path_detail");
 	const char *remote = member(reply, "remote");
 	gint64 rtt = json_object_get_int_member_with_default(reply, "rtt_us", 0);
+	g_autofree char *pair = NULL;
 
-	printf("reply from %s: %" G_GINT64_FORMAT ".%02" G_GINT64_FORMAT " ms via %s%s%s\n",
+	if (remote && g_strcmp0(path, "via") != 0)
+		pair = g_strdup_printf(" (%s -> %s %s)", member(reply, "local_type"), member(reply, "remote_type"), remote);
+	printf("reply from %s: %" G_GINT64_FORMAT ".%02" G_GINT64_FORMAT " ms, path %s%s\n",
 	       member(reply, "address") ? member(reply, "address") : "?", rtt / 1000, rtt % 1000 / 10,
-	       detail ? detail : "no selected pair", remote && g_strcmp0(path, "via") != 0 ? " " : "",
-	       remote && g_strcmp0(path, "via") != 0 ? remote : "");
+	       detail ? detail : "none (no selected pair)", pair ? pair : "");
 	fflush(stdout);
 	return g_strcmp0(path, "direct") == 0;
 }

@@ -87,15 +87,14 @@ static bool is_relay(const struct peer_pair_info *p)
 	return p->local_type == NICE_CANDIDATE_TYPE_RELAYED || p->remote_type == NICE_CANDIDATE_TYPE_RELAYED;
 }
 
-/* "direct host" when both ends are host candidates, else the type that
- * crossed a NAT: the remote's if it is not host, else ours. */
+/* "direct host" when both ends are host candidates, else "direct srflx":
+ * the pair crosses a NAT, whether a STUN server told the address (server
+ * reflexive) or the checks found it (peer reflexive: the address a NAT
+ * gave the other side's checks).  The exact types go with it. */
 static const char *direct_kind(const struct peer_pair_info *p)
 {
-	NiceCandidateType t = p->remote_type != NICE_CANDIDATE_TYPE_HOST ? p->remote_type : p->local_type;
-
-	return t == NICE_CANDIDATE_TYPE_HOST ? "direct host"
-	       : t == NICE_CANDIDATE_TYPE_PEER_REFLEXIVE ? "direct prflx"
-							  : "direct srflx";
+	return p->local_type == NICE_CANDIDATE_TYPE_HOST && p->remote_type == NICE_CANDIDATE_TYPE_HOST ? "direct host"
+													: "direct srflx";
 }
 
 static void add_string(JsonBuilder *b, const char *name, const char *value)

@@ -16,6 +16,8 @@
 
 #include <glib.h>
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <sys/socket.h>
 
 /* Probes in flight at once: every ping client holds one; the control
