@@ -64,7 +64,10 @@ void peer_diag_on_agent_failed(struct peer_agent *pa, const char *why)
 	GSList *local, *remote;
 	struct peer_nat_evidence e;
 
-	pa->diag_failure = why;
+	/* the peer is connected through the other agent when this one's checks
+	 * run out, which peer-ice.c calls "consent lost": not for an agent that
+	 * never had a pair */
+	pa->diag_failure = pa->selected_local ? why : "every check failed";
 	if (!pa->agent)
 		return;
 	local = nice_agent_get_local_candidates(pa->agent, pa->stream, 1);
