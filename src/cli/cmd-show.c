@@ -2,8 +2,10 @@
  * interfaces and peers, read over the control socket.
  *
  * Three forms: a human view in the manner of `wg show` (coloured only on
- * a terminal), the daemon's JSON as it is (--json, for programs), and a
- * tab-separated dump for scripts, one line per interface and per peer:
+ * a terminal; with a PEER named, also why its path is what it is: the
+ * "why" and "checks" lines from its diagnosis, src/daemon/peer-diag.h),
+ * the daemon's JSON as it is (--json, for programs), and a tab-separated
+ * dump for scripts, one line per interface and per peer:
  *
  *   INTERFACE  PUBLIC-KEY  LISTEN-PORT  PROXY-MODE
  *   INTERFACE  PEER  STATE  ENDPOINT  LATEST-HANDSHAKE  RX-BYTES  TX-BYTES
