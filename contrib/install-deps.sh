@@ -13,6 +13,7 @@ PACKAGES="
 	qemu-system-x86 linux-image-amd64 busybox-static kmod cpio
 	valgrind mandoc systemd
 	zbar-tools
+	dpkg-dev debhelper lintian git
 "
 missing=
 for p in $PACKAGES; do

@@ -341,6 +341,18 @@ bool nft_proxy_set_peer_wg_port(struct nft_proxy *p, const char *handle, uint16_
 	return install_peer(p, old, &next, error);
 }
 
+bool nft_proxy_rename_peer(struct nft_proxy *p, const char *handle, const char *new_handle)
+{
+	struct nft_peer *peer = g_hash_table_lookup(p->peers, handle);
+
+	if (!peer || strlen(new_handle) > NFT_PROXY_MAX_HANDLE || g_hash_table_contains(p->peers, new_handle))
+		return false;
+	g_hash_table_steal(p->peers, handle);
+	g_strlcpy(peer->handle, new_handle, sizeof(peer->handle));
+	g_hash_table_insert(p->peers, peer->handle, peer);
+	return true;
+}
+
 bool nft_proxy_remove_peer(struct nft_proxy *p, const char *handle, GError **error)
 {
 	struct nft_peer *old = g_hash_table_lookup(p->peers, handle);

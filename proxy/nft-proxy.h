@@ -56,6 +56,12 @@ bool nft_proxy_set_peer(struct nft_proxy *proxy, const char *handle, uint16_t wg
  * peer; on failure the old rules stay. */
 bool nft_proxy_set_peer_wg_port(struct nft_proxy *proxy, const char *handle, uint16_t wg_port, GError **error);
 
+/* Peer @handle's rules go on under the name @new_handle, which must be
+ * unused (no change in the kernel): a path being replaced keeps working
+ * beside the new one until it is removed.  False if @handle is unknown or
+ * @new_handle taken. */
+bool nft_proxy_rename_peer(struct nft_proxy *proxy, const char *handle, const char *new_handle);
+
 /* Removes the rules of peer @handle; removing an unknown peer succeeds. */
 bool nft_proxy_remove_peer(struct nft_proxy *proxy, const char *handle, GError **error);
 

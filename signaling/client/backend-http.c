@@ -293,6 +293,10 @@ static struct http_req *req_new(struct http_backend *be, enum req_kind kind, voi
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, req);
 	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(e, CURLOPT_HEADERDATA, req);
+	/* A server that did not answer may have moved: look its name up
+	 * again instead of taking libcurl's cached address (kept 60 s). */
+	if (be->settled && !be->answered)
+		curl_easy_setopt(e, CURLOPT_DNS_CACHE_TIMEOUT, 0L);
 	if (kind != REQ_STREAM)
 		curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, REQUEST_TIMEOUT_MS);
 	else

@@ -79,7 +79,10 @@ static char *format_candidate(JsonObject *candidate)
 {
 	g_autofree char *addr = format_address(candidate);
 
-	return g_strdup_printf("%s %s", str(candidate, "type") ? str(candidate, "type") : "?", addr);
+	bool advertised = json_object_get_boolean_member_with_default(candidate, "advertised", FALSE);
+
+	return g_strdup_printf("%s %s%s", str(candidate, "type") ? str(candidate, "type") : "?", addr,
+			       advertised ? " (advertised)" : "");
 }
 
 static void append_unit(GString *out, gint64 n, const char *unit)
@@ -291,6 +294,8 @@ static void print_peer(JsonObject *peer, JsonObject *mesh)
 	       terminal_yellow(colour), str(peer, "public_key"), terminal_reset(colour));
 	field("ice", "%s%s%s%s%s%s", state_colour(state), state ? state : "?", terminal_reset(colour),
 	      reason ? " (" : "", reason ? reason : "", reason ? ")" : "");
+	if (json_object_get_boolean_member_with_default(peer, "restart_pending", FALSE))
+		field("restart", "pending (the path below stays until the new session has a pair)");
 	print_link_addresses(peer, "link addresses");
 	if (find_member(mesh, str(peer, "public_key")))
 		print_member(find_member(mesh, str(peer, "public_key")));

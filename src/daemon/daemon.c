@@ -7,8 +7,10 @@
  * incomplete candidate set. */
 #include "config.h"
 
+#include <errno.h>
 #include <glib-unix.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "control/control-client.h"
 #include "control/control.h"
@@ -18,14 +20,17 @@
 #include "mesh/mesh-announce.h"
 #include "peer.h"
 #include "portmap.h"
+#include "priv-broker.h"
 #include "privileges.h"
 #include "proxy/nft-proxy.h"
 #include "nat-watch.h"
 #include "pinger.h"
 #include "resolve.h"
+#include "server-names.h"
 #include "turns-proxy.h"
 #include "util/sd-notify.h"
 #include "util/source-util.h"
+#include "wg/wg-uapi.h"
 #include "wg-watch.h"
 
 /* How long shutdown waits for goodbyes and TURN releases to go out. */
@@ -431,8 +436,18 @@ static void on_config_resolved(struct wice_config *cfg, void *data);
 struct wice_daemon *daemon_new(struct wice_config *config, const char *config_path, char **only_ifaces,
 			       const char *socket_path, GError **error)
 {
-	struct wice_daemon *d = g_new0(struct wice_daemon, 1);
+	struct wice_daemon *d;
+	/* `wice ping`'s raw ICMP sockets take CAP_NET_RAW, which goes next */
+	struct wice_pinger *pinger = pinger_new();
 
+	/* Capabilities belong to threads: dropped before GLib starts any, or
+	 * its worker would keep them all.  CAP_NET_ADMIN and CAP_CHOWN are
+	 * what wice.service gives the whole daemon, binding the control socket
+	 * and making the nftables table included.  [daemon] user= changes
+	 * users later (daemon_run), and threads of before lose everything. */
+	if (!config->user)
+		privileges_drop();
+	d = g_new0(struct wice_daemon, 1);
 	d->config = config;
 	d->config_path = g_strdup(config_path);
 	d->only_ifaces = g_strdupv(only_ifaces);
@@ -444,9 +459,10 @@ struct wice_daemon *daemon_new(struct wice_config *config, const char *config_pa
 	d->operator_removed = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	d->backends = g_ptr_array_new_with_free_func((GDestroyNotify)sig_backend_free);
 	d->turns = turns_proxies_new();
+	d->names = server_names_new();
 	d->portmap = portmap_new();
 	d->nat = nat_watch_new();
-	d->pinger = pinger_new(); /* before the daemon gives up CAP_NET_RAW */
+	d->pinger = pinger;
 	d->cancel = g_cancellable_new();
 	d->nft_table = daemon_nft_table_name(socket_path);
 	d->control = control_new(socket_path, &daemon_control_handler, d, error);
@@ -471,13 +487,41 @@ static char *daemon_nft_table_name(const char *socket_path)
 	return g_strdup_printf("wice_%08x", g_str_hash(socket_path));
 }
 
+/* [daemon] user=: the broker, still root, takes over what needs root's
+ * file access (UAPI sockets, the configuration on reload, removing the
+ * control socket) before the ids change.  The control socket becomes the
+ * user's (its group stays [control] group, else it becomes the user's),
+ * so that a reload can still set group and mode where the user may reach
+ * the socket's directory, to groups the user is in. */
+static bool become_user(struct wice_daemon *d)
+{
+	const struct wice_config *cfg = d->config;
+	g_autoptr(GError) error = NULL;
+
+	if (!priv_broker_start(d->config_path, d->socket_path)) {
+		g_critical("cannot start the privilege broker: %s", g_strerror(errno));
+		return false;
+	}
+	wg_uapi_set_connector(priv_broker_uapi);
+	if (d->socket_path &&
+	    chown(d->socket_path, cfg->user_uid, cfg->control_group ? cfg->control_gid : cfg->user_gid) < 0)
+		g_warning("%s: cannot hand it to user %s: %s", d->socket_path, cfg->user, g_strerror(errno));
+	if (!privileges_become(cfg->user, cfg->user_uid, cfg->user_gid, &error)) {
+		g_critical("%s", error->message);
+		return false;
+	}
+	d->user = g_strdup(cfg->user);
+	g_message("running as user %s (uid %u) with CAP_NET_ADMIN only", cfg->user, (unsigned)cfg->user_uid);
+	return true;
+}
+
 int daemon_run(struct wice_daemon *d)
 {
 	GSource *watchdog;
 
-	/* The control socket is bound and the nftables table made: from here
-	 * on CAP_NET_ADMIN and CAP_CHOWN are all the daemon needs. */
-	privileges_drop();
+	/* The control socket is bound: the user may take over. */
+	if (d->config->user && !become_user(d))
+		return 1;
 	watchdog = service_notify_ready();
 
 	g_main_loop_run(d->loop);
@@ -517,6 +561,7 @@ void daemon_free(struct wice_daemon *d)
 	g_clear_pointer(&d->nat, nat_watch_free);
 	g_clear_pointer(&d->control, control_free);
 	config_resolve_cancel(d->resolving);
+	g_clear_pointer(&d->names, server_names_free);
 	wice_config_free(d->pending_config);
 	source_clear(&d->mesh_leaving);
 	g_clear_pointer(&d->metrics, metrics_free);
@@ -540,6 +585,7 @@ void daemon_free(struct wice_daemon *d)
 	g_free(d->config_path);
 	g_strfreev(d->only_ifaces);
 	g_free(d->socket_path);
+	g_free(d->user);
 	g_main_loop_unref(d->loop);
 	g_free(d);
 }
@@ -630,16 +676,30 @@ static void on_config_resolved(struct wice_config *cfg, void *data)
 		apply_config(d, cfg);
 	}
 	nat_watch_schedule(d->nat, &d->config->defaults, 0);
+	server_names_use(d->names, d->config);
 	if (!d->watch)
 		start_managing(d);
 }
 
+/* A daemon that became [daemon] user= may not read root's 0600 file: the
+ * broker opens it.  A missing file goes the usual way (the default path
+ * means defaults). */
+static struct wice_config *load_config(struct wice_daemon *d, GError **error)
+{
+	int fd = d->user ? priv_broker_config() : -ENOSYS;
+
+	return fd >= 0 ? wice_config_load_fd(d->config_path, fd, error) : wice_config_load(d->config_path, error);
+}
+
 bool daemon_reload(struct wice_daemon *d, GError **error)
 {
-	struct wice_config *cfg = wice_config_load(d->config_path, error);
+	struct wice_config *cfg = load_config(d, error);
 
 	if (!cfg)
 		return false;
+	if (g_strcmp0(cfg->user, d->user) != 0)
+		g_warning("[daemon] user = %s takes effect when the daemon restarts (it runs as %s)",
+			  cfg->user ? cfg->user : "(none)", d->user ? d->user : "root");
 	/* A reload during a reload: the newest file wins. */
 	config_resolve_cancel(d->resolving);
 	wice_config_free(d->pending_config);
@@ -703,4 +763,6 @@ static void daemon_emit(struct wice_daemon *d, const struct wice_event *ev)
 		control_broadcast(d->control, node);
 	if (ev->type == WICE_EVENT_PEER_STATE && g_strcmp0(ev->state, "connected") == 0)
 		on_peer_connected(d, ev);
+	if (ev->type == WICE_EVENT_PEER_STATE && g_strcmp0(ev->state, "failed") == 0)
+		server_names_failed(d->names);
 }

@@ -46,9 +46,11 @@ struct wice_daemon {
 	 * reload), which replaces config once they are done */
 	struct config_resolve *resolving;
 	struct wice_config *pending_config;
+	struct server_names *names; /* config's names looked up again */
 	GCancellable *cancel;
 	struct wice_control *control;
 	char *socket_path;
+	char *user; /* [daemon] user= it became at start; NULL: root */
 	GSource *signal_sources[3];
 	GHashTable *wg_names; /* every WireGuard interface here, managed or not */
 	/* `wice add` and `wice delete` outrank the configuration */

@@ -86,6 +86,8 @@ static void on_new_candidate(NiceAgent *agent, NiceCandidate *c, gpointer data)
 				   c->foundation);
 		peer->local[peer->n_local++] = copy;
 	}
+	if (pa->kind == PEER_AGENT_DIRECT)
+		peer_advertise_on_host_candidate(peer, c);
 	peer_schedule_send_state(peer);
 	peer_portmap_on_candidate(pa, c);
 }
@@ -314,7 +316,16 @@ static NiceAgentOption agent_options(const struct wice_peer *peer)
 	return opts;
 }
 
-static bool peer_agent_create(struct peer_agent *pa, GArray *addrs, const char *ufrag, const char *pwd)
+/* A port-range of one port is the port a router forwards to ([ice]
+ * advertise ADDRESS:PORT): the direct agent's.  The relay agent's socket
+ * talks to the TURN server only, and it could not bind that port beside
+ * the direct agent (libnice then fails the whole gathering). */
+static bool uses_port_range(const struct peer_agent *pa, const struct wice_iface_settings *cfg)
+{
+	return cfg->port_min && !(pa->kind == PEER_AGENT_RELAY && cfg->port_min == cfg->port_max);
+}
+
+bool peer_agent_configure(struct peer_agent *pa, GArray *addrs, const char *ufrag, const char *pwd)
 {
 	struct wice_peer *peer = pa->peer;
 	const struct wice_iface_settings *cfg = iface_settings(peer->iface);
@@ -329,7 +340,7 @@ static bool peer_agent_create(struct peer_agent *pa, GArray *addrs, const char *
 	if (!pa->stream)
 		return false;
 	nice_agent_set_stream_name(pa->agent, pa->stream, "application");
-	if (cfg->port_min)
+	if (uses_port_range(pa, cfg))
 		nice_agent_set_port_range(pa->agent, pa->stream, 1, cfg->port_min, cfg->port_max);
 	add_local_addresses(pa, addrs);
 	if (relay)
@@ -338,8 +349,20 @@ static bool peer_agent_create(struct peer_agent *pa, GArray *addrs, const char *
 		configure_stun(pa, cfg);
 	if (ufrag && pwd)
 		nice_agent_set_local_credentials(pa->agent, pa->stream, ufrag, pwd);
+	return true;
+}
+
+void peer_agent_attach(struct peer_agent *pa)
+{
 	connect_signals(pa);
 	nice_agent_attach_recv(pa->agent, pa->stream, 1, g_main_context_get_thread_default(), on_receive, pa);
+}
+
+static bool peer_agent_create(struct peer_agent *pa, GArray *addrs, const char *ufrag, const char *pwd)
+{
+	if (!peer_agent_configure(pa, addrs, ufrag, pwd))
+		return false;
+	peer_agent_attach(pa);
 	return nice_agent_gather_candidates(pa->agent, pa->stream);
 }
 
@@ -386,7 +409,28 @@ bool peer_ice_create(struct wice_peer *peer, const char *ufrag, const char *pwd)
 	}
 	if (own_pwd)
 		explicit_bzero(own_pwd, strlen(own_pwd));
+	peer_renew_start(peer);
 	return true;
+}
+
+/* libnice closes an agent's sockets when the agent is finalized, a loop
+ * iteration or two after nice_agent_close_async().  A port-range of one
+ * port ([ice] advertise ADDRESS:PORT) has the next session's direct agent
+ * bind that port at once, which failed (and cost a second restart, ~0.5
+ * s) while the old socket was open.  The direct agent holds no TURN
+ * allocation, so nothing is left to send: close its sockets now. */
+static void release_single_port(struct peer_agent *pa)
+{
+	const struct wice_iface_settings *cfg = iface_settings(pa->peer->iface);
+	GPtrArray *sockets;
+
+	if (pa->kind != PEER_AGENT_DIRECT || !cfg->port_min || cfg->port_min != cfg->port_max)
+		return;
+	sockets = nice_agent_get_sockets(pa->agent, pa->stream, 1);
+	for (guint i = 0; sockets && i < sockets->len; i++)
+		g_socket_close(g_ptr_array_index(sockets, i), NULL);
+	if (sockets)
+		g_ptr_array_unref(sockets);
 }
 
 static void peer_agent_destroy(struct peer_agent *pa)
@@ -399,6 +443,7 @@ static void peer_agent_destroy(struct peer_agent *pa)
 	peer_path_on_agent_lost(pa);
 	nice_agent_attach_recv(pa->agent, pa->stream, 1, g_main_context_get_thread_default(), NULL, NULL);
 	g_signal_handlers_disconnect_by_data(pa->agent, pa);
+	release_single_port(pa);
 	/* Closing releases TURN allocations; libnice finishes asynchronously. */
 	nice_agent_close_async(pa->agent, NULL, NULL);
 	g_clear_object(&pa->agent);
@@ -448,7 +493,7 @@ static bool peer_agent_hopeful(const struct peer_agent *pa)
  * backoff). */
 static void check_hope(struct wice_peer *peer, const char *reason)
 {
-	if (peer->state != PEER_GATHERING && peer->state != PEER_CONNECTING)
+	if (peer->state != PEER_GATHERING && peer->state != PEER_CONNECTING && !peer_restart_pending(peer))
 		return;
 	for (size_t i = 0; i < PEER_N_AGENTS; i++)
 		if (peer_agent_hopeful(&peer->ice[i]))
@@ -466,9 +511,19 @@ static void peer_clear_candidates(struct wice_peer *peer)
 	peer->n_local = 0;
 }
 
+static void forget_remote_credentials(struct wice_peer *peer)
+{
+	if (peer->remote_pwd)
+		explicit_bzero(peer->remote_pwd, strlen(peer->remote_pwd));
+	g_clear_pointer(&peer->remote_pwd, g_free);
+	g_clear_pointer(&peer->remote_ufrag, g_free);
+}
+
 void peer_ice_destroy(struct wice_peer *peer)
 {
 	peer_cancel_send_state(peer);
+	peer_renew_stop(peer);
+	forget_remote_credentials(peer);
 	/* all going: no path moves from one to the other meanwhile */
 	for (size_t i = 0; i < PEER_N_AGENTS; i++)
 		peer->ice[i].failed = true;
@@ -482,7 +537,6 @@ void peer_ice_destroy(struct wice_peer *peer)
 	peer->have_remote_credentials = false;
 	peer->remote_gathering_done = false;
 	peer->n_remote = 0;
-	peer->selected.valid = false;
 }
 
 bool peer_ice_active(const struct wice_peer *peer)
@@ -553,6 +607,8 @@ static void give_remote_candidate(struct wice_peer *peer, NiceCandidate *c)
 		nice_agent_set_remote_candidates(pa->agent, pa->stream, 1, &one);
 		pa->n_remote++;
 	}
+	if (pa == &peer->ice[PEER_AGENT_RELAY])
+		peer_renew_add_remote_candidate(peer, c);
 	nice_candidate_free(c);
 }
 
@@ -571,6 +627,9 @@ void peer_ice_set_remote_credentials(struct wice_peer *peer, const char *ufrag, 
 	if (!any)
 		return;
 	peer->have_remote_credentials = true;
+	forget_remote_credentials(peer);
+	peer->remote_ufrag = g_strdup(ufrag);
+	peer->remote_pwd = g_strdup(pwd);
 	for (size_t i = 0; i < peer->n_pending; i++)
 		give_remote_candidate(peer, peer->pending[i]);
 	peer->n_pending = 0;
@@ -611,5 +670,6 @@ void peer_ice_remote_gathering_done(struct wice_peer *peer)
 		if (pa->agent)
 			nice_agent_peer_candidate_gathering_done(pa->agent, pa->stream);
 	}
+	peer_renew_remote_gathering_done(peer);
 	check_hope(peer, "checks failed");
 }

@@ -13,8 +13,13 @@ void peer_on_connected(struct wice_peer *peer);
 void peer_close(struct wice_peer *peer, const char *reason);
 /* Drops the data path and the agent (its TURN allocations are released). */
 void peer_teardown(struct wice_peer *peer);
-/* Tears the agent down and builds a new one (peer.c says when). */
-void peer_rebuild(struct wice_peer *peer, bool own_session, uint64_t remote_session, const char *reason);
+/* Tears the agent down and builds a new one (peer.c says when).  With
+ * @keep_path a connected peer's path stays until the new session's pair
+ * takes over (peer-handover.c). */
+void peer_rebuild(struct wice_peer *peer, bool own_session, uint64_t remote_session, const char *reason,
+		  bool keep_path);
+/* A restart of our own (a new session) that keeps the path meanwhile. */
+void peer_restart_keeping_path(struct wice_peer *peer, const char *reason);
 
 /* peer-ice.c: the agents of the current session. */
 bool peer_ice_create(struct wice_peer *peer, const char *ufrag, const char *pwd);
@@ -30,12 +35,53 @@ void peer_ice_add_remote_candidate(struct wice_peer *peer, NiceCandidate *c);
 void peer_ice_remote_gathering_done(struct wice_peer *peer);
 /* Whether the local addresses the agents gather on are all still there. */
 bool peer_ice_addresses_still_there(const struct wice_peer *peer);
+/* Makes @pa's agent with the session's settings (servers, ports, local
+ * addresses @addrs, our credentials when given), not yet gathering and
+ * without signals. */
+bool peer_agent_configure(struct peer_agent *pa, GArray *addrs, const char *ufrag, const char *pwd);
+/* Connects @pa's agent to the peer: libnice's signals and its data. */
+void peer_agent_attach(struct peer_agent *pa);
+
+/* peer-relay-renew.c: the relay agent renewed before its TURN
+ * credentials expire. */
+void peer_renew_start(struct wice_peer *peer);
+void peer_renew_stop(struct wice_peer *peer);
+void peer_renew_add_remote_candidate(struct wice_peer *peer, const NiceCandidate *c);
+void peer_renew_remote_gathering_done(struct wice_peer *peer);
+
+/* peer-advertise.c: [ice] advertise. */
+/* The direct agent found @host: the advertised addresses it stands for
+ * join our local candidates. */
+void peer_advertise_on_host_candidate(struct wice_peer *peer, const NiceCandidate *host);
+/* Marks the sides of a selected pair that are advertised addresses. */
+void peer_advertise_note_pair(const struct wice_peer *peer, struct peer_pair_info *info, const NiceCandidate *local,
+			      const NiceCandidate *remote);
 
 /* peer-portmap.c: a port mapping for the direct agent's host candidate
  * @c, which becomes a server reflexive candidate when the router makes it. */
 void peer_portmap_on_candidate(struct peer_agent *pa, const NiceCandidate *c);
 /* Deletes the session's mapping. */
 void peer_portmap_release(struct wice_peer *peer);
+
+/* peer-handover.c: make-before-break. */
+/* peer_rebuild() with keep_path: the current agents and path become the
+ * old path, which carries WireGuard until the new session takes over. */
+void peer_handover_keep(struct wice_peer *peer);
+/* A pair of the current session carries WireGuard: the old path goes
+ * after a while. */
+void peer_handover_took_over(struct wice_peer *peer);
+/* The path leaves the user proxy, or replaces the nftables elements
+ * @handle: the old ones keep delivering for a while. */
+void peer_handover_keep_user_proxy(struct wice_peer *peer);
+void peer_handover_keep_nft(struct wice_peer *peer, const char *handle);
+void peer_handover_drop_nft(struct wice_peer *peer);
+/* Hands a datagram to WireGuard over a user proxy, current or old; false
+ * when there is none. */
+bool peer_handover_deliver(struct wice_peer *peer, const uint8_t *buf, size_t len);
+/* Drops the old path now. */
+void peer_handover_drop(struct wice_peer *peer);
+/* With each device sync: a relayed peer looks for a direct pair. */
+void peer_handover_consider_upgrade(struct wice_peer *peer);
 
 /* peer-signal.c */
 void peer_send_state(struct wice_peer *peer, bool please_answer);

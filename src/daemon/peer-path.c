@@ -81,17 +81,35 @@ static const char *nft_handle(struct wice_peer *peer)
 	return peer->nft_handle;
 }
 
+static bool set_nft(struct wice_peer *peer, const char *handle, const NiceCandidate *local,
+		    GSocketAddress *sa, GError **error)
+{
+	return nft_proxy_set_peer(peer_nft(peer), handle, peer->iface->listen_port,
+				  (uint16_t)nice_address_get_port(&local->base_addr), G_INET_SOCKET_ADDRESS(sa), error);
+}
+
+/* A path on nftables replacing one on nftables: the old elements stay
+ * beside the new ones for a while, under another name, unless the two
+ * have the same flow. */
 static bool use_nft(struct wice_peer *peer, const NiceCandidate *local, const NiceCandidate *remote)
 {
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GSocketAddress) sa = NULL;
 	const char *handle = nft_handle(peer);
 	union wg_sockaddr ep = { 0 };
+	bool ok;
 
 	nice_address_copy_to_sockaddr(&remote->addr, &ep.sa);
 	sa = g_socket_address_new_from_native(&ep, wg_sockaddr_len(&ep));
-	if (!nft_proxy_set_peer(peer_nft(peer), handle, peer->iface->listen_port,
-				(uint16_t)nice_address_get_port(&local->base_addr), G_INET_SOCKET_ADDRESS(sa), &error)) {
+	if (peer->proxy == PEER_PROXY_NFT)
+		peer_handover_keep_nft(peer, handle);
+	ok = set_nft(peer, handle, local, sa, &error);
+	if (!ok && *peer->old.nft_handle && g_error_matches(error, G_IO_ERROR, G_IO_ERROR_EXISTS)) {
+		g_clear_error(&error);
+		peer_handover_drop_nft(peer);
+		ok = set_nft(peer, handle, local, sa, &error);
+	}
+	if (!ok) {
 		g_warning("%s/%s: nftables: %s; using the user proxy", peer->iface->name, peer->name, error->message);
 		return false;
 	}
@@ -147,7 +165,9 @@ static void emit_selected_pair(struct wice_peer *peer)
 }
 
 /* The new path (@kind) is in place and WireGuard points at it: make it
- * the peer's, tell the monitors, and drop the old one (@old). */
+ * the peer's, tell the monitors, and let the old one (@old) go; what the
+ * peer still sends over it reaches WireGuard for a while
+ * (peer-handover.c). */
 static void switch_path(struct wice_peer *peer, enum peer_proxy_kind old, enum peer_proxy_kind kind)
 {
 	peer->proxy = kind;
@@ -156,10 +176,9 @@ static void switch_path(struct wice_peer *peer, enum peer_proxy_kind old, enum p
 	emit_selected_pair(peer);
 	if (old == PEER_PROXY_NFT && kind != PEER_PROXY_NFT)
 		drop_nft_rules(peer);
-	if (old == PEER_PROXY_USER && kind != PEER_PROXY_USER) {
-		g_clear_pointer(&peer->user_proxy, user_proxy_free);
-		peer->user_proxy_agent = NULL;
-	}
+	if (old == PEER_PROXY_USER && kind != PEER_PROXY_USER)
+		peer_handover_keep_user_proxy(peer);
+	peer_handover_took_over(peer);
 }
 
 /* Moves WireGuard to @pa's selected pair. */
@@ -171,6 +190,7 @@ static bool use_pair(struct wice_peer *peer, struct peer_agent *pa)
 	bool ok;
 
 	record_pair(&peer->selected, local, remote);
+	peer_advertise_note_pair(peer, &peer->selected, local, remote);
 	ok = kind == PEER_PROXY_NFT ? use_nft(peer, local, remote) : false;
 	if (!ok) {
 		kind = PEER_PROXY_USER;
@@ -233,7 +253,8 @@ bool peer_path_on_agent_lost(struct peer_agent *pa)
 	struct wice_peer *peer = pa->peer;
 	struct peer_agent *other = &peer->ice[pa->kind == PEER_AGENT_DIRECT ? PEER_AGENT_RELAY : PEER_AGENT_DIRECT];
 
-	if (peer->path_agent && peer->path_agent != pa)
+	/* another agent's pair, or the old path (a restart pending) */
+	if (peer->path_agent != pa && peer->proxy != PEER_PROXY_NONE)
 		return true;
 	if (other->agent && !other->failed && other->selected_local && use_pair(peer, other)) {
 		if (peer->state == PEER_CONNECTED)
@@ -307,6 +328,11 @@ void peer_path_deliver(struct wice_peer *peer, const uint8_t *buf, size_t len)
 	}
 	if (!is_wg_message(buf, len))
 		return;
+	/* The peer has not switched to the new path yet (ours switched a
+	 * moment ago, or a restart is pending): the old user proxy takes
+	 * it. */
+	if (peer_handover_deliver(peer, buf, len))
+		return;
 	if (!peer->controlling && is_wg_initiation(buf, len) && !peer->kicked_for_lost) {
 		peer->lost_initiation = true;
 		kick_after_lost_initiation(peer);
@@ -314,7 +340,7 @@ void peer_path_deliver(struct wice_peer *peer, const uint8_t *buf, size_t len)
 	}
 	/* Packets the peer sent before its own path switched are still on
 	 * their way for a moment. */
-	if (peer->proxy == PEER_PROXY_NFT &&
+	if (peer->proxy == PEER_PROXY_NFT && peer->path_agent && !peer->old.retire_timer &&
 	    g_get_monotonic_time() - peer->path_since_us > PATH_SETTLE_MS * G_TIME_SPAN_MILLISECOND)
 		fall_back_to_user_proxy(peer);
 }
@@ -342,10 +368,12 @@ void peer_path_set_wg_port(struct wice_peer *peer, uint16_t port)
 
 	if (peer->user_proxy)
 		user_proxy_set_wg_port(peer->user_proxy, port);
+	if (peer->old.user_proxy)
+		user_proxy_set_wg_port(peer->old.user_proxy, port);
 	if (peer->proxy != PEER_PROXY_NFT || nft_proxy_set_peer_wg_port(peer_nft(peer), handle, port, &error))
 		return;
 	g_warning("%s/%s: nftables: %s; using the user proxy", peer->iface->name, peer->name, error->message);
-	if (use_user_proxy(peer, peer->path_agent))
+	if (peer->path_agent && use_user_proxy(peer, peer->path_agent))
 		switch_path(peer, PEER_PROXY_NFT, PEER_PROXY_USER);
 	else
 		peer_schedule_restart(peer, "cannot set up the data path");

@@ -217,7 +217,8 @@ static gboolean on_resend(gpointer data)
 {
 	struct wice_peer *peer = data;
 
-	if (peer->state == PEER_CONNECTED || peer->state == PEER_CLOSED || !peer_ice_active(peer)) {
+	if ((peer->state == PEER_CONNECTED && !peer_restart_pending(peer)) || peer->state == PEER_CLOSED ||
+	    !peer_ice_active(peer)) {
 		peer_stop_resending(peer);
 		return G_SOURCE_REMOVE;
 	}
@@ -271,7 +272,7 @@ static void on_remote_restart(struct wice_peer *peer, uint64_t session_id)
 	 * they close, and it could select a pair our new agent never has (seen
 	 * after a daemon restart: each side on another pair, 15 s lost).  A
 	 * session of our own then: the peer drops everything of the old one. */
-	peer_rebuild(peer, peer->sent_unbound, session_id, "peer restarted ICE");
+	peer_rebuild(peer, peer->sent_unbound, session_id, "peer restarted ICE", true);
 }
 
 /* Binds our session to the remote session @msg belongs to, rebuilding the

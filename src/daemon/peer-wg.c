@@ -267,26 +267,14 @@ static bool in_job(const struct aips_job *job, const struct wg_allowed_ip *aip)
 	return wg_aip_in(aip, job->aips, job->n);
 }
 
-/* WireGuard adds allowed IPs one by one but removes them only by
- * replacing the list: read it, and write it back without ours. */
-static int remove_aips(const struct wg_ops *ops, const char *ifname, const struct aips_job *job)
+static size_t without_job(const struct wg_peer *peer, struct wg_allowed_ip *out, void *data)
 {
-	struct wg_device *dev = NULL;
-	const struct wg_peer *wgp;
-	struct wg_peer change = { .set = WG_PEER_UPDATE_ONLY | WG_PEER_REPLACE_ALLOWED_IPS };
-	int r = ops->get(ifname, &dev);
+	size_t n = 0;
 
-	if (r == 0 && (wgp = wg_device_find_peer(dev, job->key))) {
-		memcpy(change.public_key, job->key, 32);
-		change.allowed_ips = g_new0(struct wg_allowed_ip, wgp->n_allowed_ips + 1);
-		for (size_t i = 0; i < wgp->n_allowed_ips; i++)
-			if (!in_job(job, &wgp->allowed_ips[i]))
-				change.allowed_ips[change.n_allowed_ips++] = wgp->allowed_ips[i];
-		r = wg_change_peer(ops, ifname, &change);
-		g_free(change.allowed_ips);
-	}
-	wg_device_free(dev);
-	return r;
+	for (size_t i = 0; i < peer->n_allowed_ips; i++)
+		if (!in_job(data, &peer->allowed_ips[i]))
+			out[n++] = peer->allowed_ips[i];
+	return n;
 }
 
 static int change_aips(const struct wg_ops *ops, const char *ifname, void *arg)
@@ -295,7 +283,7 @@ static int change_aips(const struct wg_ops *ops, const char *ifname, void *arg)
 	struct wg_peer change = { .set = WG_PEER_UPDATE_ONLY };
 
 	if (!job->add)
-		return remove_aips(ops, ifname, job);
+		return wg_edit_allowed_ips(ops, ifname, job->key, 0, without_job, job);
 	memcpy(change.public_key, job->key, 32);
 	change.allowed_ips = job->aips;
 	change.n_allowed_ips = job->n;

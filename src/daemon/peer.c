@@ -102,6 +102,8 @@ struct wice_peer *peer_new(struct wice_iface *iface, const uint8_t public_key[32
 		peer->ice[i].peer = peer;
 		peer->ice[i].kind = (enum peer_agent_kind)i;
 	}
+	peer->renew.peer = peer;
+	peer->renew.kind = PEER_AGENT_RELAY;
 	peer->state_since = g_get_real_time() / G_USEC_PER_SEC;
 	if (sig_pair_init(&peer->pair, &iface->identity, public_key) < 0) {
 		g_warning("%s/%s: unusable public key", iface->name, peer->name);
@@ -121,6 +123,7 @@ static void peer_cancel_restart(struct wice_peer *peer)
 
 void peer_teardown(struct wice_peer *peer)
 {
+	peer_handover_drop(peer);
 	peer_path_release(peer);
 	peer_ice_destroy(peer);
 }
@@ -128,21 +131,40 @@ void peer_teardown(struct wice_peer *peer)
 /* The one place an agent is torn down and built again.  With @own_session
  * we start a session of our own (new credentials); without, the peer
  * restarted and ours stays: the new agent keeps the credentials we
- * announced, so the two sides never chase each other's restarts. */
-void peer_rebuild(struct wice_peer *peer, bool own_session, uint64_t remote_session, const char *reason)
+ * announced, so the two sides never chase each other's restarts.  With
+ * @keep_path a connected peer stays connected over its path until the
+ * new session has a pair (peer-handover.c). */
+void peer_rebuild(struct wice_peer *peer, bool own_session, uint64_t remote_session, const char *reason,
+		  bool keep_path)
 {
 	g_autofree char *ufrag = NULL, *pwd = NULL;
+	bool keep = keep_path && peer->state == PEER_CONNECTED && peer->proxy != PEER_PROXY_NONE;
 
 	peer_cancel_restart(peer);
 	peer_stop_resending(peer);
 	if (!own_session)
 		peer_ice_local_credentials(peer, &ufrag, &pwd);
-	peer_teardown(peer);
+	if (keep)
+		peer_handover_keep(peer);
+	else
+		peer_teardown(peer);
 	peer->sent_unbound = false; /* of the agent that is gone */
 	peer->remote_session = remote_session;
 	if (own_session)
 		sig_session_start(&peer->session, (uint64_t)(g_get_real_time() / 1000));
-	peer_set_state(peer, PEER_GATHERING, reason);
+	if (keep) {
+		/* Monitors hear of it; the state stays what it is. */
+		struct wice_event ev = {
+			.type = WICE_EVENT_PEER_STATE, .old_state = "connected", .state = "connected", .reason = reason
+		};
+
+		g_message("%s/%s: %s; the current path stays until the new session has a pair", peer->iface->name,
+			  peer->name, reason);
+		peer_emit(peer, &ev);
+		peer->connecting_since_us = g_get_monotonic_time();
+	} else {
+		peer_set_state(peer, PEER_GATHERING, reason);
+	}
 	if (!peer_ice_create(peer, ufrag, pwd))
 		peer_schedule_restart(peer, "cannot create ICE agent");
 	else if (own_session)
@@ -156,21 +178,26 @@ void peer_rebuild(struct wice_peer *peer, bool own_session, uint64_t remote_sess
 /* Starts a new session of our own: new credentials, new agent. */
 void peer_start(struct wice_peer *peer)
 {
-	peer_rebuild(peer, true, peer->remote_session, "starting ICE");
+	peer_rebuild(peer, true, peer->remote_session, "starting ICE", false);
 }
 
-static void peer_restart(struct wice_peer *peer, const char *reason)
+static void peer_restart(struct wice_peer *peer, const char *reason, bool keep_path)
 {
 	g_autofree char *why = g_strdup_printf("restarting ICE: %s", reason);
 
 	peer->restarts++;
-	peer_rebuild(peer, true, 0, why);
+	peer_rebuild(peer, true, 0, why, keep_path);
+}
+
+void peer_restart_keeping_path(struct wice_peer *peer, const char *reason)
+{
+	peer_restart(peer, reason, true);
 }
 
 void peer_restart_now(struct wice_peer *peer)
 {
 	peer->failures = 0;
-	peer_restart(peer, "requested by operator");
+	peer_restart(peer, "requested by operator", true);
 }
 
 static gboolean on_restart_timer(gpointer data)
@@ -178,7 +205,10 @@ static gboolean on_restart_timer(gpointer data)
 	struct wice_peer *peer = data;
 
 	g_clear_pointer(&peer->restart_timer, g_source_unref);
-	peer_restart(peer, peer->state_reason ? peer->state_reason : "retry");
+	if (peer_restart_pending(peer))
+		peer_restart(peer, "the new session found no pair", true);
+	else
+		peer_restart(peer, peer->state_reason ? peer->state_reason : "retry", false);
 	return G_SOURCE_REMOVE;
 }
 
@@ -196,14 +226,22 @@ void peer_schedule_restart(struct wice_peer *peer, const char *reason)
 	if (peer->restart_timer || peer->state == PEER_CLOSED)
 		return;
 	delay = restart_delay_ms(peer->failures++);
-	peer_set_state(peer, PEER_FAILED, reason);
+	/* A new session that failed while the old path carries WireGuard:
+	 * the peer stays connected, and tries again after the backoff. */
+	if (peer_restart_pending(peer))
+		g_message("%s/%s: %s; staying on the current path, next try in %u ms", peer->iface->name,
+			  peer->name, reason, delay);
+	else
+		peer_set_state(peer, PEER_FAILED, reason);
 	peer_stop_resending(peer);
 	peer->restart_timer = source_timeout(delay, on_restart_timer, peer);
 }
 
 void peer_on_connected(struct wice_peer *peer)
 {
-	if (peer->state == PEER_CONNECTED)
+	/* also when a new session took over from the old path while the peer
+	 * stayed connected */
+	if (peer_restart_pending(peer))
 		return;
 	peer->failures = 0;
 	/* The peer's session took our candidates and connected: what a later
@@ -246,7 +284,7 @@ static void watch_path(struct wice_peer *peer, uint64_t tx_delta, bool receiving
 	if (peer->unanswered_since_us && now - peer->unanswered_since_us > limit * G_USEC_PER_SEC) {
 		peer->unanswered_since_us = 0;
 		peer->silent_restarts++;
-		peer_restart(peer, "WireGuard unanswered");
+		peer_restart(peer, "WireGuard unanswered", false);
 	}
 }
 
@@ -268,9 +306,10 @@ void peer_update_wg(struct wice_peer *peer, const struct wg_peer *wgp)
 	if (!peer->endpoint_changed)
 		peer->original_endpoint = wgp->endpoint;
 	watch_path(peer, tx_delta, receiving);
-	if ((peer->state == PEER_CONNECTING || peer->state == PEER_GATHERING) && peer->have_remote_credentials &&
-	    g_get_monotonic_time() - peer->connecting_since_us > CONNECT_TIMEOUT_US)
+	if ((peer->state == PEER_CONNECTING || peer->state == PEER_GATHERING || peer_restart_pending(peer)) &&
+	    peer->have_remote_credentials && g_get_monotonic_time() - peer->connecting_since_us > CONNECT_TIMEOUT_US)
 		peer_schedule_restart(peer, "checks timed out");
+	peer_handover_consider_upgrade(peer);
 }
 
 void peer_on_network_changed(struct wice_peer *peer)
@@ -278,19 +317,21 @@ void peer_on_network_changed(struct wice_peer *peer)
 	/* A connected pair whose local address is gone goes unanswered and
 	 * restarts by itself; new addresses alone wait for the next session
 	 * (peer_ice_addresses_still_there says why). */
-	if (peer->state == PEER_CONNECTED || peer->state == PEER_CLOSED)
+	if ((peer->state == PEER_CONNECTED && !peer_restart_pending(peer)) || peer->state == PEER_CLOSED)
 		return;
 	if (peer_ice_active(peer) && peer_ice_addresses_still_there(peer)) {
 		g_debug("%s/%s: network changed; the agents' addresses are all still there", peer->iface->name,
 			peer->name);
 		return;
 	}
-	peer_restart(peer, "local addresses changed");
+	/* while a restart is pending, only the new session starts over */
+	peer_restart(peer, "local addresses changed", peer_restart_pending(peer));
 }
 
 void peer_on_signaling_up(struct wice_peer *peer)
 {
-	if (peer_ice_active(peer) && (peer->state == PEER_GATHERING || peer->state == PEER_CONNECTING))
+	if (peer_ice_active(peer) &&
+	    (peer->state == PEER_GATHERING || peer->state == PEER_CONNECTING || peer_restart_pending(peer)))
 		peer_send_state(peer, !peer->have_remote_credentials);
 }
 
@@ -302,6 +343,7 @@ void peer_free(struct wice_peer *peer)
 	peer_cancel_send_state(peer);
 	peer_cancel_restart(peer);
 	peer_stop_resending(peer);
+	peer_handover_drop(peer);
 	peer_path_release(peer);
 	peer_wg_restore_endpoint(peer);
 	link_addr_peer_release(peer);

@@ -73,12 +73,28 @@ struct peer_agent {
 	const char *diag_failure;
 };
 
+/* The path WireGuard used before the current one (peer-handover.c): a
+ * previous session's agents, kept carrying WireGuard while a new session
+ * looks for a pair (make-before-break), and for a moment after any switch
+ * what the peer still sends over the old path. */
+struct peer_old_path {
+	NiceAgent *agents[PEER_N_AGENTS]; /* a previous session's */
+	guint streams[PEER_N_AGENTS];
+	struct portmap_mapping *portmap; /* that session's port mapping */
+	struct user_proxy *user_proxy;   /* the old user proxy, delivering only */
+	char nft_handle[40];             /* the old nftables elements, "" none */
+	bool carrying;                   /* a restart is pending: WireGuard still uses them */
+	GSource *retire_timer;           /* the new path took over: drop these */
+	GSource *lost_timer;             /* an old agent failed */
+};
+
 struct peer_pair_info {
 	bool valid;
 	NiceCandidateType local_type, remote_type;
 	char local_addr[INET6_ADDRSTRLEN];
 	char remote_addr[INET6_ADDRSTRLEN];
 	uint16_t local_port, remote_port;
+	bool local_advertised, remote_advertised; /* [ice] advertise (peer-advertise.c) */
 };
 
 struct wice_peer {
@@ -100,6 +116,13 @@ struct wice_peer {
 	GSource *relay_grace;	       /* a relay pair waits for a direct one */
 	bool relay_grace_over;	       /* this session's relay pair waited */
 	GArray *local_addrs; /* struct sockaddr_storage: what the agents gather on */
+	/* peer-relay-renew.c: the relay agent's successor, made with fresh
+	 * TURN credentials before the current ones expire */
+	struct peer_agent renew;
+	GSource *renew_timer;
+	GSList *retiring;          /* relay agents that handed over, closed soon */
+	unsigned relay_generation; /* renewals this session */
+	char *remote_ufrag, *remote_pwd; /* the session's, for a renewed agent */
 
 	/* our session and the remote session it answers (0: none yet) */
 	struct sig_session session;
@@ -133,6 +156,9 @@ struct wice_peer {
 	struct user_proxy *user_proxy;
 	struct peer_agent *user_proxy_agent; /* the agent the user proxy sends with */
 	struct peer_pair_info selected;
+	struct peer_old_path old;
+	unsigned upgrades;        /* attempts in a row to leave a relay for a direct pair */
+	gint64 upgrade_due_us;    /* monotonic: the next attempt (0: none planned) */
 	union wg_sockaddr endpoint_set;      /* what we last gave WireGuard */
 	union wg_sockaddr original_endpoint; /* what it had before us */
 	bool endpoint_changed;
@@ -180,7 +206,8 @@ struct wice_peer *peer_new(struct wice_iface *iface, const uint8_t public_key[32
  * Accepts NULL. */
 void peer_free(struct wice_peer *peer);
 void peer_start(struct wice_peer *peer);
-/* An operator asked for a restart: start over now, backoff forgotten. */
+/* An operator asked for a restart: start over now, backoff forgotten.  A
+ * connected peer keeps its path until the new session's pair takes over. */
 void peer_restart_now(struct wice_peer *peer);
 void peer_receive(struct wice_peer *peer, const struct sig_msg *msg, bool new_session);
 /* Remembers the way back of an authenticated message from the peer
@@ -199,6 +226,9 @@ void peer_wg_remove_allowed_ips(struct wice_peer *peer, const struct wg_allowed_
 /* How a connected peer is reached: "direct", "relay" (TURN), or NULL
  * while it is not connected. */
 const char *peer_reached(const struct wice_peer *peer);
+/* A new session is being set up while the previous one's path still
+ * carries WireGuard (a restart is pending). */
+bool peer_restart_pending(const struct wice_peer *peer);
 const char *peer_state_name(enum peer_state state);
 const char *peer_proxy_name(enum peer_proxy_kind kind);
 const char *peer_candidate_type_name(NiceCandidateType type);

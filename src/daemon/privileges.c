@@ -14,9 +14,11 @@
 
 #include <cap-ng.h>
 #include <errno.h>
-#include <glib.h>
+#include <gio/gio.h>
+#include <grp.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <unistd.h>
 
 #include "privileges.h"
 
@@ -48,6 +50,53 @@ bool privileges_drop(void)
 	}
 	if (r < 0) {
 		g_warning("cannot drop capabilities (libcap-ng error %d); running with those it was given", r);
+		return false;
+	}
+	return true;
+}
+
+/* [daemon] user=: the uid that owns the system's files is given up, too.
+ * CAP_CHOWN goes with it (a non-root owner of CAP_CHOWN could take any
+ * file), so the control socket is handed to the user beforehand and a
+ * reload may move it only to the user's own groups.  KEEPCAPS carries the
+ * permitted set across setresuid() for this thread; glibc changes the ids
+ * of every thread, and threads without KEEPCAPS lose all capabilities. */
+static int switch_ids(const char *user, uid_t uid, gid_t gid)
+{
+	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0 || initgroups(user, gid) < 0 || setresgid(gid, gid, gid) < 0 ||
+	    setresuid(uid, uid, uid) < 0)
+		return -errno;
+	prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
+	return 0;
+}
+
+bool privileges_become(const char *user, uid_t uid, gid_t gid, GError **error)
+{
+	int r;
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		g_warning("cannot set no-new-privileges: %s", g_strerror(errno));
+	capng_get_caps_process();
+	if (capng_have_capability(CAPNG_EFFECTIVE, CAP_SETPCAP)) {
+		capng_clear(CAPNG_SELECT_BOUNDS);
+		capng_update(CAPNG_ADD, CAPNG_BOUNDING_SET, CAP_NET_ADMIN);
+		if ((r = capng_apply(CAPNG_SELECT_BOUNDS)) < 0) {
+			g_set_error(error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED,
+				    "cannot bound the capabilities (libcap-ng error %d)", r);
+			return false;
+		}
+	}
+	r = switch_ids(user, uid, gid);
+	if (r < 0) {
+		g_set_error(error, G_IO_ERROR, g_io_error_from_errno(-r),
+			    "cannot become user '%s': %s (it takes CAP_SETUID and CAP_SETGID)", user, g_strerror(-r));
+		return false;
+	}
+	capng_clear(CAPNG_SELECT_CAPS);
+	capng_update(CAPNG_ADD, (capng_type_t)(CAPNG_EFFECTIVE | CAPNG_PERMITTED), CAP_NET_ADMIN);
+	if ((r = capng_apply(CAPNG_SELECT_CAPS)) < 0) {
+		g_set_error(error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED,
+			    "user '%s' could not keep CAP_NET_ADMIN (libcap-ng error %d)", user, r);
 		return false;
 	}
 	return true;

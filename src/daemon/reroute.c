@@ -72,32 +72,25 @@ struct aip_job {
 	struct wg_allowed_ip aip;
 };
 
+static size_t without_one(const struct wg_peer *peer, struct wg_allowed_ip *out, void *data)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < peer->n_allowed_ips; i++)
+		if (!wg_aip_equal(&peer->allowed_ips[i], data))
+			out[n++] = peer->allowed_ips[i];
+	return n;
+}
+
 static int change_one(const struct wg_ops *ops, const char *ifname, void *arg)
 {
 	struct aip_job *job = arg;
-	struct wg_device *dev = NULL;
-	const struct wg_peer *wgp;
-	struct wg_peer change = { .set = WG_PEER_UPDATE_ONLY };
-	int r;
+	struct wg_peer change = { .set = WG_PEER_UPDATE_ONLY, .allowed_ips = &job->aip, .n_allowed_ips = 1 };
 
+	if (!job->add)
+		return wg_edit_allowed_ips(ops, ifname, job->key, 0, without_one, &job->aip);
 	memcpy(change.public_key, job->key, 32);
-	if (job->add) {
-		change.allowed_ips = &job->aip;
-		change.n_allowed_ips = 1;
-		return wg_change_peer(ops, ifname, &change); /* added, and taken from whoever had it */
-	}
-	r = ops->get(ifname, &dev);
-	if (r == 0 && (wgp = wg_device_find_peer(dev, job->key))) {
-		change.set |= WG_PEER_REPLACE_ALLOWED_IPS;
-		change.allowed_ips = g_new0(struct wg_allowed_ip, MAX(wgp->n_allowed_ips, 1));
-		for (size_t i = 0; i < wgp->n_allowed_ips; i++)
-			if (!wg_aip_equal(&wgp->allowed_ips[i], &job->aip))
-				change.allowed_ips[change.n_allowed_ips++] = wgp->allowed_ips[i];
-		r = wg_change_peer(ops, ifname, &change);
-		g_free(change.allowed_ips);
-	}
-	wg_device_free(dev);
-	return r;
+	return wg_change_peer(ops, ifname, &change); /* added, and taken from whoever had it */
 }
 
 struct restore_job {
@@ -117,28 +110,25 @@ static void restore_job_free(void *arg)
 
 /* The holder's list as it was, but for what is still away, followed by
  * what came since (addresses wice added for the link, say). */
+static size_t as_it_was(const struct wg_peer *peer, struct wg_allowed_ip *out, void *data)
+{
+	const struct restore_job *job = data;
+	size_t n = 0;
+
+	for (size_t i = 0; i < job->n_orig; i++)
+		if (!wg_aip_in(&job->orig[i], job->excluded, job->n_excluded))
+			out[n++] = job->orig[i];
+	for (size_t i = 0; i < peer->n_allowed_ips; i++)
+		if (!wg_aip_in(&peer->allowed_ips[i], job->orig, job->n_orig))
+			out[n++] = peer->allowed_ips[i];
+	return n;
+}
+
 static int restore_list(const struct wg_ops *ops, const char *ifname, void *arg)
 {
 	struct restore_job *job = arg;
-	struct wg_device *dev = NULL;
-	const struct wg_peer *wgp;
-	struct wg_peer change = { .set = WG_PEER_UPDATE_ONLY | WG_PEER_REPLACE_ALLOWED_IPS };
-	int r = ops->get(ifname, &dev);
 
-	if (r == 0 && (wgp = wg_device_find_peer(dev, job->key))) {
-		memcpy(change.public_key, job->key, 32);
-		change.allowed_ips = g_new0(struct wg_allowed_ip, job->n_orig + wgp->n_allowed_ips + 1);
-		for (size_t i = 0; i < job->n_orig; i++)
-			if (!wg_aip_in(&job->orig[i], job->excluded, job->n_excluded))
-				change.allowed_ips[change.n_allowed_ips++] = job->orig[i];
-		for (size_t i = 0; i < wgp->n_allowed_ips; i++)
-			if (!wg_aip_in(&wgp->allowed_ips[i], job->orig, job->n_orig))
-				change.allowed_ips[change.n_allowed_ips++] = wgp->allowed_ips[i];
-		r = wg_change_peer(ops, ifname, &change);
-		g_free(change.allowed_ips);
-	}
-	wg_device_free(dev);
-	return r;
+	return wg_edit_allowed_ips(ops, ifname, job->key, job->n_orig, as_it_was, job);
 }
 
 static void on_changed(int r, void *arg, void *data)

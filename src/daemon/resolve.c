@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <gio/gio.h>
+#include <string.h>
 
 #include "resolve.h"
 
@@ -12,6 +13,7 @@ struct config_resolve {
 	void *userdata;
 	GCancellable *cancel;
 	unsigned pending;
+	bool again; /* config_resolve_again(): a failed lookup keeps the address */
 };
 
 struct lookup {
@@ -33,15 +35,22 @@ static void finish_one(struct config_resolve *r)
 		r->done(r->cfg, r->userdata);
 }
 
-static void store_result(struct wice_ice_server *s, GList *addrs, const GError *error)
+static void store_result(struct wice_ice_server *s, GList *addrs, const GError *error, bool again)
 {
 	g_autofree char *text = NULL;
 
+	if (!addrs && again && *s->address) {
+		g_debug("cannot resolve ICE server '%s' again: %s; keeping %s", s->host, error->message, s->address);
+		return;
+	}
 	if (!addrs) {
 		g_warning("cannot resolve ICE server '%s': %s; skipping it", s->host, error->message);
 		return;
 	}
 	text = g_inet_address_to_string(addrs->data);
+	if (again && strcmp(text, s->address) != 0)
+		g_message("ICE server '%s' moved from %s to %s: new sessions take the new address", s->host,
+			  *s->address ? s->address : "(none)", text);
 	g_strlcpy(s->address, text, sizeof(s->address));
 }
 
@@ -54,7 +63,7 @@ static void on_resolved(GObject *source, GAsyncResult *res, gpointer data)
 
 	/* Once cancelled, the configuration may be gone: touch nothing. */
 	if (!g_cancellable_is_cancelled(r->cancel)) {
-		store_result(l->server, addrs, error);
+		store_result(l->server, addrs, error, r->again);
 		finish_one(r);
 	}
 	g_resolver_free_addresses(addrs);
@@ -85,12 +94,14 @@ static void resolve_settings(struct config_resolve *r, GResolver *resolver, stru
 		resolve_server(r, resolver, &s->ice_servers[i]);
 }
 
-struct config_resolve *config_resolve_start(struct wice_config *cfg, config_resolved_fn done, void *userdata)
+static struct config_resolve *resolve_config(struct wice_config *cfg, config_resolved_fn done, void *userdata,
+					     bool again)
 {
 	g_autoptr(GResolver) resolver = g_resolver_get_default();
 	struct config_resolve *r = g_new0(struct config_resolve, 1);
 	bool finished;
 
+	r->again = again;
 	r->refs = 1;
 	r->pending = 1;
 	r->cfg = cfg;
@@ -104,6 +115,16 @@ struct config_resolve *config_resolve_start(struct wice_config *cfg, config_reso
 	finished = r->pending == 0;
 	resolve_unref(r);
 	return finished ? NULL : r;
+}
+
+struct config_resolve *config_resolve_start(struct wice_config *cfg, config_resolved_fn done, void *userdata)
+{
+	return resolve_config(cfg, done, userdata, false);
+}
+
+struct config_resolve *config_resolve_again(struct wice_config *cfg, config_resolved_fn done, void *userdata)
+{
+	return resolve_config(cfg, done, userdata, true);
 }
 
 void config_resolve_cancel(struct config_resolve *r)

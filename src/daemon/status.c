@@ -1,9 +1,10 @@
 /* The daemon's state as JSON: the body of `wice show --json`.
  *
  * {"version","interfaces":[{"name","public_key","listen_port","stalled","proxy_mode",
- *   "peers":[{"public_key","state","reason","state_since","endpoint",
+ *   "peers":[{"public_key","state","reason","restart_pending","state_since","endpoint",
  *   "proxy","reached":"direct"|"relay"|"via"|null,"via" (key)|null,"learned",
- *   "facts":[{"subject","attribute","value","ttl"}],"selected_pair":{"local":{"type","address","port"},
+ *   "facts":[{"subject","attribute","value","ttl"}],"selected_pair":{"local":{"type","address","port",
+ *   "advertised":true (only when it is an [ice] advertise address)},
  *   "remote":{...}}|null,"last_handshake","rx_bytes","tx_bytes","role",
  *   "local_candidates","remote_candidates","restarts",
  *   "port_mapping":{"protocol","external","internal","lifetime"}|null,
@@ -53,13 +54,18 @@ static gint compare_iface_names(gconstpointer a, gconstpointer b)
 	return strcmp(((const struct wice_iface *)a)->name, ((const struct wice_iface *)b)->name);
 }
 
-static void add_candidate(JsonBuilder *b, const char *name, NiceCandidateType type, const char *addr, uint16_t port)
+static void add_candidate(JsonBuilder *b, const char *name, NiceCandidateType type, const char *addr, uint16_t port,
+			  bool advertised)
 {
 	json_builder_set_member_name(b, name);
 	json_builder_begin_object(b);
 	add_string(b, "type", peer_candidate_type_name(type));
 	add_string(b, "address", addr);
 	add_int(b, "port", port);
+	if (advertised) {
+		json_builder_set_member_name(b, "advertised");
+		json_builder_add_boolean_value(b, TRUE);
+	}
 	json_builder_end_object(b);
 }
 
@@ -73,8 +79,8 @@ static void add_selected_pair(JsonBuilder *b, const struct wice_peer *peer)
 		return;
 	}
 	json_builder_begin_object(b);
-	add_candidate(b, "local", p->local_type, p->local_addr, p->local_port);
-	add_candidate(b, "remote", p->remote_type, p->remote_addr, p->remote_port);
+	add_candidate(b, "local", p->local_type, p->local_addr, p->local_port, p->local_advertised);
+	add_candidate(b, "remote", p->remote_type, p->remote_addr, p->remote_port, p->remote_advertised);
 	json_builder_end_object(b);
 }
 
@@ -197,6 +203,8 @@ static void add_peer(JsonBuilder *b, const struct wice_peer *peer, const struct 
 	add_string(b, "public_key", key);
 	add_string(b, "state", peer_state_name(peer->state));
 	add_string(b, "reason", peer->state_reason);
+	json_builder_set_member_name(b, "restart_pending");
+	json_builder_add_boolean_value(b, peer_restart_pending(peer));
 	add_int(b, "state_since", peer->state_since);
 	add_string(b, "endpoint", wg_sockaddr_len(&peer->wg_endpoint) ? ep : NULL);
 	add_string(b, "proxy", peer_proxy_name(peer->proxy));

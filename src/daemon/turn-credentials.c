@@ -20,10 +20,17 @@ static char *turn_rest_password(const char *secret, const char *user)
 	return b64;
 }
 
+unsigned turn_credentials_lifetime(const struct wice_iface_settings *cfg)
+{
+	if (!cfg->turn_secret)
+		return 0;
+	return cfg->turn_credential_lifetime ? cfg->turn_credential_lifetime : WICE_TURN_CREDENTIAL_LIFETIME_DEFAULT;
+}
+
 void turn_credentials(const struct wice_iface_settings *cfg, char **ret_user, char **ret_pass)
 {
 	if (cfg->turn_secret) {
-		gint64 expiry = g_get_real_time() / G_USEC_PER_SEC + TURN_CREDENTIAL_LIFETIME_SEC;
+		gint64 expiry = g_get_real_time() / G_USEC_PER_SEC + turn_credentials_lifetime(cfg);
 
 		*ret_user = g_strdup_printf("%" G_GINT64_FORMAT ":wice", expiry);
 		*ret_pass = turn_rest_password(cfg->turn_secret, *ret_user);

@@ -9,9 +9,11 @@
 #include <errno.h>
 #include <fnmatch.h>
 #include <grp.h>
+#include <pwd.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "wice-config.h"
 #include "mesh/mesh-secret.h"
@@ -331,6 +333,70 @@ static bool parse_port_range(const struct key_ref *k, const char *value, struct 
 	return true;
 }
 
+static bool parse_credential_lifetime(const struct key_ref *k, const char *value, struct wice_iface_settings *s,
+				      GError **error)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = g_ascii_isdigit(*value) ? strtoul(value, &end, 10) : 0;
+	if (!v || errno || *end || v < WICE_TURN_CREDENTIAL_LIFETIME_MIN || v > WICE_TURN_CREDENTIAL_LIFETIME_MAX)
+		return bad_setting(k, value, "expected seconds from 10 to 2592000 (30 days)", error);
+	s->turn_credential_lifetime = (unsigned)v;
+	return true;
+}
+
+/* Addresses a peer can never reach us at. */
+static bool advertisable(const struct wice_advertised *a)
+{
+	static const uint8_t zero[16], loop6[16] = { [15] = 1 };
+
+	if (a->family == AF_INET)
+		return a->addr[0] != 0 && a->addr[0] != 127 && a->addr[0] < 224;
+	return memcmp(a->addr, zero, 16) != 0 && memcmp(a->addr, loop6, 16) != 0 && a->addr[0] != 0xff;
+}
+
+/* "ADDRESS", "ADDRESS:PORT", "IPV6" or "[IPV6]:PORT", a literal address. */
+static bool parse_advertised(const char *text, struct wice_advertised *ret)
+{
+	g_autofree char *host = NULL;
+	struct wice_advertised a = { 0 };
+	const char *colon = strchr(text, ':');
+
+	if (*text != '[' && colon && strchr(colon + 1, ':'))
+		host = g_strdup(text); /* a bare IPv6 address, no port */
+	else if (!split_host_port(text, &host, &a.port, 0))
+		return false;
+	if (inet_pton(AF_INET, host, a.addr) == 1)
+		a.family = AF_INET;
+	else if (inet_pton(AF_INET6, host, a.addr) == 1)
+		a.family = AF_INET6;
+	if (!a.family || !advertisable(&a))
+		return false;
+	*ret = a;
+	return true;
+}
+
+static bool parse_advertise(const struct key_ref *k, const char *value, struct wice_iface_settings *s,
+			    GError **error)
+{
+	g_auto(GStrv) items = split_list(value);
+	size_t n = g_strv_length(items);
+
+	if (n > WICE_CONFIG_MAX_ADVERTISE)
+		return bad_setting(k, value, "at most 8 addresses", error);
+	s->n_advertise = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (!parse_advertised(items[i], &s->advertise[i]))
+			return bad_setting(k, items[i],
+					   "expected ADDRESS[:PORT] ([ADDRESS]:PORT for IPv6), a literal unicast address",
+					   error);
+		s->n_advertise = i + 1;
+	}
+	return true;
+}
+
 /* yes (every protocol), no, or a list of pcp, natpmp and upnp. */
 static bool parse_port_mapping(const struct key_ref *k, const char *value, struct wice_iface_settings *s,
 			       GError **error)
@@ -433,8 +499,10 @@ static const struct setting {
 	{ "ice", "username", "ice-username", parse_username },
 	{ "ice", "password", "ice-password", parse_password },
 	{ "ice", "turn-secret", "ice-turn-secret", parse_turn_secret },
+	{ "ice", "turn-credential-lifetime", "ice-turn-credential-lifetime", parse_credential_lifetime },
 	{ "ice", "candidate-types", "ice-candidate-types", parse_candidate_types },
 	{ "ice", "port-range", "ice-port-range", parse_port_range },
+	{ "ice", "advertise", "ice-advertise", parse_advertise },
 	{ "ice", "liveness", "ice-liveness", parse_liveness },
 	{ "ice", "port-mapping", "ice-port-mapping", parse_port_mapping },
 	{ "proxy", "mode", "proxy-mode", parse_proxy_mode },
@@ -443,6 +511,29 @@ static const struct setting {
 	{ NULL, NULL, "relay-for-peers", parse_relay_for_peers },
 	{ NULL, NULL, "trust", parse_trust },
 };
+
+/* An advertised PORT is where a router forwards to one local port, and
+ * only a single-port range makes our ICE socket sit on it (a range or no
+ * port-range leaves the port to chance).  Checked once a section's keys
+ * are all read, since an [interface] section may change either. */
+static bool check_advertise_ports(const struct parse_ctx *c, const char *group, bool global,
+				  const struct wice_iface_settings *s, GError **error)
+{
+	for (size_t i = 0; i < s->n_advertise; i++) {
+		struct key_ref k = { c, group, global ? "advertise" : "ice-advertise" };
+		char addr[INET6_ADDRSTRLEN], text[INET6_ADDRSTRLEN + 8];
+		const struct wice_advertised *a = &s->advertise[i];
+
+		if (!a->port || (s->port_min && s->port_min == s->port_max))
+			continue;
+		inet_ntop(a->family, a->addr, addr, sizeof(addr));
+		g_snprintf(text, sizeof(text), a->family == AF_INET ? "%s:%u" : "[%s]:%u", addr, a->port);
+		return bad_setting(&k, text,
+				   "an advertised port needs a port-range of one port (the port the router forwards to)",
+				   error);
+	}
+	return true;
+}
 
 /* Applies the settings found in @group (a global section when @global,
  * else an [interface] section) to @s. */
@@ -459,7 +550,7 @@ static bool parse_settings(const struct parse_ctx *c, const char *group, bool gl
 		if (value && !settings[i].parse(&k, value, s, error))
 			return false;
 	}
-	return true;
+	return strcmp(group, "proxy") == 0 || check_advertise_ports(c, group, global, s, error);
 }
 
 /* --- global sections --------------------------------------------------------- */
@@ -477,10 +568,32 @@ static bool parse_ice(const struct parse_ctx *c, struct wice_config *cfg, GError
 	return true;
 }
 
+/* [daemon] user: looked up when the file is read, like the groups, so that
+ * a typo fails the load instead of leaving the daemon root. */
+static bool parse_user(const struct parse_ctx *c, struct wice_config *cfg, GError **error)
+{
+	g_autofree char *value = g_key_file_get_value(c->kf, "daemon", "user", NULL);
+	struct passwd *pw;
+
+	if (!value)
+		return true;
+	pw = *value ? getpwnam(value) : NULL;
+	if (!pw)
+		return bad_value(c, "daemon", "user", value, "no such user", error);
+	if (pw->pw_uid == 0)
+		return bad_value(c, "daemon", "user", value, "the daemon starts as root; name the user it becomes", error);
+	cfg->user_uid = pw->pw_uid;
+	cfg->user_gid = pw->pw_gid;
+	cfg->user = g_steal_pointer(&value);
+	return true;
+}
+
 static bool parse_daemon(const struct parse_ctx *c, struct wice_config *cfg, GError **error)
 {
 	g_autofree char *ifaces = g_key_file_get_value(c->kf, "daemon", "interfaces", NULL);
 
+	if (!parse_user(c, cfg, error))
+		return false;
 	if (!ifaces)
 		return true;
 	g_strfreev(cfg->interfaces);
@@ -700,7 +813,7 @@ static bool parse_iface_sections(const struct parse_ctx *c, struct wice_config *
 static bool key_known(const char *group, const char *key)
 {
 	static const char *const others[] = {
-		"signaling/urls", "ice/interfaces-exclude", "daemon/interfaces", "control/group",
+		"signaling/urls", "ice/interfaces-exclude", "daemon/interfaces", "daemon/user", "control/group",
 		"control/admin-group", "mesh/secret", "mesh/secret-file", "mesh/interface", "mesh/state-dir",
 		"mesh/hostname", "mesh/hosts-file", "mesh/advertise-routes", "metrics/listen",
 	};
@@ -746,6 +859,7 @@ static struct wice_config *wice_config_new_default(void)
 	cfg->signaling_urls = g_strsplit("mcast://", ",", -1);
 	cfg->defaults.ice_servers = g_new0(struct wice_ice_server, 1);
 	cfg->defaults.candidate_types = WICE_CAND_ALL;
+	cfg->defaults.turn_credential_lifetime = WICE_TURN_CREDENTIAL_LIFETIME_DEFAULT;
 	cfg->defaults.port_mapping = WICE_PORTMAP_ALL;
 	cfg->defaults.proxy_mode = WICE_PROXY_AUTO;
 	cfg->interfaces_exclude = g_new0(char *, 1);
@@ -795,13 +909,11 @@ bool wice_config_exposes_secrets(const struct wice_config *cfg, mode_t mode)
 /* A TURN password or REST secret in a file others can read lets them use
  * the relay as us: say so, as ssh does for keys (but go on, since the
  * daemon that refused would leave its peers without a path). */
-static void warn_if_exposed(const char *path, const struct wice_config *cfg)
+static void warn_if_exposed(const char *path, mode_t mode, const struct wice_config *cfg)
 {
-	struct stat st;
-
-	if (stat(path, &st) == 0 && wice_config_exposes_secrets(cfg, st.st_mode))
+	if (wice_config_exposes_secrets(cfg, mode))
 		g_warning("%s holds TURN credentials or a mesh secret but group or others may access it (mode %04o): chmod 600 %s",
-			  path, (unsigned)(st.st_mode & 07777), path);
+			  path, (unsigned)(mode & 07777), path);
 }
 
 struct wice_config *wice_config_load(const char *path, GError **error)
@@ -809,6 +921,7 @@ struct wice_config *wice_config_load(const char *path, GError **error)
 	g_autofree char *text = NULL;
 	g_autoptr(GError) read_error = NULL;
 	struct wice_config *cfg;
+	struct stat st;
 	gsize len = 0;
 
 	if (!g_file_get_contents(path, &text, &len, &read_error)) {
@@ -819,9 +932,48 @@ struct wice_config *wice_config_load(const char *path, GError **error)
 		return NULL;
 	}
 	cfg = wice_config_parse(path, text, len, error);
-	if (cfg)
-		warn_if_exposed(path, cfg);
+	if (cfg && stat(path, &st) == 0)
+		warn_if_exposed(path, st.st_mode, cfg);
 	explicit_bzero(text, len);
+	return cfg;
+}
+
+static bool read_bounded(int fd, char *buf, size_t max, size_t *ret_len)
+{
+	size_t len = 0;
+
+	while (len < max) {
+		ssize_t n = read(fd, buf + len, max - len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return false;
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	*ret_len = len;
+	return true;
+}
+
+struct wice_config *wice_config_load_fd(const char *path, int fd, GError **error)
+{
+	g_autofree char *text = g_malloc(WICE_CONFIG_MAX_SIZE + 1);
+	struct wice_config *cfg = NULL;
+	struct stat st;
+	size_t len = 0;
+
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		g_set_error(error, WICE_CONFIG_ERROR, EIO, "%s: not a regular file", path);
+	else if (!read_bounded(fd, text, WICE_CONFIG_MAX_SIZE + 1, &len))
+		g_set_error(error, WICE_CONFIG_ERROR, EIO, "%s: %s", path, g_strerror(errno));
+	else if (len > WICE_CONFIG_MAX_SIZE)
+		g_set_error(error, WICE_CONFIG_ERROR, EFBIG, "%s: larger than %u bytes", path, WICE_CONFIG_MAX_SIZE);
+	else if ((cfg = wice_config_parse(path, text, len, error)))
+		warn_if_exposed(path, st.st_mode, cfg);
+	explicit_bzero(text, len);
+	close(fd);
 	return cfg;
 }
 
@@ -836,6 +988,7 @@ void wice_config_free(struct wice_config *cfg)
 	g_free(cfg->ifaces);
 	g_strfreev(cfg->interfaces_exclude);
 	g_strfreev(cfg->interfaces);
+	g_free(cfg->user);
 	g_free(cfg->control_group);
 	g_free(cfg->admin_group);
 	mesh_config_clear(&cfg->mesh);

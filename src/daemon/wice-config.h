@@ -8,8 +8,9 @@
  * Global sections: [signaling] [ice] [proxy] [daemon] [control] [mesh].  An
  * [interface NAME] section overrides the [ice] and [proxy] keys for one
  * WireGuard interface, under the names ice-urls, ice-username,
- * ice-password, ice-turn-secret, ice-candidate-types, ice-port-range,
- * ice-port-mapping and proxy-mode; what it does not set comes from the global sections. */
+ * ice-password, ice-turn-secret, ice-turn-credential-lifetime,
+ * ice-candidate-types, ice-port-range, ice-advertise, ice-port-mapping and
+ * proxy-mode; what it does not set comes from the global sections. */
 #pragma once
 
 #include <glib.h>
@@ -77,6 +78,20 @@ enum wice_tristate {
 	WICE_YES,
 };
 
+#define WICE_CONFIG_MAX_ADVERTISE 8
+/* Lifetime of credentials derived from turn-secret, in seconds. */
+#define WICE_TURN_CREDENTIAL_LIFETIME_DEFAULT (24 * 3600)
+#define WICE_TURN_CREDENTIAL_LIFETIME_MIN 10
+#define WICE_TURN_CREDENTIAL_LIFETIME_MAX (30 * 24 * 3600)
+
+/* One [ice] advertise entry: an address of this host that a port forward
+ * or a 1:1 NAT gives it (src/daemon/peer-advertise.c). */
+struct wice_advertised {
+	int family;       /* AF_INET or AF_INET6 */
+	uint8_t addr[16]; /* network order, 4 or 16 bytes */
+	uint16_t port;    /* 0: the port of the host candidate it stands for */
+};
+
 /* What shapes the sessions of one interface: the [ice] and [proxy] keys,
  * which an [interface NAME] section may override (as ice-urls, ...,
  * proxy-mode). */
@@ -86,8 +101,11 @@ struct wice_iface_settings {
 	char *turn_username;
 	char *turn_password;
 	char *turn_secret; /* coturn's REST API shared secret */
+	unsigned turn_credential_lifetime; /* seconds, for turn_secret */
 	unsigned candidate_types;
 	uint16_t port_min, port_max; /* 0, 0: any */
+	struct wice_advertised advertise[WICE_CONFIG_MAX_ADVERTISE];
+	size_t n_advertise;
 	unsigned port_mapping;       /* enum wice_port_mapping; 0: none */
 	enum wice_proxy_mode proxy_mode;
 	enum wice_liveness liveness;
@@ -135,6 +153,9 @@ struct wice_config {
 	size_t n_ifaces;
 	char **interfaces_exclude;   /* no gathering on these netifs (globs) */
 	char **interfaces;           /* manage only these WireGuard ifs (empty: all) */
+	char *user;                  /* [daemon] user; NULL: stay root */
+	uid_t user_uid;
+	gid_t user_gid;              /* the user's primary group */
 	char *control_group;         /* [control] group; NULL: the daemon's group */
 	gid_t control_gid;
 	char *admin_group;           /* [control] admin-group; NULL: none */
@@ -151,6 +172,10 @@ struct wice_config {
 struct wice_config *wice_config_parse(const char *path, const char *text, size_t len, GError **error);
 /* Reads and parses @path; a missing file at the default path means defaults. */
 struct wice_config *wice_config_load(const char *path, GError **error);
+/* Reads and parses the file open on @fd (named @path in messages), at
+ * most WICE_CONFIG_MAX_SIZE bytes; closes @fd.  A daemon that is no
+ * longer root reloads so, through src/daemon/priv-broker.h. */
+struct wice_config *wice_config_load_fd(const char *path, int fd, GError **error);
 /* Whether @cfg holds a TURN password or secret and a file of @mode lets
  * group or others at it (wice_config_load warns then). */
 bool wice_config_exposes_secrets(const struct wice_config *cfg, mode_t mode);

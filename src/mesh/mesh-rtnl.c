@@ -199,18 +199,32 @@ int mesh_rtnl_link_up(unsigned ifindex, struct mesh_rtnl_msg *ret_msg)
 	return rtnl_talk(nlh, ret_msg);
 }
 
+/* The start of an address or route request (@type) for @family's
+ * addresses of @prefix_len bits; NULL for what the kernel would refuse.
+ * Sets *ret_len to the family's address length. */
+static struct nlmsghdr *start_prefix_request(uint8_t *buf, uint16_t type, bool add, int family, unsigned prefix_len,
+					     struct mesh_rtnl_msg *ret_msg, size_t *ret_len)
+{
+	size_t len = family_addr_len(family);
+
+	msg_clear(ret_msg);
+	*ret_len = len;
+	if (!len || prefix_len > len * 8)
+		return NULL;
+	return put_header(buf, type, add ? NLM_F_CREATE | NLM_F_EXCL : 0);
+}
+
 int mesh_rtnl_address(bool add, unsigned ifindex, int family, const void *addr, unsigned prefix_len,
 		      struct mesh_rtnl_msg *ret_msg)
 {
 	alignas(struct nlmsghdr) uint8_t buf[RTNL_REQ_SIZE];
-	size_t len = family_addr_len(family);
-	struct nlmsghdr *nlh;
+	size_t len;
+	struct nlmsghdr *nlh = start_prefix_request(buf, add ? RTM_NEWADDR : RTM_DELADDR, add, family, prefix_len,
+						    ret_msg, &len);
 	struct ifaddrmsg *ifa;
 
-	msg_clear(ret_msg);
-	if (!len || prefix_len > len * 8)
+	if (!nlh)
 		return -EINVAL;
-	nlh = put_header(buf, add ? RTM_NEWADDR : RTM_DELADDR, add ? NLM_F_CREATE | NLM_F_EXCL : 0);
 	ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
 	ifa->ifa_family = (uint8_t)family;
 	ifa->ifa_prefixlen = (uint8_t)prefix_len;
@@ -246,15 +260,14 @@ int mesh_rtnl_route(bool add, unsigned ifindex, int family, const void *dst, uns
 		    struct mesh_rtnl_msg *ret_msg)
 {
 	alignas(struct nlmsghdr) uint8_t buf[RTNL_REQ_SIZE];
-	size_t len = family_addr_len(family);
 	uint8_t masked[sizeof(struct in6_addr)];
-	struct nlmsghdr *nlh;
+	size_t len;
+	struct nlmsghdr *nlh = start_prefix_request(buf, add ? RTM_NEWROUTE : RTM_DELROUTE, add, family, prefix_len,
+						    ret_msg, &len);
 	struct rtmsg *rtm;
 
-	msg_clear(ret_msg);
-	if (!len || prefix_len > len * 8)
+	if (!nlh)
 		return -EINVAL;
-	nlh = put_header(buf, add ? RTM_NEWROUTE : RTM_DELROUTE, add ? NLM_F_CREATE | NLM_F_EXCL : 0);
 	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
 	rtm->rtm_family = (uint8_t)family;
 	rtm->rtm_dst_len = (uint8_t)prefix_len;

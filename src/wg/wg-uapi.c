@@ -340,23 +340,46 @@ void wg_uapi_buf_free(char *buf, size_t len)
 	free(buf);
 }
 
-static int uapi_connect(const char *ifname)
+static wg_uapi_connector connector;
+
+void wg_uapi_set_connector(wg_uapi_connector connect)
+{
+	__atomic_store_n(&connector, connect, __ATOMIC_RELEASE);
+}
+
+static int connect_here(const char *ifname)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	struct timeval timeout = { .tv_sec = UAPI_TIMEOUT_SEC };
 	int fd, n;
 
-	if (!wg_ifname_valid(ifname))
-		return -EINVAL;
 	n = snprintf(addr.sun_path, sizeof(addr.sun_path), "%s/%s.sock", WG_UAPI_DIR, ifname);
 	if (n < 0 || (size_t)n >= sizeof(addr.sun_path))
 		return -ENAMETOOLONG;
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
+	if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+static int uapi_connect(const char *ifname)
+{
+	wg_uapi_connector via = __atomic_load_n(&connector, __ATOMIC_ACQUIRE);
+	struct timeval timeout = { .tv_sec = UAPI_TIMEOUT_SEC };
+	int fd;
+
+	if (!wg_ifname_valid(ifname))
+		return -EINVAL;
+	fd = via ? via(ifname) : connect_here(ifname);
+	if (fd < 0)
+		return fd;
 	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout)) < 0 ||
-	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout)) < 0 ||
-	    connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
+	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout)) < 0) {
 		int err = -errno;
 
 		close(fd);

@@ -30,6 +30,13 @@ int wg_uapi_format_set(const struct wg_device *changes, char **ret_buf, size_t *
 /* Wipes (the request may hold keys) and frees. Accepts NULL. */
 void wg_uapi_buf_free(char *buf, size_t len);
 
+/* How a UAPI socket is reached: by default connect() from this process.
+ * A daemon that gave up root has a helper that kept root's file access
+ * connect for it (src/daemon/priv-broker.c).  Returns a connected socket
+ * or -errno; NULL restores the default. */
+typedef int (*wg_uapi_connector)(const char *ifname);
+void wg_uapi_set_connector(wg_uapi_connector connect);
+
 /* I/O against a live device. */
 bool wg_uapi_exists(const char *ifname);
 int wg_uapi_get(const char *ifname, struct wg_device **ret_dev);

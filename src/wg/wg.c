@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "wg-netlink.h"
@@ -104,4 +105,27 @@ int wg_put_peer(const struct wg_ops *ops, const char *ifname, const struct wg_pe
 	change.set |= WG_PEER_REPLACE_ALLOWED_IPS;
 	change.set &= ~(unsigned)(WG_PEER_REMOVE | WG_PEER_UPDATE_ONLY);
 	return set_one_peer(ops, ifname, &change);
+}
+
+int wg_edit_allowed_ips(const struct wg_ops *ops, const char *ifname, const uint8_t public_key[WG_KEY_LEN],
+			size_t extra, wg_aips_edit_fn edit, void *data)
+{
+	struct wg_peer change = { .set = WG_PEER_UPDATE_ONLY | WG_PEER_REPLACE_ALLOWED_IPS };
+	struct wg_device *dev = NULL;
+	const struct wg_peer *peer;
+	int r = (ops ? ops : &wg_system_ops)->get(ifname, &dev);
+
+	if (r == 0 && (peer = wg_device_find_peer(dev, public_key))) {
+		memcpy(change.public_key, public_key, WG_KEY_LEN);
+		change.allowed_ips = calloc(peer->n_allowed_ips + extra + 1, sizeof(*change.allowed_ips));
+		if (!change.allowed_ips) {
+			r = -ENOMEM;
+		} else {
+			change.n_allowed_ips = edit(peer, change.allowed_ips, data);
+			r = set_one_peer(ops, ifname, &change);
+		}
+		free(change.allowed_ips);
+	}
+	wg_device_free(dev);
+	return r;
 }

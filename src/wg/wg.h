@@ -32,6 +32,14 @@ int wg_set_peer_endpoint(const struct wg_ops *ops, const char *ifname, const uin
 int wg_remove_peer(const struct wg_ops *ops, const char *ifname, const uint8_t public_key[WG_KEY_LEN]);
 /* Adds the peer, or updates it if it exists (allowed IPs are replaced). */
 int wg_put_peer(const struct wg_ops *ops, const char *ifname, const struct wg_peer *peer);
+/* Rewrites peer @public_key's allowed IPs: @edit gets the current peer
+ * and room for its allowed IPs and @extra more, and returns how many it
+ * wrote; they replace the list.  WireGuard adds allowed IPs one by one but
+ * removes them only by replacing the list, so this is how one goes.
+ * Returns 0 (also when there is no such peer) or a negative errno. */
+typedef size_t (*wg_aips_edit_fn)(const struct wg_peer *peer, struct wg_allowed_ip *out, void *data);
+int wg_edit_allowed_ips(const struct wg_ops *ops, const char *ifname, const uint8_t public_key[WG_KEY_LEN],
+			size_t extra, wg_aips_edit_fn edit, void *data);
 /* Applies @peer's change as its flags say (WG_PEER_UPDATE_ONLY, and
  * allowed IPs added unless WG_PEER_REPLACE_ALLOWED_IPS). */
 int wg_change_peer(const struct wg_ops *ops, const char *ifname, const struct wg_peer *peer);

@@ -4,7 +4,9 @@
  *
  * A file that parses must hold what the parser promises: at most 16 URLs
  * of each kind, named hosts with a port, a candidate type at least, port
- * ranges in order, valid and distinct interface sections.  A URI that
+ * ranges in order, valid and distinct interface sections, advertised
+ * addresses of a known family whose port has a single-port range, a
+ * credential lifetime in range.  A URI that
  * parses must come back the same from its canonical spelling.  A refusal
  * must say why.  Group names are looked up in a table of our own (the
  * getgrnam() below), so that runs depend neither on /etc/group nor on NSS
@@ -12,6 +14,7 @@
 #include "config.h"
 
 #include <grp.h>
+#include <sys/socket.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,6 +53,15 @@ static void check_settings(const struct wice_iface_settings *s)
 	check(s->candidate_types != 0 && (s->candidate_types & ~(unsigned)WICE_CAND_ALL) == 0);
 	check(s->port_min <= s->port_max && (s->port_min == 0) == (s->port_max == 0));
 	check(s->proxy_mode <= WICE_PROXY_USER && s->liveness <= WICE_LIVENESS_CONSENT);
+	check(s->turn_credential_lifetime >= WICE_TURN_CREDENTIAL_LIFETIME_MIN &&
+	      s->turn_credential_lifetime <= WICE_TURN_CREDENTIAL_LIFETIME_MAX);
+	check(s->n_advertise <= WICE_CONFIG_MAX_ADVERTISE);
+	for (size_t i = 0; i < s->n_advertise; i++) {
+		const struct wice_advertised *a = &s->advertise[i];
+
+		check(a->family == AF_INET || a->family == AF_INET6);
+		check(!a->port || (s->port_min && s->port_min == s->port_max));
+	}
 }
 
 static void check_config(const struct wice_config *cfg)

@@ -586,6 +586,24 @@ lab_nat() {
 	EOF
 }
 
+# lab_nat_forward ROUTER PORTS HOST [TO-PORT]: a static port forward on a
+# lab_nat router, as a user sets one up: UDP to the router's WAN address
+# on PORTS (a port or a range "A-B") goes to HOST's LAN address, at
+# TO-PORT (default: the same port), and the router's firewall lets it in.
+lab_nat_forward() {
+	local r=$1 ports=$2 to
+	to=$(lab_ip "$3")${4:+:$4}
+	lab__run lab_exec "$r" nft -f - <<-EOF
+		table ip lab {
+			chain prerouting {
+				type nat hook prerouting priority dstnat; policy accept;
+				iifname "wan" udp dport $ports dnat to $to
+			}
+		}
+		insert rule ip lab forward ct status dnat accept
+	EOF
+}
+
 # lab_nat_drops ROUTER: print how many packets the input firewall dropped.
 lab_nat_drops() {
 	lab_exec "$1" nft list counter ip lab wan_drop |

@@ -49,6 +49,7 @@ wl_require() {
 #                          with wl_start_coturn, e.g. just before the daemons
 #   WL_COTURN_VERBOSE=1    coturn logs every request (-V)
 #   WL_COTURN_PLAIN=1      no --allowed-peer-ip: only what a user would write
+#   WL_COTURN_ARGS="..."   more turnserver options (words)
 #   WL_SRV_EGRESS=drop|none|private-blocked   what becomes of srv's packets
 #                          to an address off the internet's /24 (such as a
 #                          peer's private host candidate): the internet's
@@ -85,11 +86,20 @@ wl_setup_internet() {
 	lab_wait_for 10 lab_listening srv tcp "$WL_SRV_PORT" || lab_fail "signal server did not start"
 }
 
-# wl_start_coturn: start coturn on srv (see wl_setup_internet); returns
-# once it listens.
+# wl_start_signal_server HOST: one more signal server, on HOST (lab
+# process "signal-server-HOST"); returns once it listens.
+wl_start_signal_server() {
+	lab_bg "$1" "signal-server-$1" "$WICE" signal-server --listen "$(lab_ip "$1"):$WL_SRV_PORT"
+	lab_wait_for 10 lab_listening "$1" tcp "$WL_SRV_PORT" || lab_fail "signal server on $1 did not start"
+}
+
+# wl_start_coturn [HOST]: start coturn on HOST, default srv (see
+# wl_setup_internet; lab process "coturn", or "coturn-HOST" on another
+# host); returns once it listens.
 wl_start_coturn() {
-	local ip auth extra=()
-	ip=$(lab_ip srv)
+	local host=${1:-srv} name=coturn ip auth extra=()
+	[ "$host" = srv ] || name=coturn-$host
+	ip=$(lab_ip "$host")
 	case ${WL_TURN_AUTH:-rest} in
 	rest) auth=(--use-auth-secret --static-auth-secret="$WL_TURN_SECRET") ;;
 	lt) auth=(--lt-cred-mech --user="$WL_TURN_USER:$WL_TURN_PASSWORD") ;;
@@ -97,10 +107,12 @@ wl_start_coturn() {
 	esac
 	[ "${WL_COTURN_VERBOSE:-0}" != 1 ] || extra+=(-V)
 	[ "${WL_COTURN_PLAIN:-0}" = 1 ] || extra+=(--allowed-peer-ip=198.18.0.0-198.18.0.255)
-	lab_bg srv coturn turnserver -n --listening-ip="$ip" --relay-ip="$ip" --listening-port=3478 \
+	# shellcheck disable=SC2206 # words by intent
+	extra+=(${WL_COTURN_ARGS:-})
+	lab_bg "$host" "$name" turnserver -n --listening-ip="$ip" --relay-ip="$ip" --listening-port=3478 \
 		--min-port=49152 --max-port=65535 --realm=wice.lab "${auth[@]}" \
 		--no-tls --no-dtls --no-cli --log-file=stdout --simple-log "${extra[@]}"
-	lab_wait_for 10 lab_listening srv udp 3478 || lab_fail "coturn did not start"
+	lab_wait_for 10 lab_listening "$host" udp 3478 || lab_fail "coturn on $host did not start"
 }
 
 # wl_conf_servers [TURN-TRANSPORT]: a wice.conf using the internet's servers
@@ -421,4 +433,22 @@ wl_mesh_wait_full() {
 	start=$(lab__get "wl.$1.started_us")
 	lab_wait_for "$secs" wl__mesh_full "$@" || lab_fail "no full mesh of $* in $secs s"
 	echo "full mesh of $# hosts after $((($(lab__now_us) - start) / 1000)) ms"
+}
+
+# wl_ping_loop_start A B NAME: ping B's tunnel address from A every 10 ms
+# (as lab process NAME) until wl_ping_loop_stop.
+wl_ping_loop_start() {
+	lab_bg "$1" "$3" ping -n -D -i 0.01 "$(lab__get "wl.$2.tunnel")"
+}
+
+# wl_ping_loop_stop NAME: stop it and print "SENT LOST GAP-MS": the echo
+# requests up to the last answered one, those of them never answered, and
+# the longest time between two answers in ms (requests after the last
+# answer are still on their way and not counted).
+wl_ping_loop_stop() {
+	lab_stop "$1"
+	awk 'match($0, /icmp_seq=[0-9]+/) { seq = substr($0, RSTART + 9, RLENGTH - 9) + 0; got[seq] = 1; if (seq > max) max = seq
+			t = substr($1, 2, length($1) - 2) + 0; if (last && t - last > gap) gap = t - last; last = t }
+		END { lost = 0; for (s = 1; s <= max; s++) if (!(s in got)) lost++
+			printf "%d %d %d\n", max, lost, gap * 1000 }' "$(lab_log "$1")"
 }

@@ -1,6 +1,7 @@
 /* wice.conf parsing: defaults, every key, and errors that say where. */
 #include <criterion/criterion.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "daemon/wice-config.h"
 
@@ -32,6 +33,7 @@ Test(config, empty_file_gives_defaults)
 	cr_assert_eq(wice_config_iface(cfg, "wg0"), &cfg->defaults);
 	cr_assert_null(cfg->control_group);
 	cr_assert_null(cfg->admin_group);
+	cr_assert_null(cfg->user);
 	cr_assert(wice_config_manages(cfg, "wg0"));
 	cr_assert_not(wice_config_gather_excluded(cfg, "eth0"));
 }
@@ -55,6 +57,7 @@ Test(config, every_key)
 		"mode = user\n"
 		"[daemon]\n"
 		"interfaces = wg0 wg1\n"
+		"user = nobody\n"
 		"[control]\n"
 		"group = root\n"
 		"admin-group = root\n";
@@ -87,6 +90,8 @@ Test(config, every_key)
 	cr_assert_str_eq(cfg->control_group, "root");
 	cr_assert_eq(cfg->control_gid, 0);
 	cr_assert_str_eq(cfg->admin_group, "root");
+	cr_assert_str_eq(cfg->user, "nobody");
+	cr_assert_eq(cfg->user_uid, 65534);
 }
 
 Test(config, errors_quote_file_line_and_value)
@@ -114,6 +119,10 @@ Test(config, errors_quote_file_line_and_value)
 	expect_error("[control]\n\nadmin-group = no-such-group-wice\n",
 		     "test.conf:3: [control] admin-group: invalid value 'no-such-group-wice'");
 	expect_error("[control]\ngroup =\n", "[control] group: invalid value ''");
+	expect_error("[daemon]\nuser = no-such-user-wice\n",
+		     "test.conf:2: [daemon] user: invalid value 'no-such-user-wice': no such user");
+	expect_error("[daemon]\nuser = root\n", "[daemon] user: invalid value 'root'");
+	expect_error("[daemon]\nuser =\n", "[daemon] user: invalid value ''");
 	expect_error("[control]\nsocket = /x\n", "[control] socket: invalid value 'socket': unknown key");
 }
 
@@ -169,6 +178,88 @@ Test(config, interface_overrides)
 	cr_assert_str_eq(wg2->ice_servers[0].host, "192.0.2.1");
 	cr_assert_neq(wg2->ice_servers, cfg->defaults.ice_servers); /* a copy, freed on its own */
 	cr_assert(wice_config_wants_nft(cfg));
+}
+
+/* [ice] advertise: literal addresses, a port only with a single-port
+ * range (the port a forward goes to), overridden per interface. */
+Test(config, advertise)
+{
+	static const char text[] =
+		"[ice]\n"
+		"advertise = 203.0.113.5, [2001:db8::5]:40000 2001:db8::6\n"
+		"port-range = 41000-41000\n"
+		"[interface wg1]\n"
+		"ice-advertise = 198.51.100.7\n"
+		"ice-port-range = 42000-42009\n"
+		"[interface wg2]\n"
+		"ice-port-range = 43000-43000\n";
+	static const uint8_t v4[4] = { 203, 0, 113, 5 }, v6[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 5 };
+	g_autoptr(wice_config) cfg = parse(text, NULL);
+	const struct wice_iface_settings *s, *wg1, *wg2;
+
+	cr_assert_not_null(cfg);
+	s = &cfg->defaults;
+	cr_assert_eq(s->n_advertise, 3);
+	cr_assert_eq(s->advertise[0].family, AF_INET);
+	cr_assert_arr_eq(s->advertise[0].addr, v4, 4);
+	cr_assert_eq(s->advertise[0].port, 0);
+	cr_assert_eq(s->advertise[1].family, AF_INET6);
+	cr_assert_arr_eq(s->advertise[1].addr, v6, 16);
+	cr_assert_eq(s->advertise[1].port, 40000);
+	cr_assert_eq(s->advertise[2].family, AF_INET6);
+	cr_assert_eq(s->advertise[2].port, 0);
+	wg1 = wice_config_iface(cfg, "wg1");
+	cr_assert_eq(wg1->n_advertise, 1);
+	cr_assert_eq(wg1->advertise[0].addr[0], 198);
+	wg2 = wice_config_iface(cfg, "wg2");
+	cr_assert_eq(wg2->n_advertise, 3, "inherited");
+	cr_assert_eq(wg2->port_min, 43000);
+	cr_assert_eq(cfg->defaults.turn_credential_lifetime, 24 * 3600);
+}
+
+Test(config, advertise_errors_quote_the_bad_entry)
+{
+	expect_error("[ice]\nadvertise = 203.0.113.5, turn.example.org\n",
+		     "test.conf:2: [ice] advertise: invalid value 'turn.example.org': expected ADDRESS[:PORT]");
+	expect_error("[ice]\nadvertise = 203.0.113.5:0\n", "'203.0.113.5:0'");
+	expect_error("[ice]\nadvertise = 203.0.113.5:65536\n", "'203.0.113.5:65536'");
+	expect_error("[ice]\nadvertise = 203.0.113.5:x\n", "'203.0.113.5:x'");
+	expect_error("[ice]\nadvertise = 0.0.0.0\n", "'0.0.0.0'");
+	expect_error("[ice]\nadvertise = 127.0.0.1\n", "'127.0.0.1'");
+	expect_error("[ice]\nadvertise = 224.0.0.1\n", "'224.0.0.1'");
+	expect_error("[ice]\nadvertise = ::\n", "'::'");
+	expect_error("[ice]\nadvertise = [::1]:5\n", "'[::1]:5'");
+	expect_error("[ice]\nadvertise = ff02::1\n", "'ff02::1'");
+	expect_error("[ice]\nadvertise = [2001:db8::1\n", "'[2001:db8::1'");
+	expect_error("[ice]\nadvertise = 2001:db8::1:40000x\n", "'2001:db8::1:40000x'");
+	expect_error("[ice]\nadvertise = 1.2.3.4/24\n", "'1.2.3.4/24'");
+	expect_error("[ice]\nadvertise = 1,2,3,4,5,6,7,8,9\n", "at most 8 addresses");
+	/* a port with no port-range, or a range of more than one port */
+	expect_error("[ice]\nadvertise = 203.0.113.5:40000\n",
+		     "test.conf:2: [ice] advertise: invalid value '203.0.113.5:40000': an advertised port needs a "
+		     "port-range of one port");
+	expect_error("[ice]\nadvertise = [2001:db8::5]:40000\nport-range = 41000-41001\n", "'[2001:db8::5]:40000'");
+	/* an interface that widens the range of an inherited advertised port */
+	expect_error("[ice]\nadvertise = 203.0.113.5:40000\nport-range = 41000-41000\n"
+		     "[interface wg0]\nice-port-range = 41000-41009\n",
+		     "[interface wg0] ice-advertise: invalid value '203.0.113.5:40000'");
+	expect_error("[interface wg0]\nice-advertise = 198.51.100.7:1\n", "[interface wg0] ice-advertise");
+}
+
+Test(config, turn_credential_lifetime)
+{
+	g_autoptr(wice_config) cfg =
+		parse("[ice]\nturn-credential-lifetime = 20\n[interface wg1]\nice-turn-credential-lifetime = 3600\n", NULL);
+
+	cr_assert_not_null(cfg);
+	cr_assert_eq(cfg->defaults.turn_credential_lifetime, 20);
+	cr_assert_eq(wice_config_iface(cfg, "wg1")->turn_credential_lifetime, 3600);
+	expect_error("[ice]\nturn-credential-lifetime = 9\n", "test.conf:2: [ice] turn-credential-lifetime: invalid value '9'");
+	expect_error("[ice]\nturn-credential-lifetime = 2592001\n", "'2592001'");
+	expect_error("[ice]\nturn-credential-lifetime = -20\n", "'-20'");
+	expect_error("[ice]\nturn-credential-lifetime = 20s\n", "'20s'");
+	expect_error("[ice]\nturn-credential-lifetime = 99999999999999999999\n", "'99999999999999999999'");
+	expect_error("[ice]\nturn-credential-lifetime =\n", "turn-credential-lifetime: invalid value ''");
 }
 
 Test(config, nft_wanted_if_any_interface_may_use_it)

@@ -12,6 +12,7 @@
 #include <glib/gstdio.h>
 
 #include "mesh/mesh-cache.h"
+#include "tmp-dir.h"
 
 #define NOW 1700000000u
 
@@ -19,21 +20,13 @@ static char *dir;
 
 static void setup(void)
 {
-	dir = g_dir_make_tmp("test-mesh-cache-XXXXXX", NULL);
+	dir = tmp_dir_new("test-mesh-cache-XXXXXX");
 	cr_assert(dir);
 }
 
 static void teardown(void)
 {
-	g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
-	const char *name;
-
-	while (d && (name = g_dir_read_name(d))) {
-		g_autofree char *p = g_build_filename(dir, name, NULL);
-		g_unlink(p);
-	}
-	g_rmdir(dir);
-	g_free(dir);
+	tmp_dir_free(dir);
 }
 
 TestSuite(mesh_cache, .init = setup, .fini = teardown);

@@ -12,6 +12,7 @@
 #include <glib/gstdio.h>
 
 #include "mesh/mesh-hosts.h"
+#include "tmp-dir.h"
 
 static const struct mesh_hosts_entry two[] = {
 	{ "10.42.7.9", "alpha" },
@@ -131,23 +132,15 @@ static char *dir, *path;
 
 static void setup(void)
 {
-	dir = g_dir_make_tmp("test-mesh-hosts-XXXXXX", NULL);
+	dir = tmp_dir_new("test-mesh-hosts-XXXXXX");
 	cr_assert(dir);
 	path = g_build_filename(dir, "hosts", NULL);
 }
 
 static void teardown(void)
 {
-	g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
-	const char *name;
-
-	while (d && (name = g_dir_read_name(d))) {
-		g_autofree char *p = g_build_filename(dir, name, NULL);
-		g_unlink(p);
-	}
-	g_rmdir(dir);
 	g_free(path);
-	g_free(dir);
+	tmp_dir_free(dir);
 }
 
 TestSuite(mesh_hosts_file, .init = setup, .fini = teardown);

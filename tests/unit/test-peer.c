@@ -197,18 +197,22 @@ static void restart_from(struct fake_node *n)
 	struct wice_peer *p = fake_peer(n), *q = fake_peer(n->other);
 	uint64_t ours = p->session.id, theirs = q->session.id;
 	unsigned restarts = p->restarts, other_restarts = q->restarts;
-	unsigned rebuilt = fake_count_events(n->other, WICE_EVENT_PEER_STATE, "gathering", "peer restarted ICE");
+	unsigned rebuilt = fake_count_events(n->other, WICE_EVENT_PEER_STATE, NULL, "peer restarted ICE");
 
+	/* make-before-break: connected all along, until the new session
+	 * takes over (peer-handover.c) */
 	peer_restart_now(p);
-	cr_assert(fake_wait_for(p->session.id != ours && fake_world_connected(&world), CONNECT_MS),
+	cr_assert(peer_restart_pending(p) || p->state != PEER_CONNECTED);
+	cr_assert(fake_wait_for(p->session.id != ours && !peer_restart_pending(p) && !peer_restart_pending(q) &&
+					fake_world_connected(&world),
+				CONNECT_MS),
 		  "no reconnect after %s restarted", n->name);
 	cr_assert_eq(p->restarts, restarts + 1);
 	cr_assert_eq(q->session.id, theirs, "%s changed its session for the other's restart", n->other->name);
 	cr_assert_eq(q->restarts, other_restarts);
 	cr_assert_eq(q->remote_session, p->session.id);
-	cr_assert_eq(fake_count_events(n->other, WICE_EVENT_PEER_STATE, "gathering", "peer restarted ICE"),
-		     rebuilt + 1);
-	cr_assert_geq(fake_count_events(n, WICE_EVENT_PEER_STATE, "gathering", "requested by operator"), 1);
+	cr_assert_eq(fake_count_events(n->other, WICE_EVENT_PEER_STATE, NULL, "peer restarted ICE"), rebuilt + 1);
+	cr_assert_geq(fake_count_events(n, WICE_EVENT_PEER_STATE, NULL, "requested by operator"), 1);
 	cr_assert(fake_wait_for(wg_points_at_proxy(n) && wg_points_at_proxy(n->other), CONNECT_MS),
 		  "WireGuard does not point at the new proxies");
 }
@@ -398,7 +402,10 @@ static void lose_initiation_at(struct fake_node *n, bool restart)
 		peer_restart_now(fake_peer(n));
 	else
 		fake_world_start(&world);
-	cr_assert(fake_wait_for(fake_peer_in(n, PEER_GATHERING) && DIRECT(fake_peer(n)).agent, 2000));
+	cr_assert(fake_wait_for(fake_peer(n) &&
+					(fake_peer_in(n, PEER_GATHERING) || peer_restart_pending(fake_peer(n))) &&
+					DIRECT(fake_peer(n)).agent,
+				2000));
 	wg_initiation(init);
 	for (int i = 0; i < 3; i++)
 		peer_path_deliver(fake_peer(n), init, sizeof(init));
@@ -450,12 +457,13 @@ Test(peer, controlled_side_handshakes_after_lost_initiation)
 	fake_run(300);
 	cr_assert_eq(fake_wg_count(ced->name, ctl->public_key, FAKE_WG_REMOVE), 1);
 
-	/* A new pair after a lost initiation: one more. */
+	/* A restart keeps the old path (peer-handover.c): an initiation
+	 * meanwhile reaches WireGuard over it, and needs no handshake from
+	 * here. */
 	lose_initiation_at(ced, true);
-	cr_assert(fake_wait_for(fake_world_connected(&world), CONNECT_MS));
-	cr_assert(fake_wait_for(fake_wg_count(ced->name, ctl->public_key, FAKE_WG_REMOVE) == 2, 2000));
+	cr_assert(fake_wait_for(fake_world_connected(&world) && !peer_restart_pending(fake_peer(ced)), CONNECT_MS));
 	fake_run(300);
-	cr_assert_eq(fake_wg_count(ced->name, ctl->public_key, FAKE_WG_REMOVE), 2);
+	cr_assert_eq(fake_wg_count(ced->name, ctl->public_key, FAKE_WG_REMOVE), 1);
 }
 
 /* The controlling side never takes this path: it kicks on its own. */
@@ -895,4 +903,63 @@ Test(peer, messages_from_unknown_keys_and_tampered_ones_are_dropped)
 				1000));
 	sig_pair_wipe(&to_a);
 	sig_identity_wipe(&stranger);
+}
+
+/* The candidate of @p's local ones that is an [ice] advertise address. */
+static const NiceCandidate *advertised(const struct wice_peer *p, const NiceCandidate **ret_host)
+{
+	const NiceCandidate *adv = NULL;
+
+	*ret_host = NULL;
+	for (size_t i = 0; i < p->n_local; i++) {
+		const NiceCandidate *c = p->local[i];
+
+		if (c->type == NICE_CANDIDATE_TYPE_HOST)
+			*ret_host = c;
+		if (c->type == NICE_CANDIDATE_TYPE_SERVER_REFLEXIVE && g_str_has_prefix(c->foundation, "adv"))
+			adv = c;
+	}
+	return adv;
+}
+
+static bool has_remote_address(const struct wice_peer *p, const char *addr)
+{
+	GSList *list = nice_agent_get_remote_candidates(DIRECT(p).agent, DIRECT(p).stream, 1);
+	bool found = false;
+
+	for (GSList *l = list; l && !found; l = l->next) {
+		char text[NICE_ADDRESS_STRING_LEN];
+
+		nice_address_to_string(&((NiceCandidate *)l->data)->addr, text);
+		found = strcmp(text, addr) == 0 && ((NiceCandidate *)l->data)->type == NICE_CANDIDATE_TYPE_SERVER_REFLEXIVE;
+	}
+	g_slist_free_full(list, (GDestroyNotify)nice_candidate_free);
+	return found;
+}
+
+/* [ice] advertise: a bare address goes out as a server reflexive
+ * candidate at the host candidate's port, based on it, and the other side
+ * takes it; the pair on loopback stays host-host. */
+Test(peer, advertised_address_is_a_server_reflexive_candidate)
+{
+	struct wice_iface_settings *s = &world.a.config->defaults;
+	const NiceCandidate *host, *adv;
+	char addr[NICE_ADDRESS_STRING_LEN];
+
+	s->advertise[0] = (struct wice_advertised){ .family = AF_INET, .addr = { 198, 51, 100, 7 } };
+	s->n_advertise = 1;
+	connect_both();
+	adv = advertised(fake_peer(&world.a), &host);
+	cr_assert_not_null(adv, "no advertised candidate");
+	cr_assert_not_null(host);
+	nice_address_to_string(&adv->addr, addr);
+	cr_assert_str_eq(addr, "198.51.100.7");
+	cr_assert_eq(nice_address_get_port(&adv->addr), nice_address_get_port(&host->addr));
+	cr_assert(nice_address_equal(&adv->base_addr, &host->addr));
+	cr_assert_eq(adv->priority >> 24, 100, "not a server reflexive priority: %u", adv->priority);
+	cr_assert(fake_wait_for(has_remote_address(fake_peer(&world.b), "198.51.100.7"), CONNECT_MS),
+		  "b did not get the advertised candidate");
+	cr_assert_null(advertised(fake_peer(&world.b), &host), "b advertises nothing");
+	cr_assert_not(fake_peer(&world.a)->selected.local_advertised);
+	cr_assert_not(fake_peer(&world.b)->selected.remote_advertised);
 }
