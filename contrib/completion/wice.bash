@@ -74,7 +74,7 @@ _wice() {
 	prev=
 	[ "$cword" -gt 0 ] && prev=${words[cword - 1]}
 
-	local commands="daemon show add delete restart sync monitor reload interfaces mesh signal-server version help"
+	local commands="daemon show add delete restart ping netcheck sync monitor reload interfaces mesh signal-server version help"
 	if [ "$cword" -eq 1 ]; then
 		_wice_compgen "$commands --help" "$cur"
 		return
@@ -94,13 +94,15 @@ _wice() {
 		case ${words[i]} in
 		-s | --socket | -c | --config | -l | --listen | --stun-port | --max-* | --*-timeout | --keepalive | \
 			--challenge-ttl | --png | --secret-file | --new-secret-file | --state-dir | --hostname | --grace | \
-			-i | --interface)
+			-i | --interface | --count)
 			((i++)) ;;
 		-*) ;;
 		*) args+=("${words[i]}") ;;
 		esac
 	done
 
+	# wice ping -c N: a count, not a file
+	[ "$cmd" = ping ] && [ "$prev" = -c ] && return
 	case $prev in
 	-s | --socket)
 		_wice_files
@@ -115,7 +117,7 @@ _wice() {
 		COMPREPLY=()
 		return
 		;;
-	--hostname | --grace | -i | --interface)
+	--hostname | --grace | -i | --interface | --count)
 		return
 		;;
 	-l | --listen | --stun-port | --max-* | --*-timeout | --keepalive | --challenge-ttl)
@@ -129,6 +131,8 @@ _wice() {
 	show) opts="--json --socket --help" ;;
 	monitor) opts="--json --socket --help" ;;
 	add | delete | restart | sync | reload) opts="--socket --help" ;;
+	ping) opts="--count --until-direct --socket --help" ;;
+	netcheck) opts="--json --config --help" ;;
 	interfaces) opts="--json --help" ;;
 	version | help) opts="--help" ;;
 	mesh)
@@ -183,7 +187,7 @@ _wice() {
 	delete | sync)
 		[ "${#args[@]}" -eq 0 ] && _wice_compgen "$(_wice_interfaces)" "$cur"
 		;;
-	restart)
+	restart | ping)
 		# INTERFACE PEER
 		if [ "${#args[@]}" -eq 0 ]; then
 			_wice_compgen "$(_wice_interfaces)" "$cur"

@@ -2,8 +2,10 @@
  * interfaces and peers, read over the control socket.
  *
  * Three forms: a human view in the manner of `wg show` (coloured only on
- * a terminal), the daemon's JSON as it is (--json, for programs), and a
- * tab-separated dump for scripts, one line per interface and per peer:
+ * a terminal; with a PEER named, also why its path is what it is: the
+ * "why" and "checks" lines from its diagnosis, src/daemon/peer-diag.h),
+ * the daemon's JSON as it is (--json, for programs), and a tab-separated
+ * dump for scripts, one line per interface and per peer:
  *
  *   INTERFACE  PUBLIC-KEY  LISTEN-PORT  PROXY-MODE
  *   INTERFACE  PEER  STATE  ENDPOINT  LATEST-HANDSHAKE  RX-BYTES  TX-BYTES
@@ -24,6 +26,7 @@
 #include "util/terminal.h"
 
 static bool colour;
+static bool show_why; /* one peer named: say why its path is what it is */
 
 static const char *str(JsonObject *o, const char *name)
 {
@@ -128,6 +131,17 @@ static void G_GNUC_PRINTF(2, 3) field(const char *label, const char *fmt, ...)
 	vprintf(fmt, ap);
 	va_end(ap);
 	putchar('\n');
+}
+
+/* "host,srflx" from an array of type names */
+static char *join_types(JsonObject *o, const char *name)
+{
+	g_autoptr(GList) types = elements(o, name);
+	GString *out = g_string_new(NULL);
+
+	for (GList *l = types; l; l = l->next)
+		g_string_append_printf(out, "%s%s", out->len ? "," : "", json_node_get_string(l->data));
+	return g_string_free(out, FALSE);
 }
 
 /* --- the human view --------------------------------------------------------- */
@@ -252,6 +266,25 @@ static void print_facts(JsonObject *peer)
 	}
 }
 
+/* `wice show IFACE PEER`: why the path is what it is (peer-diag.h). */
+static void print_diagnosis(JsonObject *peer)
+{
+	JsonObject *diag = object(peer, "diagnosis");
+	g_autoptr(GList) agents = elements(diag, "agents");
+
+	if (!diag)
+		return;
+	field("why", "%s", str_or_empty(diag, "verdict"));
+	for (GList *l = agents; l; l = l->next) {
+		JsonObject *a = json_node_get_object(l->data);
+		g_autofree char *local = join_types(a, "local_types"), *remote = join_types(a, "remote_types");
+
+		field("checks", "%s agent: %s -> %s: %s%s%s%s", str_or_empty(a, "agent"), *local ? local : "none",
+		      *remote ? remote : "none", str_or_empty(a, "state"), str(a, "reason") ? " (" : "",
+		      str_or_empty(a, "reason"), str(a, "reason") ? ")" : "");
+	}
+}
+
 static void print_peer(JsonObject *peer, JsonObject *mesh)
 {
 	const char *state = str(peer, "state");
@@ -269,6 +302,8 @@ static void print_peer(JsonObject *peer, JsonObject *mesh)
 	print_path(peer);
 	print_wireguard(peer);
 	print_facts(peer);
+	if (show_why)
+		print_diagnosis(peer);
 }
 
 static char *format_backends(JsonObject *root)
@@ -413,6 +448,7 @@ int cmd_show(int argc, char **argv)
 		fprintf(stderr, "wice show: %s\n", error->message);
 		return 1;
 	}
+	show_why = argc > 2;
 	if (json)
 		print_json(root);
 	else if (dump)

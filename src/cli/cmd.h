@@ -21,6 +21,8 @@ int cmd_delete(int argc, char **argv);
 int cmd_restart(int argc, char **argv);
 int cmd_sync(int argc, char **argv);
 int cmd_reload(int argc, char **argv);
+int cmd_ping(int argc, char **argv);
+int cmd_netcheck(int argc, char **argv);
 int cmd_signal_server(int argc, char **argv);
 int cmd_mesh(int argc, char **argv);
 

@@ -15,6 +15,8 @@ static const struct wice_cmd commands[] = {
 	{ "add", cmd_add, "Start managing a WireGuard interface" },
 	{ "delete", cmd_delete, "Stop managing a WireGuard interface" },
 	{ "restart", cmd_restart, "Restart ICE for one peer" },
+	{ "ping", cmd_ping, "Ping a peer through the tunnel and show the path" },
+	{ "netcheck", cmd_netcheck, "Check UDP, the NAT in front of this host, port mapping and TURN" },
 	{ "sync", cmd_sync, "Re-read the WireGuard configuration now" },
 	{ "reload", cmd_reload, "Re-read the configuration file" },
 	{ "interfaces", cmd_interfaces, "List the WireGuard interfaces wice can see and their backend" },

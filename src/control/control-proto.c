@@ -30,6 +30,8 @@ static const struct {
 	[CONTROL_RELOAD] = { "reload", true, ARG_NONE, ARG_NONE },
 	[CONTROL_MESH_LEAVE] = { "mesh-leave", true, ARG_NONE, ARG_NONE },
 	[CONTROL_MESH_ROTATE] = { "mesh-rotate", true, ARG_NONE, ARG_NONE, ARG_REQUIRED },
+	/* one echo request through the tunnel: reading, like show */
+	[CONTROL_PING] = { "ping", false, ARG_REQUIRED, ARG_REQUIRED },
 };
 
 const char *control_command_name(enum control_command command)
@@ -84,7 +86,7 @@ static bool parse_command(const char *name, enum control_command *ret, GError **
 			return true;
 		}
 	return fail(error, "unknown command", name,
-		    "expected show, monitor, add, delete, restart, sync, reload, mesh-leave or mesh-rotate");
+		    "expected show, monitor, add, delete, restart, sync, reload, mesh-leave, mesh-rotate or ping");
 }
 
 static bool check_members(JsonObject *obj, GError **error)

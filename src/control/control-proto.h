@@ -12,6 +12,7 @@
  *   {"command":"add","interface":"wg0"}   {"command":"delete","interface":"wg0"}
  *   {"command":"restart","interface":"wg0","peer":KEY}
  *   {"command":"sync"}            {"command":"sync","interface":"wg0"}
+ *   {"command":"ping","interface":"wg0","peer":KEY}
  * KEY is a WireGuard public key in base64.  Members other than these are
  * errors: a misspelt member must not be silently ignored. */
 #pragma once
@@ -34,6 +35,7 @@ enum control_command {
 	CONTROL_RELOAD,
 	CONTROL_MESH_LEAVE,
 	CONTROL_MESH_ROTATE,
+	CONTROL_PING,
 };
 
 /* mesh-rotate: the new secret (as `wice mesh init` prints it; checked by

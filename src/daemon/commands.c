@@ -235,6 +235,7 @@ static JsonNode *run(struct wice_daemon *d, const struct control_request *req, G
 	case CONTROL_SHOW:
 	case CONTROL_SYNC:
 	case CONTROL_MONITOR:
+	case CONTROL_PING:
 		break; /* the connection's business, see control.c */
 	}
 	g_set_error(error, CONTROL_ERROR, EINVAL, "command '%s' is not handled here", control_command_name(req->command));
@@ -248,6 +249,10 @@ static void execute(void *data, const struct control_request *req, struct contro
 
 	if (req->command == CONTROL_SHOW || req->command == CONTROL_SYNC) {
 		sync_then_answer(data, req, call);
+		return;
+	}
+	if (req->command == CONTROL_PING) {
+		ping_request_execute(data, req, call);
 		return;
 	}
 	body = run(data, req, &error);

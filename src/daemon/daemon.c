@@ -23,6 +23,8 @@
 #include "priv-broker.h"
 #include "privileges.h"
 #include "proxy/nft-proxy.h"
+#include "nat-watch.h"
+#include "pinger.h"
 #include "resolve.h"
 #include "server-names.h"
 #include "turns-proxy.h"
@@ -312,6 +314,7 @@ static void on_network_changed(GNetworkMonitor *monitor, gboolean available, gpo
 	g_hash_table_iter_init(&it, d->ifaces);
 	while (g_hash_table_iter_next(&it, NULL, &value))
 		iface_on_network_changed(value);
+	nat_watch_schedule(d->nat, &d->config->defaults, NAT_WATCH_DELAY_MS);
 }
 
 static bool backend_excludes(const char *ifname, void *userdata)
@@ -434,6 +437,8 @@ struct wice_daemon *daemon_new(struct wice_config *config, const char *config_pa
 			       const char *socket_path, GError **error)
 {
 	struct wice_daemon *d;
+	/* `wice ping`'s raw ICMP sockets take CAP_NET_RAW, which goes next */
+	struct wice_pinger *pinger = pinger_new();
 
 	/* Capabilities belong to threads: dropped before GLib starts any, or
 	 * its worker would keep them all.  CAP_NET_ADMIN and CAP_CHOWN are
@@ -456,6 +461,8 @@ struct wice_daemon *daemon_new(struct wice_config *config, const char *config_pa
 	d->turns = turns_proxies_new();
 	d->names = server_names_new();
 	d->portmap = portmap_new();
+	d->nat = nat_watch_new();
+	d->pinger = pinger;
 	d->cancel = g_cancellable_new();
 	d->nft_table = daemon_nft_table_name(socket_path);
 	d->control = control_new(socket_path, &daemon_control_handler, d, error);
@@ -550,6 +557,8 @@ void daemon_free(struct wice_daemon *d)
 		g_object_unref(d->netmon);
 	}
 	wg_watch_free(d->watch);
+	g_clear_pointer(&d->pinger, pinger_free); /* answers the pings in flight */
+	g_clear_pointer(&d->nat, nat_watch_free);
 	g_clear_pointer(&d->control, control_free);
 	config_resolve_cancel(d->resolving);
 	g_clear_pointer(&d->names, server_names_free);
@@ -666,6 +675,7 @@ static void on_config_resolved(struct wice_config *cfg, void *data)
 		d->pending_config = NULL;
 		apply_config(d, cfg);
 	}
+	nat_watch_schedule(d->nat, &d->config->defaults, 0);
 	server_names_use(d->names, d->config);
 	if (!d->watch)
 		start_managing(d);

@@ -15,6 +15,10 @@
 #include "metrics.h"
 
 struct config_resolve;
+struct control_call;
+struct control_request;
+struct nat_watch;
+struct wice_pinger;
 struct turns_proxies;
 struct nft_proxy;
 struct wg_watch;
@@ -34,6 +38,8 @@ struct wice_daemon {
 	struct wice_metrics *metrics; /* [metrics] listen; NULL: none */
 	struct turns_proxies *turns;  /* TLS for turns: servers */
 	struct portmap *portmap;      /* mappings on the router in front of us */
+	struct nat_watch *nat;        /* our own view of that NAT, for `wice show` */
+	struct wice_pinger *pinger;   /* `wice ping` (raw sockets opened at start) */
 	struct wice_counters counters;
 	char *nft_table;
 	/* ICE server lookups of config (at start) or of pending_config (a
@@ -77,6 +83,10 @@ struct wice_iface *daemon_find_iface(struct wice_daemon *d, const char *ifname);
 
 /* commands.c: what the control socket's requests do. */
 extern const struct control_handler daemon_control_handler;
+
+/* ping-request.c: `wice ping`: one echo request through the tunnel to
+ * the peer the request names, answered with the round trip and the path. */
+void ping_request_execute(struct wice_daemon *d, const struct control_request *req, struct control_call *call);
 
 /* status.c: the `show` reply body: every interface, or only @ifname, and
  * then only @peer (NULL: all); an error when they are not there. */

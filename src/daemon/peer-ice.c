@@ -39,6 +39,7 @@
 
 #include <string.h>
 
+#include "peer-diag.h"
 #include "peer-internal.h"
 #include "util/source-util.h"
 #include "turn-credentials.h"
@@ -112,6 +113,7 @@ static void on_agent_failed(struct peer_agent *pa)
 	const char *why = peer->state == PEER_CONNECTED ? "consent lost" : "checks failed";
 
 	g_info("%s/%s: %s agent: %s", peer->iface->name, peer->name, agent_names[pa->kind], why);
+	peer_diag_on_agent_failed(pa, why);
 	pa->failed = true;
 	peer_agent_drop_soon(pa);
 	if (!peer_path_on_agent_lost(pa) && peer->state == PEER_CONNECTED)

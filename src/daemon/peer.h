@@ -50,6 +50,13 @@ enum peer_agent_kind {
 	PEER_N_AGENTS,
 };
 
+/* What candidates show of the NAT in front of their side (peer-diag.h). */
+struct peer_nat_evidence {
+	unsigned types;      /* bits (1 << NiceCandidateType) of the list */
+	int port_preserved;  /* a server reflexive candidate on its base's port: 1; on another: 0; -1 none */
+	int per_destination; /* a peer reflexive candidate on a server reflexive address, another port: 1; -1 */
+};
+
 struct peer_agent {
 	struct wice_peer *peer;
 	enum peer_agent_kind kind;
@@ -61,6 +68,9 @@ struct peer_agent {
 	size_t n_local, n_remote; /* candidates it gathered, remote ones it got */
 	NiceCandidate *selected_local, *selected_remote; /* its selected pair */
 	GSource *drop_timer; /* destroys it once it failed */
+	/* peer-diag.c: what it had and why it failed, kept when it is gone */
+	unsigned diag_local_types, diag_remote_types;
+	const char *diag_failure;
 };
 
 /* The path WireGuard used before the current one (peer-handover.c): a
@@ -183,6 +193,11 @@ struct wice_peer {
 	gint64 down_since_us;      /* monotonic: not connected since (0: connected) */
 	bool rerouted;             /* reroute.c: its addresses are carried by peer @via */
 	uint8_t via[32];
+
+	/* peer-diag.c: the peer's NAT as its candidates showed it when the
+	 * direct agent failed */
+	struct peer_nat_evidence diag_peer_nat;
+	bool diag_have_peer_nat;
 };
 
 struct wice_peer *peer_new(struct wice_iface *iface, const uint8_t public_key[32]);

@@ -8,10 +8,12 @@
  *   "remote":{...}}|null,"last_handshake","rx_bytes","tx_bytes","role",
  *   "local_candidates","remote_candidates","restarts",
  *   "port_mapping":{"protocol","external","internal","lifetime"}|null,
- *   "link_addresses":{"link_local","key"}|null}], "link_addresses" (ours),
+ *   "link_addresses":{"link_local","key"}|null,"diagnosis":{...} (peer-diag.h)}],
+ *   "link_addresses" (ours),
  *   "router","facts_dropped":{"untrusted","rejected"},
  *   "relay":{"prefixes","packets","bytes"}|null}],
  *  "mesh":[...] (mesh-status.c),
+ *  "nat":{"mapping","port_preserved","mapped","servers","answered"}|null (nat-watch.h),
  *  "signaling":[{"url","up"}],"control":{"clients","monitors"}}
  *
  * Peers are sorted by public key, interfaces by name.  Private keys and
@@ -25,6 +27,8 @@
 #include "control/control.h"
 #include "daemon.h"
 #include "mesh.h"
+#include "nat-watch.h"
+#include "peer-diag.h"
 #include "peer.h"
 #include "portmap.h"
 #include "signaling/fact-wire.h"
@@ -189,7 +193,7 @@ static void add_port_mapping(JsonBuilder *b, const struct wice_peer *peer)
 	json_builder_end_object(b);
 }
 
-static void add_peer(JsonBuilder *b, const struct wice_peer *peer)
+static void add_peer(JsonBuilder *b, const struct wice_peer *peer, const struct nat_summary *ours)
 {
 	char key[WG_KEY_B64_LEN], ep[128];
 
@@ -215,6 +219,7 @@ static void add_peer(JsonBuilder *b, const struct wice_peer *peer)
 	add_int(b, "restarts", peer->restarts);
 	add_port_mapping(b, peer);
 	add_link_addresses(b, peer->iface, peer->public_key);
+	peer_diag_add(b, peer, ours);
 	json_builder_end_object(b);
 }
 
@@ -225,7 +230,8 @@ static gint compare_peers(gconstpointer a, gconstpointer b)
 	return memcmp(pa->public_key, pb->public_key, sizeof(pa->public_key));
 }
 
-static void add_peers(JsonBuilder *b, const struct wice_iface *iface, const uint8_t *only)
+static void add_peers(JsonBuilder *b, const struct wice_iface *iface, const uint8_t *only,
+		      const struct nat_summary *ours)
 {
 	g_autoptr(GPtrArray) peers = g_ptr_array_new();
 	GHashTableIter it;
@@ -241,7 +247,7 @@ static void add_peers(JsonBuilder *b, const struct wice_iface *iface, const uint
 		const struct wice_peer *peer = g_ptr_array_index(peers, i);
 
 		if (!only || memcmp(peer->public_key, only, 32) == 0)
-			add_peer(b, peer);
+			add_peer(b, peer, ours);
 	}
 	json_builder_end_array(b);
 }
@@ -274,7 +280,8 @@ static void add_iface_routing(JsonBuilder *b, struct wice_iface *iface)
 	json_builder_end_object(b);
 }
 
-static void add_iface(JsonBuilder *b, const struct wice_iface *iface, const uint8_t *only)
+static void add_iface(JsonBuilder *b, const struct wice_iface *iface, const uint8_t *only,
+		      const struct nat_summary *ours)
 {
 	char key[WG_KEY_B64_LEN];
 
@@ -289,7 +296,7 @@ static void add_iface(JsonBuilder *b, const struct wice_iface *iface, const uint
 	add_string(b, "proxy_mode", wice_proxy_mode_name(iface_settings(iface)->proxy_mode));
 	add_link_addresses(b, iface, iface->have_identity ? iface->identity.public_key : NULL);
 	add_iface_routing(b, (struct wice_iface *)iface);
-	add_peers(b, iface, only);
+	add_peers(b, iface, only, ours);
 	json_builder_end_object(b);
 }
 
@@ -307,6 +314,31 @@ static void add_backends(JsonBuilder *b, struct wice_daemon *d)
 		json_builder_end_object(b);
 	}
 	json_builder_end_array(b);
+}
+
+/* "nat": the daemon's own NAT probe (nat-watch.h), or null before one
+ * was answered. */
+static void add_nat(JsonBuilder *b, const struct nat_summary *nat, unsigned servers)
+{
+	g_autofree char *mapped = NULL;
+
+	json_builder_set_member_name(b, "nat");
+	if (!nat) {
+		json_builder_add_null_value(b);
+		return;
+	}
+	mapped = nat_format_address(&nat->mapped);
+	json_builder_begin_object(b);
+	add_string(b, "mapping", nat_mapping_name(nat->mapping));
+	json_builder_set_member_name(b, "port_preserved");
+	if (nat->port_preserved < 0)
+		json_builder_add_null_value(b);
+	else
+		json_builder_add_boolean_value(b, nat->port_preserved > 0);
+	add_string(b, "mapped", mapped);
+	add_int(b, "servers", servers);
+	add_int(b, "answered", nat->answered);
+	json_builder_end_object(b);
 }
 
 static void add_control(JsonBuilder *b, struct wice_daemon *d)
@@ -345,6 +377,8 @@ JsonNode *status_build(struct wice_daemon *d, const char *ifname, const uint8_t 
 	g_autoptr(JsonBuilder) b = json_builder_new();
 	g_autoptr(GList) ifaces = NULL;
 	GError *why = NULL;
+	struct nat_summary nat;
+	bool have_nat = nat_watch_summary(d->nat, &nat);
 
 	ifaces = select_ifaces(d, ifname, peer, &why);
 	if (why) {
@@ -358,7 +392,7 @@ JsonNode *status_build(struct wice_daemon *d, const char *ifname, const uint8_t 
 	json_builder_set_member_name(b, "interfaces");
 	json_builder_begin_array(b);
 	for (GList *l = ifaces; l; l = l->next) {
-		add_iface(b, l->data, peer);
+		add_iface(b, l->data, peer, have_nat ? &nat : NULL);
 	}
 	json_builder_end_array(b);
 	json_builder_set_member_name(b, "mesh");
@@ -366,6 +400,7 @@ JsonNode *status_build(struct wice_daemon *d, const char *ifname, const uint8_t 
 	if (d->mesh)
 		mesh_status(d->mesh, b);
 	json_builder_end_array(b);
+	add_nat(b, have_nat ? &nat : NULL, nat_watch_servers(d->nat));
 	add_backends(b, d);
 	add_control(b, d);
 	json_builder_end_object(b);

@@ -273,6 +273,21 @@ Test(control, unknown_event_described_by_name)
 	cr_assert_str_eq(text, "wg0: peer teleported");
 }
 
+Test(control, ping)
+{
+	struct control_request req;
+
+	cr_assert(parse("{\"command\":\"ping\",\"interface\":\"wg0\",\"peer\":\"" KEY "\"}", &req, NULL));
+	cr_assert_eq(req.command, CONTROL_PING);
+	cr_assert_str_eq(req.interface, "wg0");
+	cr_assert(req.has_peer);
+	/* it sends one echo request: reading, like show */
+	cr_assert_not(control_command_changes(CONTROL_PING));
+	expect_error("{\"command\":\"ping\",\"interface\":\"wg0\"}", "'ping' needs \"peer\"");
+	expect_error("{\"command\":\"ping\"}", "'ping' needs \"interface\"");
+	expect_error("{\"command\":\"ping\",\"interface\":\"wg0\",\"peer\":\"nope\"}", "invalid peer 'nope'");
+}
+
 #define SECRET "wice://v1/AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"
 
 Test(control, mesh_commands)
