@@ -81,6 +81,7 @@ struct etcd_req {
 	struct curl_slist *headers;
 	char *request; /* the JSON posted */
 	GByteArray *body; /* the reply; the unparsed rest of a watch */
+	size_t scanned;	  /* bytes of body known to hold no line end */
 	size_t received;
 	long status; /* once the headers are in */
 	char errbuf[CURL_ERROR_SIZE];
@@ -413,12 +414,13 @@ static bool watch_line(struct etcd_sub *sub, const char *line, size_t len)
 	return ok;
 }
 
-static bool watch_parse(struct etcd_sub *sub, GByteArray *buf)
+static bool watch_parse(struct etcd_sub *sub, struct etcd_req *req)
 {
+	GByteArray *buf = req->body;
 	size_t used = 0;
 	ssize_t n;
 
-	while ((n = etcd_stream_line(buf->data + used, buf->len - used)) > 0) {
+	while ((n = etcd_stream_line(buf->data + used, buf->len - used, &req->scanned)) > 0) {
 		bool ok = watch_line(sub, (const char *)buf->data + used, (size_t)n - 1);
 
 		used += (size_t)n;
@@ -437,7 +439,7 @@ static size_t on_body(char *data, size_t size, size_t n, void *userdata)
 
 	if (req->kind == REQ_WATCH && req->status == 200) {
 		g_byte_array_append(req->body, (const guint8 *)data, len);
-		return watch_parse(req->owner, req->body) ? len : 0;
+		return watch_parse(req->owner, req) ? len : 0;
 	}
 	req->received += len;
 	if (req->received > cap)

@@ -8,12 +8,16 @@
 #include "etcd-parse.h"
 #include "signaling/sig-envelope.h"
 
-ssize_t etcd_stream_line(const uint8_t *buf, size_t len)
+ssize_t etcd_stream_line(const uint8_t *buf, size_t len, size_t *scanned)
 {
-	const uint8_t *nl = memchr(buf, '\n', MIN(len, (size_t)ETCD_LINE_MAX));
+	size_t end = MIN(len, (size_t)ETCD_LINE_MAX), from = MIN(*scanned, end);
+	const uint8_t *nl = memchr(buf + from, '\n', end - from);
 
-	if (nl)
+	if (nl) {
+		*scanned = 0;
 		return nl - buf + 1;
+	}
+	*scanned = end;
 	return len >= ETCD_LINE_MAX ? -EMSGSIZE : 0;
 }
 

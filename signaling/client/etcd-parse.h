@@ -48,8 +48,12 @@ struct etcd_range {
 };
 
 /* The length of the line at the start of buf with its '\n', 0 when buf
- * holds only part of it, or -EMSGSIZE past ETCD_LINE_MAX. */
-ssize_t etcd_stream_line(const uint8_t *buf, size_t len);
+ * holds only part of it, or -EMSGSIZE past ETCD_LINE_MAX.  *scanned
+ * counts the bytes at the start known to hold no '\n' (0 for a new
+ * line): the search starts there and it is updated on 0, so that a line
+ * that trickles in a byte at a time is not searched again from its start
+ * each time (a hostile member could make that cost O(n^2)). */
+ssize_t etcd_stream_line(const uint8_t *buf, size_t len, size_t *scanned);
 
 /* One message of a watch stream (a line without its '\n').  False for
  * anything that is not the JSON of a watch response or an error; *ret is

@@ -74,7 +74,7 @@ struct lines {
 static void split_stream(struct lines *l, const uint8_t *data, size_t size, size_t piece)
 {
 	uint8_t *rest = NULL;
-	size_t rest_len = 0, rest_at = 0;
+	size_t rest_len = 0, rest_at = 0, scanned = 0;
 
 	for (size_t off = 0; off < size && !l->broken; off += piece) {
 		size_t take_len = MIN(piece, size - off), used = 0;
@@ -86,7 +86,7 @@ static void split_stream(struct lines *l, const uint8_t *data, size_t size, size
 		memcpy(buf + rest_len, data + off, take_len);
 		free(rest);
 		rest_len += take_len;
-		while ((n = etcd_stream_line(buf + used, rest_len - used)) > 0) {
+		while ((n = etcd_stream_line(buf + used, rest_len - used, &scanned)) > 0) {
 			size_t end = rest_at + used + (size_t)n;
 
 			check((size_t)n <= rest_len - used && buf[used + n - 1] == '\n');
@@ -94,6 +94,7 @@ static void split_stream(struct lines *l, const uint8_t *data, size_t size, size
 			used += (size_t)n;
 		}
 		check(n == 0 || n == -EMSGSIZE);
+		check(scanned == MIN(rest_len - used, (size_t)ETCD_LINE_MAX));
 		l->broken = n < 0;
 		rest = malloc(rest_len - used + 1);
 		memcpy(rest, buf + used, rest_len - used);

@@ -209,15 +209,34 @@ Test(etcd_parse, stream_lines)
 {
 	const uint8_t two[] = "{\"a\":1}\n{\"b\"";
 	g_autofree uint8_t *huge = g_malloc(ETCD_LINE_MAX + 1);
+	size_t scanned = 0;
 
-	cr_assert_eq(etcd_stream_line(two, sizeof(two) - 1), 8);
-	cr_assert_eq(etcd_stream_line(two + 8, sizeof(two) - 9), 0);
-	cr_assert_eq(etcd_stream_line(two, 0), 0);
+	cr_assert_eq(etcd_stream_line(two, sizeof(two) - 1, &scanned), 8);
+	cr_assert_eq(scanned, 0);
+	cr_assert_eq(etcd_stream_line(two + 8, sizeof(two) - 9, &scanned), 0);
+	cr_assert_eq(scanned, sizeof(two) - 9);
+	scanned = 0;
+	cr_assert_eq(etcd_stream_line(two, 0, &scanned), 0);
 	memset(huge, ' ', ETCD_LINE_MAX + 1);
-	cr_assert_eq(etcd_stream_line(huge, ETCD_LINE_MAX - 1), 0);
-	cr_assert_eq(etcd_stream_line(huge, ETCD_LINE_MAX + 1), -EMSGSIZE);
+	cr_assert_eq(etcd_stream_line(huge, ETCD_LINE_MAX - 1, &scanned), 0);
+	cr_assert_eq(etcd_stream_line(huge, ETCD_LINE_MAX + 1, &scanned), -EMSGSIZE);
 	huge[ETCD_LINE_MAX - 1] = '\n';
-	cr_assert_eq(etcd_stream_line(huge, ETCD_LINE_MAX + 1), ETCD_LINE_MAX);
+	scanned = 0;
+	cr_assert_eq(etcd_stream_line(huge, ETCD_LINE_MAX + 1, &scanned), ETCD_LINE_MAX);
+}
+
+/* A line that trickles in is searched only where it grew: what was
+ * scanned is not searched again (a '\n' placed there is not seen). */
+Test(etcd_parse, stream_lines_resume_the_search)
+{
+	uint8_t buf[] = "abcdef\nxyz";
+	size_t scanned = 0;
+
+	cr_assert_eq(etcd_stream_line(buf, 3, &scanned), 0);
+	cr_assert_eq(scanned, 3);
+	buf[1] = '\n';
+	cr_assert_eq(etcd_stream_line(buf, sizeof(buf) - 1, &scanned), 7);
+	cr_assert_eq(scanned, 0);
 }
 
 Test(etcd_parse, range_answer)
