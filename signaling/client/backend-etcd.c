@@ -110,7 +110,7 @@ struct etcd_sub {
 struct etcd_post {
 	uint64_t serial;
 	int64_t queued;
-	char id_str[RELAY_ID_STR_LEN];
+	char *key; /* PREFIX/m/ID/NONCE, the same for every attempt */
 	GBytes *data;
 	GList link;
 };
@@ -535,21 +535,19 @@ static void watch_done(struct etcd_sub *sub, struct etcd_req *req, CURLcode resu
 {
 	g_autofree char *error = NULL;
 
-	req_note_answer(req, result);
-	if (sub->flooded) {
-		g_message("etcd: %s floods a watch with empty messages; trying again in %d s",
-			  sub->be->endpoints[req->endpoint], BACKOFF_CAP_MS / 1000);
-		sub_fail(sub, g_strdup("watch ended: flooded"));
+	/* We ended it (flooded, canceled, malformed): etcd did answer. */
+	if (sub->flooded || sub->stream_error) {
+		set_answered(sub->be, true, NULL);
+		if (sub->flooded)
+			g_message("etcd: %s floods a watch with empty messages; trying again in %d s",
+				  sub->be->endpoints[req->endpoint], BACKOFF_CAP_MS / 1000);
+		sub_fail(sub, sub->flooded ? g_strdup("watch ended: flooded") : g_steal_pointer(&sub->stream_error));
 		return;
 	}
-	/* Whatever ended a watch that was up (a member gone, a cancel),
-	 * another member may do better. */
-	if (sub->watching || req->status == 200)
+	/* A member that did not answer is left by req_note_answer(); one
+	 * that closed a watch is most likely shutting down. */
+	if (req_note_answer(req, result) && req->status == 200)
 		endpoint_failed(sub->be, req->endpoint);
-	if (sub->stream_error) {
-		sub_fail(sub, g_steal_pointer(&sub->stream_error));
-		return;
-	}
 	if (req->status == 200 && result == CURLE_OK) {
 		sub_fail(sub, g_strdup("watch ended: closed by etcd"));
 		return;
@@ -635,6 +633,7 @@ static void etcd_unsubscribe(struct sig_backend *b, const uint8_t id[RELAY_ID_LE
 
 static void post_free(struct etcd_post *post)
 {
+	g_free(post->key);
 	g_bytes_unref(post->data);
 	g_free(post);
 }
@@ -662,22 +661,24 @@ static void post_expire(struct etcd_backend *be)
 	}
 }
 
-/* {"request_put":{...}} for one envelope under a key of its own. */
-static void txn_append_put(struct etcd_backend *be, GString *out, struct etcd_post *post)
+/* A transaction stores each envelope under a key of its own, and only
+ * if none of its keys exists yet: a retry of one that etcd carried out
+ * but whose answer was lost (the member died on the way) stores nothing
+ * again, and is told apart by "succeeded": false.  Without the compare
+ * the retry would write its envelopes a second time. */
+static void txn_append(struct etcd_backend *be, GString *compare, GString *success, struct etcd_post *post)
 {
-	uint8_t nonce[KEY_NONCE_LEN];
-	char nonce_str[KEY_NONCE_LEN * 2];
-	g_autofree char *key = NULL, *key64 = NULL, *value64 = NULL;
+	g_autofree char *key64 = b64(post->key, strlen(post->key));
+	g_autofree char *value64 = NULL;
 	gsize len;
 	const void *data = g_bytes_get_data(post->data, &len);
+	const char *sep = compare->str[compare->len - 1] == '[' ? "" : ",";
 
-	randombytes_buf(nonce, sizeof(nonce));
-	relay_b64_encode(nonce_str, sizeof(nonce_str), nonce, sizeof(nonce));
-	key = g_strdup_printf("%sm/%s/%s", be->prefix, post->id_str, nonce_str);
-	key64 = b64(key, strlen(key));
 	value64 = b64(data, len);
-	g_string_append_printf(out, "%s{\"request_put\":{\"key\":\"%s\",\"value\":\"%s\",\"lease\":\"%" G_GINT64_FORMAT
-			       "\"}}", out->str[out->len - 1] == '[' ? "" : ",", key64, value64, be->lease);
+	g_string_append_printf(compare, "%s{\"key\":\"%s\",\"target\":\"CREATE\",\"result\":\"EQUAL\","
+			       "\"create_revision\":\"0\"}", sep, key64);
+	g_string_append_printf(success, "%s{\"request_put\":{\"key\":\"%s\",\"value\":\"%s\",\"lease\":\"%"
+			       G_GINT64_FORMAT "\"}}", sep, key64, value64, be->lease);
 }
 
 static void txn_free(struct etcd_txn *txn)
@@ -689,7 +690,8 @@ static void txn_free(struct etcd_txn *txn)
 static void txn_start(struct etcd_backend *be)
 {
 	struct etcd_txn *txn = g_new0(struct etcd_txn, 1);
-	GString *request = g_string_new("{\"success\":[");
+	GString *request = g_string_new("{\"compare\":[");
+	g_autoptr(GString) success = g_string_new("\"success\":[");
 	size_t bytes = 0;
 	struct etcd_post *post;
 
@@ -699,12 +701,12 @@ static void txn_start(struct etcd_backend *be)
 		bytes += g_bytes_get_size(post->data);
 		if (bytes > TXN_BYTES_MAX && txn->posts->len > 0)
 			break;
-		txn_append_put(be, request, post);
+		txn_append(be, request, success, post);
 		g_ptr_array_add(txn->posts, post);
 		g_queue_unlink(&be->waiting, &post->link);
 		g_queue_push_tail_link(&be->sending, &post->link);
 	}
-	g_string_append(request, "]}");
+	g_string_append_printf(request, "],%s]}", success->str);
 	g_queue_push_tail_link(&be->txns, &txn->link);
 	be->post_reqs++;
 	txn->req = req_new(be, REQ_TXN, txn, "/v3/kv/txn", g_string_free(request, FALSE));
@@ -802,6 +804,17 @@ static gboolean on_post_timer(gpointer data)
 	return G_SOURCE_CONTINUE;
 }
 
+static char *post_key(struct etcd_backend *be, const uint8_t id[RELAY_ID_LEN])
+{
+	uint8_t nonce[KEY_NONCE_LEN];
+	char id_str[RELAY_ID_STR_LEN], nonce_str[KEY_NONCE_LEN * 2];
+
+	relay_b64_encode(id_str, sizeof(id_str), id, RELAY_ID_LEN);
+	randombytes_buf(nonce, sizeof(nonce));
+	relay_b64_encode(nonce_str, sizeof(nonce_str), nonce, sizeof(nonce));
+	return g_strdup_printf("%sm/%s/%s", be->prefix, id_str, nonce_str);
+}
+
 static int etcd_publish(struct sig_backend *b, const uint8_t id[RELAY_ID_LEN], const uint8_t *data, size_t len,
 			const struct sig_route *via)
 {
@@ -814,7 +827,7 @@ static int etcd_publish(struct sig_backend *b, const uint8_t id[RELAY_ID_LEN], c
 	post = g_new0(struct etcd_post, 1);
 	post->serial = be->next_serial++;
 	post->queued = g_get_monotonic_time();
-	relay_b64_encode(post->id_str, sizeof(post->id_str), id, RELAY_ID_LEN);
+	post->key = post_key(be, id);
 	post->data = g_bytes_new(data, len);
 	post->link.data = post;
 	g_queue_push_tail_link(&be->waiting, &post->link);

@@ -21,14 +21,22 @@ ssize_t etcd_stream_line(const uint8_t *buf, size_t len, size_t *scanned)
 	return len >= ETCD_LINE_MAX ? -EMSGSIZE : 0;
 }
 
-/* How deep arrays and objects nest, strings skipped; not a parser, a
- * guard in front of one. */
-static bool depth_ok(const char *text, size_t len)
+/* One object, nested at most ETCD_JSON_DEPTH_MAX deep, and nothing after
+ * it but blanks.  Not a parser, a guard in front of json-glib 1.6, whose
+ * parser recurses (a line of '[' overflows the stack) and which takes
+ * several values in a row, keeps the last and leaks the others (a member
+ * could make us leak with every line). */
+static bool shape_ok(const char *text, size_t len)
 {
 	unsigned depth = 0;
 	bool in_string = false;
+	size_t i = 0;
 
-	for (size_t i = 0; i < len; i++) {
+	while (i < len && g_ascii_isspace(text[i]))
+		i++;
+	if (i == len || text[i] != '{')
+		return false;
+	for (; i < len; i++) {
 		char c = text[i];
 
 		if (in_string) {
@@ -41,10 +49,13 @@ static bool depth_ok(const char *text, size_t len)
 		} else if (c == '[' || c == '{') {
 			if (++depth > ETCD_JSON_DEPTH_MAX)
 				return false;
-		} else if ((c == ']' || c == '}') && depth > 0) {
-			depth--;
+		} else if ((c == ']' || c == '}') && depth > 0 && --depth == 0) {
+			break;
 		}
 	}
+	while (++i < len)
+		if (!g_ascii_isspace(text[i]))
+			return false;
 	return true;
 }
 
@@ -54,7 +65,7 @@ static JsonNode *parse_object(const char *text, size_t len)
 	g_autoptr(JsonParser) parser = NULL;
 	JsonNode *root;
 
-	if (len == 0 || len > G_MAXSSIZE || !depth_ok(text, len))
+	if (len == 0 || len > G_MAXSSIZE || !shape_ok(text, len))
 		return NULL;
 	parser = json_parser_new_immutable();
 	if (!json_parser_load_from_data(parser, text, (gssize)len, NULL))

@@ -151,6 +151,11 @@ Test(etcd_parse, refuses_what_is_not_a_watch_message)
 		"{\"result\":{\"events\":[{\"kv\":{\"key\":7}}]}}",
 		"{\"result\":{} ",
 		"{\"result\":{}}{",
+		/* json-glib would take the last of several and leak the rest */
+		"{\"result\":{}}{\"result\":{}}",
+		"{\"error\":\"x\"} {\"result\":{}}",
+		"{\"result\":{}}\n{\"result\":{}}",
+		"[{\"result\":{}}]",
 	};
 
 	for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
