@@ -200,6 +200,14 @@ static char **split_list(const char *value)
 	return (char **)g_ptr_array_free(out, FALSE);
 }
 
+/* An etcd URL whose list of hosts may go on: no prefix yet. */
+static bool etcd_url_open(const char *url)
+{
+	const char *hosts = g_str_has_prefix(url, "etcd://") ? url + 7 : g_str_has_prefix(url, "etcds://") ? url + 8 : NULL;
+
+	return hosts && !strchr(hosts, '/');
+}
+
 /* An etcd URL lists its hosts with commas, which also separate URLs: a
  * piece without a scheme after an etcd URL is one of its hosts. */
 static char **split_urls(const char *value)
@@ -210,7 +218,7 @@ static char **split_urls(const char *value)
 	for (unsigned i = 0; parts[i]; i++) {
 		char **last = out->len ? (char **)&out->pdata[out->len - 1] : NULL;
 
-		if (last && !strstr(parts[i], "://") && g_str_has_prefix(*last, "etcd") && !strchr(strchr(*last, ':') + 3, '/')) {
+		if (last && !strstr(parts[i], "://") && etcd_url_open(*last)) {
 			char *joined = g_strconcat(*last, ",", parts[i], NULL);
 
 			g_free(*last);

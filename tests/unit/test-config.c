@@ -406,3 +406,10 @@ Test(config, etcd_errors_quote_the_input)
 	expect_error("[signaling]\netcd-cacert = ca.pem\n", "[signaling] etcd-cacert: invalid value 'ca.pem'");
 	expect_error("[signaling]\netcd-cert = /c.pem\n", "'/c.pem': etcd-cert and etcd-key go together");
 }
+
+/* Found by fuzz-config: a piece that only starts like an etcd URL. */
+Test(config, etcd_lookalikes_are_refused)
+{
+	expect_error("[signaling]\nurls=etcd,x\n", "'etcd'");
+	expect_error("[signaling]\nurls=etcdx://a b\n", "'etcdx://a'");
+}
