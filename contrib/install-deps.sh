@@ -8,7 +8,7 @@ PACKAGES="
 	libjson-glib-dev libsoup-3.0-dev libnftables-dev libsystemd-dev libcap-ng-dev libcriterion-dev linux-libc-dev
 	libqrencode-dev libpng-dev libminiupnpc-dev
 	iproute2 nftables conntrack wireguard-tools wireguard-go iputils-ping procps psmisc socat jq curl
-	coturn openssl miniupnpd-nftables
+	coturn openssl miniupnpd-nftables etcd-server etcd-client
 	nebula iperf3 fping
 	qemu-system-x86 linux-image-amd64 busybox-static kmod cpio
 	valgrind mandoc systemd

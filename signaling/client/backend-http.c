@@ -1,8 +1,6 @@
 /* Signaling through `wice signal-server` over HTTP(S), with libcurl driven
- * by the GLib main loop through the multi socket API: curl tells us which
- * sockets to watch and when to wake it, we tell it what happened.  No
- * thread of ours and no blocking call (name resolution runs in curl's
- * asynchronous resolver).
+ * by the GLib main loop (curl-loop.h): no thread of ours and no blocking
+ * call.
  *
  * Publishing POSTs each envelope to its mailbox from a capped queue; when
  * several wait, one POST /v1/batch carries them (a request costs the server
@@ -28,6 +26,7 @@
 #include <sodium.h>
 
 #include "backend-impl.h"
+#include "curl-loop.h"
 #include "http-parse.h"
 #include "signaling/relay-proto.h"
 #include "signaling/sig-envelope.h"
@@ -118,20 +117,11 @@ struct http_batch {
 	GList link;
 };
 
-struct curl_watch {
-	GSource source;
-	struct http_backend *be;
-	curl_socket_t fd;
-	gpointer tag;
-};
-
 struct http_backend {
 	struct sig_backend base;
 	char *base_url; /* without a trailing slash */
-	CURLM *multi;
-	GSource *curl_timer;
+	struct curl_loop *loop;
 	GSource *state_timer;
-	GHashTable *watches; /* struct curl_watch: the sockets curl asked for */
 	GHashTable *subs;  /* id -> struct http_sub */
 	GQueue waiting;	   /* struct http_post, by serial */
 	GQueue sending;	   /* struct http_post */
@@ -219,7 +209,7 @@ static void req_free(struct http_req *req)
 {
 	if (!req)
 		return;
-	curl_multi_remove_handle(req->be->multi, req->easy);
+	curl_loop_remove(req->be->loop, req->easy);
 	curl_easy_cleanup(req->easy);
 	curl_slist_free_all(req->headers);
 	g_byte_array_unref(req->body);
@@ -315,7 +305,7 @@ static void req_send(struct http_req *req)
 {
 	if (req->headers)
 		curl_easy_setopt(req->easy, CURLOPT_HTTPHEADER, req->headers);
-	curl_multi_add_handle(req->be->multi, req->easy);
+	curl_loop_add(req->be->loop, req->easy);
 }
 
 /* --- subscription streams ---------------------------------------------------- */
@@ -856,105 +846,26 @@ static void req_done(struct http_req *req, CURLcode result)
 	req_free(req);
 }
 
-/* Runs after every call into curl: finished transfers, then what the
- * user should hear. */
-static void after_curl(struct http_backend *be)
+static void on_curl_done(CURL *easy, CURLcode result, void *userdata)
 {
-	CURLMsg *msg;
-	int left;
+	struct http_req *req = NULL;
 
-	while ((msg = curl_multi_info_read(be->multi, &left))) {
-		struct http_req *req = NULL;
-		CURLcode result = msg->data.result;
+	curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&req);
+	req_done(req, result);
+}
 
-		if (msg->msg != CURLMSG_DONE)
-			continue;
-		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&req);
-		req_done(req, result);
-	}
+/* Runs after every call into curl, once finished transfers are told:
+ * what the user should hear. */
+static void after_curl(void *userdata)
+{
+	struct http_backend *be = userdata;
+
 	/* The server is back: posts waiting out a backoff go now. */
 	if (be->answered && be->sending.length == 0 && source_timer_armed(be->post_retry))
 		source_timer_disarm(be->post_retry);
 	post_kick(be);
 	deliver_inbox(be);
 	update_state(be);
-}
-
-static void socket_action(struct http_backend *be, curl_socket_t fd, int mask)
-{
-	int running;
-
-	curl_multi_socket_action(be->multi, fd, mask, &running);
-	after_curl(be);
-}
-
-static gboolean watch_dispatch(GSource *source, GSourceFunc callback, gpointer data)
-{
-	struct curl_watch *w = (struct curl_watch *)source;
-	GIOCondition cond = g_source_query_unix_fd(source, w->tag);
-	int mask = 0;
-
-	if (cond & G_IO_IN)
-		mask |= CURL_CSELECT_IN;
-	if (cond & G_IO_OUT)
-		mask |= CURL_CSELECT_OUT;
-	if (cond & (G_IO_ERR | G_IO_HUP))
-		mask |= CURL_CSELECT_ERR;
-	socket_action(w->be, w->fd, mask);
-	return G_SOURCE_CONTINUE;
-}
-
-static GSourceFuncs watch_funcs = {
-	.dispatch = watch_dispatch,
-};
-
-static GIOCondition poll_condition(int what)
-{
-	return (what & CURL_POLL_IN ? G_IO_IN : 0) | (what & CURL_POLL_OUT ? G_IO_OUT : 0);
-}
-
-static int on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
-{
-	struct http_backend *be = userp;
-	struct curl_watch *w = socketp;
-
-	if (what == CURL_POLL_REMOVE) {
-		if (w) {
-			curl_multi_assign(be->multi, fd, NULL);
-			g_hash_table_remove(be->watches, w);
-		}
-		return 0;
-	}
-	if (w) {
-		g_source_modify_unix_fd(&w->source, w->tag, poll_condition(what));
-		return 0;
-	}
-	w = (struct curl_watch *)g_source_new(&watch_funcs, sizeof(*w));
-	w->be = be;
-	w->fd = fd;
-	w->tag = g_source_add_unix_fd(&w->source, fd, poll_condition(what));
-	g_source_attach(&w->source, be->base.context);
-	g_hash_table_add(be->watches, w);
-	curl_multi_assign(be->multi, fd, w);
-	return 0;
-}
-
-/* Only arms our timer: curl must not be called back from here. */
-static int on_curl_timer(CURLM *multi, long timeout_ms, void *userp)
-{
-	struct http_backend *be = userp;
-
-	if (timeout_ms < 0)
-		source_timer_disarm(be->curl_timer);
-	else
-		source_timer_arm(be->curl_timer, (guint)MIN(timeout_ms, (long)G_MAXUINT));
-	return 0;
-}
-
-static gboolean on_curl_timeout(gpointer data)
-{
-	socket_action(data, CURL_SOCKET_TIMEOUT, 0);
-	return G_SOURCE_CONTINUE;
 }
 
 /* --- life cycle -------------------------------------------------------------- */
@@ -983,21 +894,6 @@ static bool parse_url(struct http_backend *be, GUri *uri, const char *url, GErro
 	return true;
 }
 
-static bool curl_ready(GError **error)
-{
-	static gsize done;
-	static CURLcode result;
-
-	if (g_once_init_enter(&done)) {
-		result = curl_global_init(CURL_GLOBAL_DEFAULT);
-		g_once_init_leave(&done, 1);
-	}
-	if (result != CURLE_OK)
-		g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot start libcurl: %s",
-			    curl_easy_strerror(result));
-	return result == CURLE_OK;
-}
-
 static void http_fini(struct sig_backend *b)
 {
 	struct http_backend *be = http(b);
@@ -1018,12 +914,7 @@ static void http_fini(struct sig_backend *b)
 		post_free(l->data);
 	if (be->probe)
 		req_free(be->probe);
-	if (be->multi)
-		curl_multi_cleanup(be->multi);
-	/* Whatever curl did not take back must not fire into freed memory. */
-	if (be->watches)
-		g_hash_table_destroy(be->watches);
-	source_free(be->curl_timer);
+	curl_loop_free(be->loop);
 	source_free(be->state_timer);
 	source_free(be->post_retry);
 	source_free(be->post_soon);
@@ -1039,17 +930,13 @@ static bool http_init(struct sig_backend *b, GUri *uri, GError **error)
 {
 	struct http_backend *be = http(b);
 
-	if (!parse_url(be, uri, b->url, error) || !curl_ready(error)) {
+	struct curl_loop_callbacks loop_cb = { on_curl_done, after_curl, be };
+
+	if (!parse_url(be, uri, b->url, error) || !curl_loop_global_init(error)) {
 		g_free(be->base_url);
 		return false;
 	}
-	be->multi = curl_multi_init();
-	curl_multi_setopt(be->multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket);
-	curl_multi_setopt(be->multi, CURLMOPT_SOCKETDATA, be);
-	curl_multi_setopt(be->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
-	curl_multi_setopt(be->multi, CURLMOPT_TIMERDATA, be);
-	be->watches = g_hash_table_new_full(NULL, NULL, (GDestroyNotify)source_free, NULL);
-	be->curl_timer = source_timer_new(b->context, on_curl_timeout, be);
+	be->loop = curl_loop_new(b->context, &loop_cb);
 	be->state_timer = source_timer_new(b->context, on_state_timer, be);
 	be->post_retry = source_timer_new(b->context, on_post_timer, be);
 	be->post_soon = source_timer_new(b->context, on_post_timer, be);

@@ -8,9 +8,13 @@
 
 struct sig_backend_ops {
 	size_t size; /* of the implementation's struct, which starts with sig_backend */
-	/* Takes the parsed URL (scheme already matched) and starts.  On
-	 * failure frees what it made; backend.c frees the struct itself. */
+	/* Takes the parsed URL (scheme already matched; NULL with own_url)
+	 * and starts.  On failure frees what it made; backend.c frees the
+	 * struct itself. */
 	bool (*init)(struct sig_backend *b, GUri *uri, GError **error);
+	/* The URL is not one GUri reads (etcd's list of hosts): init parses
+	 * b->url itself. */
+	bool own_url;
 	/* Stops every source and request; backend.c frees the struct. */
 	void (*fini)(struct sig_backend *b);
 	/* @via is NULL or one of this backend's routes. */
@@ -27,10 +31,12 @@ struct sig_backend {
 	GMainContext *context; /* thread-default when created */
 	bool up;
 	bool reported; /* state_changed ran at least once */
+	struct sig_backend_options options; /* copies, freed by backend.c */
 };
 
 extern const struct sig_backend_ops sig_backend_mcast_ops;
 extern const struct sig_backend_ops sig_backend_http_ops;
+extern const struct sig_backend_ops sig_backend_etcd_ops;
 
 /* Records the state and tells the user when it changed (or on the first
  * report).  Must not run inside a libcurl callback: the user may call

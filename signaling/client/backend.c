@@ -20,6 +20,8 @@ static const struct scheme schemes[] = {
 	{ "mcast", &sig_backend_mcast_ops },
 	{ "http", &sig_backend_http_ops },
 	{ "https", &sig_backend_http_ops },
+	{ "etcd", &sig_backend_etcd_ops },
+	{ "etcds", &sig_backend_etcd_ops },
 };
 
 static const struct sig_backend_ops *ops_for(const char *scheme)
@@ -30,7 +32,8 @@ static const struct sig_backend_ops *ops_for(const char *scheme)
 	return NULL;
 }
 
-/* GUri quotes the bad part (a port out of range, a host it cannot read)
+/* NULL without an error for a backend that reads its URL itself.  GUri
+ * quotes the bad part (a port out of range, a host it cannot read)
  * in its own message; we add the whole URL. */
 static GUri *parse_url(const char *url, const struct sig_backend_ops **ret_ops, GError **error)
 {
@@ -41,16 +44,19 @@ static GUri *parse_url(const char *url, const struct sig_backend_ops **ret_ops, 
 	scheme = g_uri_parse_scheme(url);
 	if (!scheme) {
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-			    "bad signaling URL '%s': no scheme (expected mcast://, http:// or https://)", url);
+			    "bad signaling URL '%s': no scheme (expected mcast://, http://, https://, etcd:// or etcds://)",
+			    url);
 		return NULL;
 	}
 	*ret_ops = ops_for(scheme);
 	if (!*ret_ops) {
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
-			    "unknown signaling URL scheme '%s' in '%s' (expected mcast, http or https)", scheme,
-			    url);
+			    "unknown signaling URL scheme '%s' in '%s' (expected mcast, http, https, etcd or etcds)",
+			    scheme, url);
 		return NULL;
 	}
+	if ((*ret_ops)->own_url)
+		return NULL;
 	uri = g_uri_parse(url, G_URI_FLAGS_NONE, &err);
 	if (!uri)
 		g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "bad signaling URL '%s': %s", url,
@@ -58,8 +64,28 @@ static GUri *parse_url(const char *url, const struct sig_backend_ops **ret_ops, 
 	return uri;
 }
 
-struct sig_backend *sig_backend_new(const char *url, const struct sig_backend_callbacks *cb,
-				    GError **error)
+static void options_copy(struct sig_backend_options *to, const struct sig_backend_options *from)
+{
+	if (!from)
+		return;
+	to->tls_ca = g_strdup(from->tls_ca);
+	to->tls_cert = g_strdup(from->tls_cert);
+	to->tls_key = g_strdup(from->tls_key);
+}
+
+/* The struct and what backend.c owns in it. */
+static void backend_release(struct sig_backend *b)
+{
+	g_main_context_unref(b->context);
+	g_free((char *)b->options.tls_ca);
+	g_free((char *)b->options.tls_cert);
+	g_free((char *)b->options.tls_key);
+	g_free(b->url);
+	g_free(b);
+}
+
+struct sig_backend *sig_backend_new_with(const char *url, const struct sig_backend_options *options,
+					 const struct sig_backend_callbacks *cb, GError **error)
 {
 	const struct sig_backend_ops *ops = NULL;
 	g_autoptr(GUri) uri = NULL;
@@ -67,20 +93,24 @@ struct sig_backend *sig_backend_new(const char *url, const struct sig_backend_ca
 
 	g_return_val_if_fail(url && cb, NULL);
 	uri = parse_url(url, &ops, error);
-	if (!uri)
+	if (!uri && (!ops || !ops->own_url))
 		return NULL;
 	b = g_malloc0(ops->size);
 	b->ops = ops;
 	b->url = g_strdup(url);
 	b->cb = *cb;
 	b->context = g_main_context_ref_thread_default();
+	options_copy(&b->options, options);
 	if (!ops->init(b, uri, error)) {
-		g_main_context_unref(b->context);
-		g_free(b->url);
-		g_free(b);
+		backend_release(b);
 		return NULL;
 	}
 	return b;
+}
+
+struct sig_backend *sig_backend_new(const char *url, const struct sig_backend_callbacks *cb, GError **error)
+{
+	return sig_backend_new_with(url, NULL, cb, error);
 }
 
 void sig_backend_free(struct sig_backend *b)
@@ -88,9 +118,7 @@ void sig_backend_free(struct sig_backend *b)
 	if (!b)
 		return;
 	b->ops->fini(b);
-	g_main_context_unref(b->context);
-	g_free(b->url);
-	g_free(b);
+	backend_release(b);
 }
 
 int sig_backend_publish(struct sig_backend *b, const uint8_t id[RELAY_ID_LEN], const uint8_t *data,

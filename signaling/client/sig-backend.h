@@ -8,7 +8,8 @@
  *
  * Addressing: on a relay (the HTTP backend and `wice signal-server`) a
  * message goes to a per-direction mailbox id (sig-relay.h) and the reader
- * proves it holds the mailbox's secret key.  Backends without a relay (LAN
+ * proves it holds the mailbox's secret key.  On etcd the same id names a
+ * key prefix; etcd's own access control decides who may read it.  Backends without a relay (LAN
  * multicast) ignore the ids: every daemon receives every envelope and keeps
  * those addressed to it (sig_envelope_open checks the envelope's own
  * recipient field). */
@@ -61,10 +62,22 @@ struct sig_subscription {
 	uint8_t secret[RELAY_SECRET_KEY_LEN];
 };
 
+/* What a backend may need besides its URL: the TLS files for etcds://
+ * (PEM paths; NULL: the system's CAs, no client certificate). */
+struct sig_backend_options {
+	const char *tls_ca;
+	const char *tls_cert;
+	const char *tls_key;
+};
+
 /* Creates a backend from a signaling URL: "mcast://", "mcast://GROUP:PORT",
- * "http://HOST:PORT", "https://HOST:PORT".  It starts connecting at once and
- * reports progress through state_changed. */
+ * "http://HOST:PORT", "https://HOST:PORT", "etcd://HOST:PORT[,...][/PREFIX]"
+ * or "etcds://...".  It starts connecting at once and reports progress
+ * through state_changed. */
 struct sig_backend *sig_backend_new(const char *url, const struct sig_backend_callbacks *cb, GError **error);
+/* The same with @options (NULL: none). */
+struct sig_backend *sig_backend_new_with(const char *url, const struct sig_backend_options *options,
+					 const struct sig_backend_callbacks *cb, GError **error);
 /* Accepts NULL.  No callback runs after this returns.  Not to be called
  * from inside one of the backend's callbacks. */
 void sig_backend_free(struct sig_backend *b);

@@ -331,7 +331,13 @@ static struct sig_backend *new_backend(struct wice_daemon *d, const char *url, G
 		.userdata = d,
 	};
 
-	return sig_backend_new(url, &cb, error);
+	struct sig_backend_options options = {
+		.tls_ca = d->config->signaling_tls_ca,
+		.tls_cert = d->config->signaling_tls_cert,
+		.tls_key = d->config->signaling_tls_key,
+	};
+
+	return sig_backend_new_with(url, &options, &cb, error);
 }
 
 static bool start_backends(struct wice_daemon *d, GError **error)

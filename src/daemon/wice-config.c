@@ -149,6 +149,23 @@ bool wice_ice_server_parse(const char *uri, struct wice_ice_server *ret, GError 
 	return true;
 }
 
+/* etcd://HOST[:PORT][,HOST[:PORT]...][/PREFIX]; the backend reads the
+ * prefix and says what is wrong with it. */
+static bool etcd_url_ok(const char *url)
+{
+	g_autofree char *hosts = g_strndup(url, strcspn(url, "/"));
+	g_auto(GStrv) parts = g_strsplit(hosts, ",", -1);
+
+	for (unsigned i = 0; parts[i]; i++) {
+		g_autofree char *host = NULL;
+		uint16_t port;
+
+		if (!split_host_port(parts[i], &host, &port, 2379))
+			return false;
+	}
+	return parts[0] != NULL;
+}
+
 static bool signaling_url_ok(const char *url)
 {
 	g_autofree char *host = NULL;
@@ -157,6 +174,8 @@ static bool signaling_url_ok(const char *url)
 	if (strcmp(url, "mcast://") == 0 || g_str_has_prefix(url, "mcast://") )
 		return strcmp(url, "mcast://") == 0 ||
 		       split_host_port(url + 8, &host, &port, 0); /* mcast://GROUP:PORT */
+	if (g_str_has_prefix(url, "etcd://") || g_str_has_prefix(url, "etcds://"))
+		return etcd_url_ok(url + (url[4] == 's' ? 8 : 7));
 	if (g_str_has_prefix(url, "http://"))
 		url += 7;
 	else if (g_str_has_prefix(url, "https://"))
@@ -183,20 +202,76 @@ static char **split_list(const char *value)
 	return (char **)g_ptr_array_free(out, FALSE);
 }
 
+/* An etcd URL whose list of hosts may go on: no prefix yet. */
+static bool etcd_url_open(const char *url)
+{
+	const char *hosts = g_str_has_prefix(url, "etcd://") ? url + 7 : g_str_has_prefix(url, "etcds://") ? url + 8 : NULL;
+
+	return hosts && !strchr(hosts, '/');
+}
+
+/* An etcd URL lists its hosts with commas, which also separate URLs: a
+ * piece without a scheme after an etcd URL is one of its hosts. */
+static char **split_urls(const char *value)
+{
+	g_auto(GStrv) parts = split_list(value);
+	GPtrArray *out = g_ptr_array_new();
+
+	for (unsigned i = 0; parts[i]; i++) {
+		char **last = out->len ? (char **)&out->pdata[out->len - 1] : NULL;
+
+		if (last && !strstr(parts[i], "://") && etcd_url_open(*last)) {
+			char *joined = g_strconcat(*last, ",", parts[i], NULL);
+
+			g_free(*last);
+			*last = joined;
+		} else {
+			g_ptr_array_add(out, g_strdup(parts[i]));
+		}
+	}
+	g_ptr_array_add(out, NULL);
+	return (char **)g_ptr_array_free(out, FALSE);
+}
+
+/* The TLS files of etcds:// URLs: absolute paths, the key with the
+ * certificate. */
+static bool parse_signaling_tls(const struct parse_ctx *c, struct wice_config *cfg, GError **error)
+{
+	static const char *const keys[] = { "etcd-cacert", "etcd-cert", "etcd-key" };
+	char **fields[] = { &cfg->signaling_tls_ca, &cfg->signaling_tls_cert, &cfg->signaling_tls_key };
+
+	for (size_t i = 0; i < G_N_ELEMENTS(keys); i++) {
+		g_autofree char *value = g_key_file_get_value(c->kf, "signaling", keys[i], NULL);
+
+		if (value && !g_path_is_absolute(value))
+			return bad_value(c, "signaling", keys[i], value, "not an absolute path", error);
+		g_free(*fields[i]);
+		*fields[i] = g_steal_pointer(&value);
+	}
+	if (!cfg->signaling_tls_cert != !cfg->signaling_tls_key)
+		return bad_value(c, "signaling", cfg->signaling_tls_cert ? "etcd-cert" : "etcd-key",
+				 cfg->signaling_tls_cert ? cfg->signaling_tls_cert : cfg->signaling_tls_key,
+				 "etcd-cert and etcd-key go together", error);
+	return true;
+}
+
 static bool parse_signaling(const struct parse_ctx *c, struct wice_config *cfg, GError **error)
 {
 	g_autofree char *value = g_key_file_get_value(c->kf, "signaling", "urls", NULL);
 	g_auto(GStrv) urls = NULL;
 
+	if (!parse_signaling_tls(c, cfg, error))
+		return false;
 	if (!value)
 		return true;
-	urls = split_list(value);
+	urls = split_urls(value);
 	if (!urls[0] || g_strv_length(urls) > WICE_CONFIG_MAX_URLS)
 		return bad_value(c, "signaling", "urls", value, "need 1 to 16 URLs", error);
 	for (unsigned i = 0; urls[i]; i++)
 		if (!signaling_url_ok(urls[i]))
 			return bad_value(c, "signaling", "urls", urls[i],
-					 "expected mcast://, mcast://GROUP:PORT, http://HOST:PORT or https://HOST:PORT",
+					 "expected mcast://, mcast://GROUP:PORT, http://HOST:PORT, https://HOST:PORT "
+					 "or etcd[s]://HOST:PORT[,HOST:PORT...][/PREFIX]",
 					 error);
 	g_strfreev(cfg->signaling_urls);
 	cfg->signaling_urls = g_steal_pointer(&urls);
@@ -813,7 +888,8 @@ static bool parse_iface_sections(const struct parse_ctx *c, struct wice_config *
 static bool key_known(const char *group, const char *key)
 {
 	static const char *const others[] = {
-		"signaling/urls", "ice/interfaces-exclude", "daemon/interfaces", "daemon/user", "control/group",
+		"signaling/urls", "signaling/etcd-cacert", "signaling/etcd-cert", "signaling/etcd-key",
+		"ice/interfaces-exclude", "daemon/interfaces", "daemon/user", "control/group",
 		"control/admin-group", "mesh/secret", "mesh/secret-file", "mesh/interface", "mesh/state-dir",
 		"mesh/hostname", "mesh/hosts-file", "mesh/advertise-routes", "metrics/listen",
 	};
@@ -982,6 +1058,9 @@ void wice_config_free(struct wice_config *cfg)
 	if (!cfg)
 		return;
 	g_strfreev(cfg->signaling_urls);
+	g_free(cfg->signaling_tls_ca);
+	g_free(cfg->signaling_tls_cert);
+	g_free(cfg->signaling_tls_key);
 	settings_clear(&cfg->defaults);
 	for (size_t i = 0; i < cfg->n_ifaces; i++)
 		settings_clear(&cfg->ifaces[i].settings);

@@ -148,6 +148,9 @@ struct wice_mesh_config {
 
 struct wice_config {
 	char **signaling_urls;                /* NULL-terminated */
+	char *signaling_tls_ca;               /* [signaling] etcd-cacert; NULL: the system's */
+	char *signaling_tls_cert;             /* etcd-cert, etcd-key: a client certificate */
+	char *signaling_tls_key;
 	struct wice_iface_settings defaults;  /* [ice], [proxy] */
 	struct wice_iface_config *ifaces;     /* [interface NAME] */
 	size_t n_ifaces;

@@ -20,7 +20,8 @@
  *       prints "refused REASON" and exits 0 when the server says no, exits
  *       2 if an envelope ever arrives, 1 on timeout.
  *
- * --exclude IFNAME makes the exclusion callback refuse that interface. */
+ * --exclude IFNAME makes the exclusion callback refuse that interface;
+ * --tls-ca, --tls-cert, --tls-key FILE pass TLS files (etcds://). */
 #include "config.h"
 
 #include <errno.h>
@@ -198,12 +199,14 @@ static gboolean on_timeout(gpointer data)
 static int usage(void)
 {
 	fprintf(stderr, "usage: sigpeer --url URL (--key FILE --peer PUBKEY | --spy ID) [--count N] "
-			"[--interval MS] [--expect N] [--now] [--timeout S] [--exclude IFNAME]\n");
+			"[--interval MS] [--expect N] [--now] [--timeout S] [--exclude IFNAME]\n"
+			"               [--tls-ca FILE] [--tls-cert FILE] [--tls-key FILE]\n");
 	return 64;
 }
 
 struct options {
 	const char *url, *key_file, *peer_key, *spy_id, *exclude;
+	struct sig_backend_options tls;
 	unsigned count, interval_ms, expect, timeout_s;
 	bool now;
 };
@@ -216,7 +219,8 @@ static bool parse_args(int argc, char **argv, struct options *o)
 		{ "count", required_argument, NULL, 'c' },    { "interval", required_argument, NULL, 'i' },
 		{ "expect", required_argument, NULL, 'e' },   { "timeout", required_argument, NULL, 't' },
 		{ "now", no_argument, NULL, 'n' },	      { "exclude", required_argument, NULL, 'x' },
-		{ NULL, 0, NULL, 0 },
+		{ "tls-ca", required_argument, NULL, 'A' },   { "tls-cert", required_argument, NULL, 'C' },
+		{ "tls-key", required_argument, NULL, 'K' },  { NULL, 0, NULL, 0 },
 	};
 	int opt;
 
@@ -233,6 +237,9 @@ static bool parse_args(int argc, char **argv, struct options *o)
 		case 't': o->timeout_s = strtoul(optarg, NULL, 10); break;
 		case 'n': o->now = true; break;
 		case 'x': o->exclude = optarg; break;
+		case 'A': o->tls.tls_ca = optarg; break;
+		case 'C': o->tls.tls_cert = optarg; break;
+		case 'K': o->tls.tls_key = optarg; break;
 		default: return false;
 		}
 	}
@@ -275,7 +282,7 @@ static int run(struct peer *p, const struct options *o, const struct sig_subscri
 	g_autoptr(GError) err = NULL;
 	GSource *sources[4];
 
-	p->backend = sig_backend_new(o->url, &cb, &err);
+	p->backend = sig_backend_new_with(o->url, &o->tls, &cb, &err);
 	if (!p->backend) {
 		fprintf(stderr, "sigpeer: %s\n", err->message);
 		return 1;

@@ -45,9 +45,26 @@ static void expect_error(const char *url, const char *needle)
 	cr_assert(strstr(error->message, url), "error '%s' does not quote the URL", error->message);
 }
 
+static gboolean quit_loop(gpointer data)
+{
+	g_main_loop_quit(data);
+	return G_SOURCE_REMOVE;
+}
+
+/* Runs the loop until the first state report, at most @seconds. */
+static void wait_state(struct seen *seen, unsigned seconds)
+{
+	g_autoptr(GMainLoop) loop = g_main_loop_new(NULL, FALSE);
+	GSource *t = source_timeout(seconds * 1000, quit_loop, loop);
+
+	while (seen->states == 0 && !g_source_is_destroyed(t))
+		g_main_context_iteration(NULL, TRUE);
+	source_free(t);
+}
+
 Test(backend, unknown_scheme)
 {
-	expect_error("etcd://127.0.0.1:2379", "'etcd'");
+	expect_error("consul://127.0.0.1:8500", "'consul'");
 	expect_error("udp://239.1.2.3:5000", "unknown signaling URL scheme");
 }
 
@@ -101,6 +118,52 @@ Test(backend, http_keeps_url_and_starts_down)
 
 static const uint8_t mailbox[RELAY_ID_LEN] = { 1 };
 
+Test(backend, http_unreachable_server_goes_down_with_reason)
+{
+	struct seen seen = { 0 };
+	struct sig_subscription sub = { .id = { 2 } };
+	struct sig_backend *b = make("http://127.0.0.1:1", &seen, NULL);
+
+	cr_assert_eq(sig_backend_subscribe(b, &sub), 0);
+	cr_assert_eq(sig_backend_subscribe(b, &sub), 0);
+	wait_state(&seen, 5);
+	cr_assert_eq(seen.states, 1);
+	cr_assert_not(seen.up);
+	cr_assert(strstr(seen.reason, "onnect") || strstr(seen.reason, "refused"), "reason '%s'",
+		  seen.reason);
+	sig_backend_free(b);
+}
+
+Test(backend, etcd_bad_urls)
+{
+	expect_error("etcd://", "no host");
+	expect_error("etcd:///wice", "no host");
+	expect_error("etcd://a:2379,,b/wice", "HOST[:PORT]");
+	expect_error("etcd://a:70000/wice", "HOST[:PORT]");
+	expect_error("etcds://a:0", "HOST[:PORT]");
+	expect_error("etcd://user@a:2379", "HOST[:PORT]");
+	expect_error("etcd://a:2379/we ird", "prefix");
+	expect_error("etcd://a:2379//x", "prefix");
+	expect_error("etcd://a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q", "more than 16 hosts");
+}
+
+Test(backend, etcd_unreachable_cluster_goes_down_with_reason)
+{
+	struct seen seen = { 0 };
+	struct sig_subscription sub = { .id = { 2 } };
+	struct sig_backend *b = make("etcd://127.0.0.1:1,[::1]:1/wice", &seen, NULL);
+
+	cr_assert_not_null(b);
+	cr_assert_eq(sig_backend_subscribe(b, &sub), 0);
+	cr_assert_eq(sig_backend_publish(b, mailbox, (const uint8_t *)"x", 1, NULL), 0);
+	wait_state(&seen, 5);
+	cr_assert_eq(seen.states, 1);
+	cr_assert_not(seen.up);
+	cr_assert(strstr(seen.reason, "onnect") || strstr(seen.reason, "refused"), "reason '%s'", seen.reason);
+	sig_backend_free(b);
+	cr_assert_eq(seen.states, 1, "a callback ran after free");
+}
+
 Test(backend, publish_refuses_empty_and_oversized)
 {
 	static uint8_t big[SIG_ENVELOPE_MAX + 1];
@@ -124,39 +187,6 @@ Test(backend, http_queue_is_capped)
 		n++;
 	cr_assert_eq(r, -ENOBUFS);
 	cr_assert(n >= 16 && n <= 256, "queue took %d messages", n);
-	sig_backend_free(b);
-}
-
-static gboolean quit_loop(gpointer data)
-{
-	g_main_loop_quit(data);
-	return G_SOURCE_REMOVE;
-}
-
-/* Runs the loop until the first state report, at most @seconds. */
-static void wait_state(struct seen *seen, unsigned seconds)
-{
-	g_autoptr(GMainLoop) loop = g_main_loop_new(NULL, FALSE);
-	GSource *t = source_timeout(seconds * 1000, quit_loop, loop);
-
-	while (seen->states == 0 && !g_source_is_destroyed(t))
-		g_main_context_iteration(NULL, TRUE);
-	source_free(t);
-}
-
-Test(backend, http_unreachable_server_goes_down_with_reason)
-{
-	struct seen seen = { 0 };
-	struct sig_subscription sub = { .id = { 2 } };
-	struct sig_backend *b = make("http://127.0.0.1:1", &seen, NULL);
-
-	cr_assert_eq(sig_backend_subscribe(b, &sub), 0);
-	cr_assert_eq(sig_backend_subscribe(b, &sub), 0);
-	wait_state(&seen, 5);
-	cr_assert_eq(seen.states, 1);
-	cr_assert_not(seen.up);
-	cr_assert(strstr(seen.reason, "onnect") || strstr(seen.reason, "refused"), "reason '%s'",
-		  seen.reason);
 	sig_backend_free(b);
 }
 

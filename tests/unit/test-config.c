@@ -467,3 +467,40 @@ Test(config, port_mapping)
 	expect_error("[ice]\nport-mapping = maybe\n", "'maybe'");
 	expect_error("[ice]\nport-mapping = ,\n", "[ice] port-mapping");
 }
+
+/* An etcd URL lists its members with the commas that also separate URLs. */
+Test(config, etcd_urls_keep_their_hosts)
+{
+	g_autoptr(wice_config) cfg = parse("[signaling]\n"
+					   "urls = mcast://, etcd://10.0.0.1:2379,10.0.0.2,[fd00::3]:2379/fleet, "
+					   "etcds://e1:2379,e2:2379 http://s:8080\n"
+					   "etcd-cacert = /etc/wice/ca.pem\n"
+					   "etcd-cert = /etc/wice/client.pem\n"
+					   "etcd-key = /etc/wice/client.key\n",
+					   NULL);
+
+	cr_assert_not_null(cfg);
+	cr_assert_str_eq(cfg->signaling_urls[0], "mcast://");
+	cr_assert_str_eq(cfg->signaling_urls[1], "etcd://10.0.0.1:2379,10.0.0.2,[fd00::3]:2379/fleet");
+	cr_assert_str_eq(cfg->signaling_urls[2], "etcds://e1:2379,e2:2379");
+	cr_assert_str_eq(cfg->signaling_urls[3], "http://s:8080");
+	cr_assert_null(cfg->signaling_urls[4]);
+	cr_assert_str_eq(cfg->signaling_tls_ca, "/etc/wice/ca.pem");
+	cr_assert_str_eq(cfg->signaling_tls_cert, "/etc/wice/client.pem");
+	cr_assert_str_eq(cfg->signaling_tls_key, "/etc/wice/client.key");
+}
+
+Test(config, etcd_errors_quote_the_input)
+{
+	expect_error("[signaling]\nurls=etcd://a:2379,b:99999/x\n", "'etcd://a:2379,b:99999/x'");
+	expect_error("[signaling]\nurls=etcd://\n", "'etcd://'");
+	expect_error("[signaling]\netcd-cacert = ca.pem\n", "[signaling] etcd-cacert: invalid value 'ca.pem'");
+	expect_error("[signaling]\netcd-cert = /c.pem\n", "'/c.pem': etcd-cert and etcd-key go together");
+}
+
+/* Found by fuzz-config: a piece that only starts like an etcd URL. */
+Test(config, etcd_lookalikes_are_refused)
+{
+	expect_error("[signaling]\nurls=etcd,x\n", "'etcd'");
+	expect_error("[signaling]\nurls=etcdx://a b\n", "'etcdx://a'");
+}
