@@ -9,8 +9,10 @@
 #   BENCH_ONLY      a subset of "proxy connect datapath scale mesh"; "none"
 #                   only writes the document again from the figures in
 #                   $BENCH_OUT; "mesh" alone rewrites only the document's
-#                   section "Mesh from one secret" (the other sections keep
-#                   the figures of the run that wrote them)
+#                   section "Mesh from one secret", and "connect" alone
+#                   only the section "Connect time" and the connect goals
+#                   (the other sections keep the figures of the run that
+#                   wrote them; each rewritten section says when it ran)
 # and the knobs of bench-lib.sh (BENCH_RUNS, BENCH_TIMEOUT, ...).
 #
 # A full run takes about half an hour on two cores; the load average is
@@ -65,13 +67,7 @@ run_goals() {
 	n=${BENCH_SCALE##* }
 	echo "| Goal | Target | Measured | |"
 	echo "| --- | --- | --- | --- |"
-	run__goal "Connect, both behind port-preserving NATs, median" "$(run__get connect.wice-easy.median)" "<=" 150 ms
-	run__goal "Connect, same LAN, median" "$(run__get connect.wice-lan.median)" "<=" 60 ms
-	run__goal "Connect, relay (both NATs symmetric), median" "$(run__get connect.wice-relay.median)" "<=" 400 ms
-	run__goal "Connect, relay (one NAT symmetric), median" "$(run__get connect.wice-onesym.median)" "<=" 400 ms
-	for s in lan easy hard onesym relay warm-lan warm-easy; do
-		run__goal "Every run connects: wice-$s" "$(run__get "connect.wice-$s.ok")" "=" all
-	done
+	run_connect_goals
 	for s in tcp udp; do
 		run__goal "nft proxy vs plain WireGuard, $s" "$(run__get "datapath.nft.$s.ratio")" ">=" 99 %
 		run__goal "user proxy vs plain WireGuard, $s" "$(run__get "datapath.user.$s.ratio")" ">=" 85 %
@@ -94,10 +90,24 @@ run_goals() {
 			"$(run__get "scale.wice.$s.$n.cpu_s_per_min" | cut -d/ -f1)" "<=" 0.5 s/min
 		run__goal "Idle traffic per peer ($s$idle), median: wice's own (signaling, STUN/TURN, tunnel)" \
 			"$(run__get "scale.wice.$s.$n.own_bytes_per_min_per_peer" | cut -d/ -f1)" "<=" 2048 B/min
-		run__goal "Idle traffic per peer ($s$idle), median: all a node sent (with the kernel's ARP/ND)" \
+		run__goal "Idle traffic per peer ($s$idle), median: all IP a node sent on its uplink (wice's and the kernel's ICMP, e.g. IPv6 ND; no ARP, no link-layer framing)" \
 			"$(run__get "scale.wice.$s.$n.bytes_per_min_per_peer" | cut -d/ -f1)" "<=" 2048 B/min
 	done
 	run_mesh_goals
+}
+
+# run_connect_goals: the connect-time rows of the goals table (their
+# labels start "Connect," or "Every run connects:", which
+# run__splice_connect relies on).
+run_connect_goals() {
+	local s
+	run__goal "Connect, both behind port-preserving NATs, median" "$(run__get connect.wice-easy.median)" "<=" 150 ms
+	run__goal "Connect, same LAN, median" "$(run__get connect.wice-lan.median)" "<=" 60 ms
+	run__goal "Connect, relay (both NATs symmetric), median" "$(run__get connect.wice-relay.median)" "<=" 400 ms
+	run__goal "Connect, relay (one NAT symmetric), median" "$(run__get connect.wice-onesym.median)" "<=" 400 ms
+	for s in lan easy hard onesym relay warm-lan warm-easy; do
+		run__goal "Every run connects: wice-$s" "$(run__get "connect.wice-$s.ok")" "=" all
+	done
 }
 
 # run_mesh_goals: the goals of the mesh from one secret (issue 12): the
@@ -160,27 +170,7 @@ run_doc() {
 
 		$(run_goals)
 
-		## Connect time
-
-		From starting both daemons (WireGuard already configured with each
-		other's keys and no endpoints; the daemons started back to back, timed
-		from the first start) to the first ping reply through the tunnel, pinging
-		every 10 ms. Each run starts fresh: NAT mappings flushed, WireGuard peers
-		re-added without endpoints, signal server or lighthouse restarted.
-		"Warm": both daemons already run and the peers are added with \`wg set\`
-		on both sides at once; timed from the first \`wg set\`. Plain WireGuard:
-		static endpoints on one LAN, timed from the first \`wg set\` (the
-		handshake alone). Nebula: lighthouse on the LAN (lan) or on the
-		internet's server host, punchy on; "relay on" makes the lighthouse a
-		relay. Topologies (tests/lab/nat-*.test): lan = one LAN; easy = both
-		hosts behind port-preserving masquerade NATs with a home router's
-		input firewall; onesym = one of the NATs symmetric; relay = both
-		symmetric. Times in ms; path = selected candidate pair and data path
-		(wice) or how the tunnel was made (Nebula), with the number of runs.
-
-		| Tool | Topology | Median | p95 | Max | Connected | Path (runs) | Load |
-		| --- | --- | --- | --- | --- | --- | --- | --- |
-		$(run__section connect)
+		$(run_connect_doc)
 
 		## Data path
 
@@ -214,10 +204,16 @@ run_doc() {
 		0.5 s); the median pair too. RSS of the daemon (and of wireguard-go
 		for wice) once the mesh is up, median / max over the nodes, and in
 		parentheses, where recorded, the daemon's private part (RssAnon; the
-		rest is shared library pages). Idle: over
+		rest is shared library pages). "With wireguard-go": a wice node's
+		daemon and its wireguard-go added up per node (what a node pays, to
+		hold beside Nebula's one process, which does both jobs; for Nebula
+		the same figure as its own). Idle: over
 		the idle window after the mesh is up (${SC_SETTLE_SECS:-15} s to settle first): CPU
-		seconds per minute of each daemon, and the bytes each node sent per
-		minute and per peer (nftables counters on its uplink), median / max,
+		seconds per minute of each daemon (and with its wireguard-go), and
+		the bytes of every IP packet each node sent out of its uplink per
+		minute and per peer (nftables counters in postrouting: IP headers and
+		payload, no link-layer framing and no ARP, but the kernel's ICMP such
+		as IPv6 neighbour discovery), median / max,
 		and the mean split into signaling / STUN and TURN / tunnel / ICMP /
 		other. With pairs missing the daemons were not idle (still trying),
 		which the idle figures then say. Load: at the start, when the mesh
@@ -232,12 +228,67 @@ run_doc() {
 		duration (\`lab_neigh_room\` in tests/lab/lab.sh), for every tool, so
 		that N namespaces behave like N hosts.
 
-		| Tool | Topology | N | Pairs | Mesh s | Median pair s | RSS MB | wireguard-go RSS MB | Idle CPU s/min | Idle B/min/peer | Split B/min/peer | Load |
-		| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
+		| Tool | Topology | N | Pairs | Mesh s | Median pair s | RSS MB | wireguard-go RSS MB | RSS MB with wireguard-go | Idle CPU s/min | Idle CPU s/min with wireguard-go | Idle B/min/peer | Split B/min/peer | Load |
+		| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
 		$(run__section scale)
 
 		$(run_mesh_doc)
 	EOF
+}
+
+# run_connect_doc: the section "Connect time" (tests/bench/connect.sh),
+# stamped with its own date and load: BENCH_ONLY=connect writes it alone.
+run_connect_doc() {
+	cat <<-EOF
+		## Connect time
+
+		Measured by tests/bench/connect.sh on $(run__get connect.started) at wice $(run__get run.version); load
+		average (1 min) $(run__get connect.load0) at the start and $(run__get connect.load1) at the end; the
+		runs took $(run__get connect.minutes) minutes ($(run__get run.runs) runs per scenario, timeout $(run__get run.timeout) s).
+
+		From starting both daemons (WireGuard already configured with each
+		other's keys and no endpoints; the daemons started back to back, timed
+		from the first start) to the first ping reply through the tunnel, pinging
+		every 10 ms. Each run starts fresh: NAT mappings flushed, WireGuard peers
+		re-added without endpoints, signal server or lighthouse restarted.
+		"Warm": both daemons already run and the peers are added with \`wg set\`
+		on both sides at once; timed from the first \`wg set\`. Plain WireGuard:
+		static endpoints on one LAN, timed from the first \`wg set\` (the
+		handshake alone). Nebula: lighthouse on the LAN (lan) or on the
+		internet's server host, punchy on (punch and respond) with Nebula's
+		default punchy.delay of 1 s, or with "punchy.delay 10ms" where the row
+		says so (a node then punches 10 ms after it learns the other's
+		address instead of 1 s); "relay on" makes the lighthouse a relay.
+		Topologies (tests/lab/nat-*.test): lan = one LAN; easy = both
+		hosts behind port-preserving masquerade NATs with a home router's
+		input firewall; hard = the same NATs without the input firewall;
+		onesym = one of the NATs symmetric; relay = both
+		symmetric. Times in ms; path = selected candidate pair and data path
+		(wice) or how the tunnel was made (Nebula), with the number of runs.
+		A run with no reply within $(run__get run.timeout) s is not waited for further: it counts as
+		not connected (the Connected column says how many) and enters the
+		median, p95 and max as the cutoff, so a figure that falls on such a run
+		reads "> $(($(run__get run.timeout) * 1000))". Medians of an even number of runs are rounded,
+		not truncated.
+
+		| Tool | Topology | Median | p95 | Max | Connected | Path (runs) | Load |
+		| --- | --- | --- | --- | --- | --- | --- | --- |
+		$(run__section connect)
+	EOF
+}
+
+# run__splice_connect DOC: DOC with its section "Connect time" and its
+# connect goals replaced by new ones, on stdout.
+run__splice_connect() {
+	local new goals
+	new=$(run_connect_doc)
+	goals=$(run_connect_goals)
+	NEW=$new GOALS=$goals awk '
+		/^## / { skip = 0 }
+		/^## Connect time$/ { print ENVIRON["NEW"]; print ""; skip = 1; next }
+		/^\| (Connect,|Every run connects:) / { if (!goals++) print ENVIRON["GOALS"]; next }
+		!skip { print }
+	' "$1"
 }
 
 # run_mesh_doc: the section "Mesh from one secret" (tests/bench/mesh.sh),
@@ -339,6 +390,12 @@ run_main() {
 		bench_result run.minutes $((($(date +%s) - t0 + 30) / 60))
 	fi
 	SC_SETTLE_SECS=$(sed -n 's/^SC_SETTLE_SECS=//p' "$top_srcdir/tests/bench/scale.sh")
+	if [ "$BENCH_ONLY" = connect ] && [ -f "$BENCH_DOC" ]; then
+		run__splice_connect "$BENCH_DOC" >"$BENCH_DOC.tmp" && mv "$BENCH_DOC.tmp" "$BENCH_DOC"
+		echo "# wrote the connect section and goals of $BENCH_DOC"
+		run_connect_goals
+		return
+	fi
 	if [ "$BENCH_ONLY" = mesh ] && [ -f "$BENCH_DOC" ]; then
 		run__splice_mesh "$BENCH_DOC" >"$BENCH_DOC.tmp" && mv "$BENCH_DOC.tmp" "$BENCH_DOC"
 		echo "# wrote the mesh section of $BENCH_DOC"
