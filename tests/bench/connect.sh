@@ -198,7 +198,7 @@ cb__wice_servers() {
 
 # cb__wice_start NAME RUN: start NAME's daemon (no waiting).
 cb__wice_start() {
-	lab_bg "$1" "wice-$1-$2" "$WICE" daemon -f -v -c "$LAB_DIR/$1.conf" -s "$LAB_DIR/$1-$2.sock"
+	lab_bg "$1" "wice-$1-$2" "$WICE" daemon -f ${CB_VERBOSE:--v} -c "$LAB_DIR/$1.conf" -s "$LAB_DIR/$1-$2.sock"
 }
 
 cb__wice_path() {
