@@ -33,6 +33,8 @@
 #   nebula-*-relayon   the same with the lighthouse as relay
 #   nebula-*-punchy    the same with punchy.delay 10ms instead of Nebula's
 #                   default 1s (how long a node waits before punching)
+#
+# CB_VERBOSE sets the daemons' log flags (default -v; "-v -v" for debug).
 set -u
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 top_builddir=${top_builddir:-.}
