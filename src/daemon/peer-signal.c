@@ -322,6 +322,16 @@ void peer_receive(struct wice_peer *peer, const struct sig_msg *msg, bool new_se
 	 * foundations and keep the direct pairs frozen. */
 	if (msg->answers && msg->answers != peer->session.id) {
 		g_debug("%s/%s: dropped a message for our previous session", peer->iface->name, peer->name);
+		/* A newer session of the peer's is news all the same.  When
+		 * both sides restart at once, each one's first message answers
+		 * the other's previous session; dropping only those left each
+		 * side bound to a session the other had left, and every later
+		 * message of that session, no longer new, was dropped too
+		 * (a peer removed and added again on both sides, which replays
+		 * the pair's old mailbox, never connected again).  Bound to it,
+		 * what we send next answers it. */
+		if (new_session)
+			bind_remote_session(peer, msg, true);
 		return;
 	}
 	if (msg->goodbye) {

@@ -69,8 +69,9 @@ bench_now_us() {
 }
 
 # bench_stats < VALUES: "MEDIAN P95 MAX" of the numbers on stdin (one per
-# line, integers), "- - -" when there are none.  p95 is the nearest-rank
-# percentile: the ceil(0.95 n)-th smallest value.
+# line, integers), "- - -" when there are none.  The median of an even
+# count is rounded half up (59.5 -> 60), not truncated.  p95 is the
+# nearest-rank percentile: the ceil(0.95 n)-th smallest value.
 bench_stats() {
 	sort -n | awk '
 		{ v[NR] = $1 }
@@ -78,7 +79,7 @@ bench_stats() {
 			if (NR == 0) { print "- - -"; exit }
 			med = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
 			r = int(0.95 * NR); if (r < 0.95 * NR) r++
-			printf "%d %d %d\n", med, v[r], v[NR]
+			printf "%d %d %d\n", int(med + 0.5), v[r], v[NR]
 		}'
 }
 

@@ -10,7 +10,9 @@
 # with a fresh start: daemons stopped, WireGuard peers removed and added
 # back without endpoints, the NAT routers' conntrack tables flushed and the
 # servers (signal server, Nebula lighthouse) restarted.  A run that gets no
-# reply within BENCH_TIMEOUT seconds counts as not connected.
+# reply within BENCH_TIMEOUT seconds counts as not connected, and enters
+# the median, p95 and max as the timeout: a figure that falls on such a
+# run reads "> TIMEOUT-MS", so failures never make a tool look faster.
 #
 # Scenarios (the NAT lab's, tests/lab/nat-*.test):
 #   wg-lan          plain WireGuard, static endpoints, one LAN: the
@@ -29,6 +31,10 @@
 #                   topologies with Nebula (lighthouse on the LAN or on
 #                   the internet's server host), without relays
 #   nebula-*-relayon   the same with the lighthouse as relay
+#   nebula-*-punchy    the same with punchy.delay 10ms instead of Nebula's
+#                   default 1s (how long a node waits before punching)
+#
+# CB_VERBOSE sets the daemons' log flags (default -v; "-v -v" for debug).
 set -u
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 top_builddir=${top_builddir:-.}
@@ -40,7 +46,9 @@ export top_srcdir top_builddir
 
 CONNECT_ALL="wg-lan wice-lan wice-easy wice-hard wice-onesym wice-relay wice-warm-lan wice-warm-easy
 	nebula-lan nebula-easy nebula-hard nebula-onesym nebula-relay
-	nebula-lan-relayon nebula-easy-relayon nebula-hard-relayon nebula-onesym-relayon nebula-relay-relayon"
+	nebula-lan-punchy nebula-easy-punchy nebula-hard-punchy
+	nebula-lan-relayon nebula-easy-relayon nebula-hard-relayon nebula-onesym-relayon nebula-relay-relayon
+	nebula-easy-relayon-punchy nebula-hard-relayon-punchy"
 
 # --- topologies -------------------------------------------------------------
 
@@ -131,23 +139,40 @@ cb_ping_from_start() {
 
 # cb_record NAME TOOL TOPOLOGY LOAD-BEFORE: summarize raw/connect.NAME
 # (one line per run: "ms" or "fail", then the path) into a table row and
-# results.tsv.
+# results.tsv.  A failed run counts as the timeout in the median, p95 and
+# max; a figure at the timeout is written "> MS".
 cb_record() {
-	local name=$1 tool=$2 topo=$3 load0=$4 raw stats ok total path med p95 max
+	local name=$1 tool=$2 topo=$3 load0=$4 raw stats ok total path med p95 max cutoff connected
 	raw=$BENCH_OUT/raw/connect.$name
+	cutoff=$((BENCH_TIMEOUT * 1000))
 	total=$(wc -l <"$raw")
 	ok=$(grep -vc '^fail' "$raw")
-	stats=$(grep -v '^fail' "$raw" | cut -d' ' -f1 | bench_stats)
+	stats=$(awk -v t="$cutoff" '{ print ($1 == "fail" ? t : $1) }' "$raw" | bench_stats)
 	read -r med p95 max <<<"$stats"
+	med=$(cb__cut "$med" "$cutoff")
+	p95=$(cb__cut "$p95" "$cutoff")
+	max=$(cb__cut "$max" "$cutoff")
+	connected="$ok/$total"
+	[ "$ok" = "$total" ] || connected="$connected ($((total - ok)) not within ${BENCH_TIMEOUT} s)"
 	path=$(awk '$1 != "fail" && NF > 1 { $1 = ""; print substr($0, 2) }' "$raw" | sort | uniq -c | sort -rn |
 		awk '{ c = $1; $1 = ""; printf "%s%s (%d)", (NR > 1 ? ", " : ""), substr($0, 2), c }')
-	printf '%-22s median %5s ms  p95 %5s ms  max %5s ms  connected %d/%d  path: %s  load %s-%s\n' \
-		"$name" "$med" "$p95" "$max" "$ok" "$total" "${path:--}" "$load0" "$(bench_load)"
+	printf '%-22s median %7s ms  p95 %7s ms  max %7s ms  connected %s  path: %s  load %s-%s\n' \
+		"$name" "$med" "$p95" "$max" "$connected" "${path:--}" "$load0" "$(bench_load)"
 	bench_result "connect.$name.median" "$med"
 	bench_result "connect.$name.p95" "$p95"
 	bench_result "connect.$name.max" "$max"
 	bench_result "connect.$name.ok" "$ok/$total"
-	bench_row connect "$tool" "$topo" "$med" "$p95" "$max" "$ok/$total" "${path:--}" "$load0-$(bench_load)"
+	bench_row connect "$tool" "$topo" "$med" "$p95" "$max" "$connected" "${path:--}" "$load0-$(bench_load)"
+}
+
+# cb__cut MS CUTOFF-MS: MS, or "> CUTOFF-MS" when it is a run that timed
+# out (a reply after the cutoff is not waited for, so none is counted).
+cb__cut() {
+	if [ "$1" = - ] || [ "$1" -lt "$2" ]; then
+		echo "$1"
+	else
+		echo "> $2"
+	fi
 }
 
 # --- wice -------------------------------------------------------------------
@@ -175,7 +200,7 @@ cb__wice_servers() {
 
 # cb__wice_start NAME RUN: start NAME's daemon (no waiting).
 cb__wice_start() {
-	lab_bg "$1" "wice-$1-$2" "$WICE" daemon -f -v -c "$LAB_DIR/$1.conf" -s "$LAB_DIR/$1-$2.sock"
+	lab_bg "$1" "wice-$1-$2" "$WICE" daemon -f ${CB_VERBOSE:--v} -c "$LAB_DIR/$1.conf" -s "$LAB_DIR/$1-$2.sock"
 }
 
 cb__wice_path() {
@@ -287,8 +312,12 @@ cb_wg_lan() {
 
 # --- Nebula -----------------------------------------------------------------
 
+# cb_nebula KIND RELAY NAME [PUNCHY-DELAY]: Nebula in KIND's topology;
+# RELAY=1: the lighthouse relays; PUNCHY-DELAY: punchy.delay instead of
+# Nebula's default (1s).
 cb_nebula() {
-	local kind=$1 relay=$2 name=$3 run t0 ms load0 lhns lh prev target
+	local kind=$1 relay=$2 name=$3 run t0 ms load0 lhns lh prev target label
+	NB_PUNCHY_DELAY=${4:-}
 	lab__set cb.kind "$kind"
 	cb_topology "$kind" 0
 	lhns=srv
@@ -319,7 +348,10 @@ cb_nebula() {
 		lab_stop "nebula-a-$run"
 		lab_stop "nebula-b-$run"
 	done
-	cb_record "$name" "Nebula$([ "$relay" = 1 ] && echo ' (relay on)')" "$kind" "$load0"
+	label=Nebula
+	[ "$relay" = 1 ] && label="$label (relay on)"
+	[ -n "$NB_PUNCHY_DELAY" ] && label="$label (punchy.delay $NB_PUNCHY_DELAY)"
+	cb_record "$name" "$label" "$kind" "$load0"
 }
 
 # cb__nebula_path RUN: "direct" or "relay": how a's tunnel to b was made.
@@ -347,20 +379,24 @@ cb_run() {
 	wice-relay) cb_wice relay "$1" ;;
 	wice-warm-lan) cb_wice_warm lan "$1" ;;
 	wice-warm-easy) cb_wice_warm easy "$1" ;;
-	nebula-lan | nebula-easy | nebula-hard | nebula-onesym | nebula-relay)
-		cb_nebula "${1#nebula-}" 0 "$1" ;;
-	nebula-*-relayon)
-		local k=${1#nebula-}
-		cb_nebula "${k%-relayon}" 1 "$1" ;;
+	nebula-*)
+		local k=${1#nebula-} relay=0 delay=
+		case $k in *-punchy) k=${k%-punchy} delay=10ms ;; esac
+		case $k in *-relayon) k=${k%-relayon} relay=1 ;; esac
+		case $k in lan | easy | hard | onesym | relay) ;; *) lab__die "connect.sh: unknown scenario '$1'" ;; esac
+		cb_nebula "$k" "$relay" "$1" "$delay" ;;
 	*) lab__die "connect.sh: unknown scenario '$1'" ;;
 	esac
 }
 
 connect_main() {
-	local s
+	local s t0
 	bench_require
 	bench_init
 	echo "# connect time: $BENCH_RUNS runs per scenario, timeout ${BENCH_TIMEOUT}s; figures in $BENCH_OUT"
+	t0=$(date +%s)
+	bench_result connect.started "$(date -u '+%Y-%m-%d %H:%M UTC')"
+	bench_result connect.load0 "$(bench_load)"
 	# shellcheck disable=SC2086 # one scenario per word
 	[ $# -gt 0 ] || set -- $CONNECT_ALL
 	for s in "$@"; do
@@ -371,6 +407,8 @@ connect_main() {
 			cb_run "$s"
 		) || echo "# $s: the scenario broke (status $?)" >&2
 	done
+	bench_result connect.load1 "$(bench_load)"
+	bench_result connect.minutes $((($(date +%s) - t0 + 30) / 60))
 }
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then

@@ -2,7 +2,9 @@
 # nebula-lab.sh: Nebula (Debian's `nebula`) in lab.sh namespaces, for the
 # side-by-side benchmarks.  One certificate authority per lab; hosts get
 # overlay addresses 10.98.0.N/24, the lighthouse 10.98.0.254.  Every node
-# listens on UDP 4242 (Nebula's default), punchy is on (punch and respond).
+# listens on UDP 4242 (Nebula's default), punchy is on (punch and respond)
+# with Nebula's default delay (1s) unless NB_PUNCHY_DELAY sets punchy.delay
+# (for hosts; the lighthouse does not punch).
 #
 #   nb_pki                       CA and the lighthouse's certificate
 #   nb_cert NAME N               certificate for host NAME, 10.98.0.N
@@ -58,7 +60,7 @@ nb__conf() {
 		  port: $NB_PORT
 		punchy:
 		  punch: true
-		  respond: true
+		  respond: true$([ -n "${NB_PUNCHY_DELAY:-}" ] && printf '\n  delay: %s' "$NB_PUNCHY_DELAY")
 		relay:
 		  am_relay: $([ "$am_lh" = true ] && [ "$relay" = 1 ] && echo true || echo false)
 		  use_relays: $([ "$relay" = 1 ] && echo true || echo false)

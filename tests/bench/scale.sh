@@ -24,9 +24,14 @@
 #               private part (RssAnon: without shared library pages)
 #   idle CPU    user+system seconds each daemon spent over BENCH_IDLE_SECS
 #               of idleness after the mesh is up, per minute
-#   idle bytes  every byte a node sent in that time (nftables counters on
-#               its uplink, split into signaling, STUN/TURN and tunnel
-#               packets), per minute and per peer
+#   with wireguard-go   for wice, RSS and idle CPU of each node's daemon
+#               and its wireguard-go together (what a node pays; Nebula's
+#               one process does both jobs)
+#   idle bytes  every IP packet a node sent out of its uplink in that time
+#               (nftables counters in postrouting: IP headers and payload,
+#               no link-layer framing, no ARP; the kernel's ICMP such as
+#               IPv6 neighbour discovery counts), split into signaling,
+#               STUN/TURN, tunnel, ICMP and other, per minute and per peer
 set -u
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 top_builddir=${top_builddir:-.}
@@ -248,19 +253,31 @@ sc_one() {
 	rss=$(for i in $(seq 1 "$n"); do sc_rss_kb "$(lab_pid "node-$i")"; done | bench_stats)
 	anon=$(for i in $(seq 1 "$n"); do sc_rss_kb "$(lab_pid "node-$i")" RssAnon; done | bench_stats)
 	wgrss=-
+	allrss=$rss
 	if [ "$tool" = wice ]; then
 		wgrss=$(for i in $(seq 1 "$n"); do sc_rss_kb "$(lab_pid "wg-w$i")"; done | bench_stats)
+		allrss=$(for i in $(seq 1 "$n"); do
+			echo $(($(sc_rss_kb "$(lab_pid "node-$i")") + $(sc_rss_kb "$(lab_pid "wg-w$i")")))
+		done | bench_stats)
 	fi
 
 	# idle cost
 	sleep "$SC_SETTLE_SECS"
 	for i in $(seq 1 "$n"); do
 		echo "$(sc_cpu_ticks "$(lab_pid "node-$i")") $(sc_counter_bytes "h$i")"
+		sc__wg_ticks "$tool" "$i" >>"$LAB_DIR/wg0"
 	done >"$LAB_DIR/idle0"
 	sleep "$BENCH_IDLE_SECS"
 	for i in $(seq 1 "$n"); do
 		echo "$(sc_cpu_ticks "$(lab_pid "node-$i")") $(sc_counter_bytes "h$i")"
+		sc__wg_ticks "$tool" "$i" >>"$LAB_DIR/wg1"
 	done >"$LAB_DIR/idle1"
+	# per node: daemon and wireguard-go CPU s/min together
+	paste -d' ' "$LAB_DIR/idle0" "$LAB_DIR/idle1" "$LAB_DIR/wg0" "$LAB_DIR/wg1" |
+		awk -v secs="$BENCH_IDLE_SECS" -v hz="$(getconf CLK_TCK)" \
+			'{ printf "%.3f\n", ($7 - $1 + $14 - $13) / hz * 60 / secs }' >"$LAB_DIR/idle-all"
+	allcpu="$(bench_median <"$LAB_DIR/idle-all")/$(sort -g "$LAB_DIR/idle-all" | tail -n 1)"
+	rm -f "$LAB_DIR/wg0" "$LAB_DIR/wg1"
 	paste -d' ' "$LAB_DIR/idle0" "$LAB_DIR/idle1" >"$BENCH_OUT/raw/scale.$name.idle"
 	# per node: CPU s/min, bytes/min/peer in all and by kind
 	awk -v secs="$BENCH_IDLE_SECS" -v peers=$((n - 1)) -v hz="$(getconf CLK_TCK)" '{
@@ -286,6 +303,8 @@ sc_one() {
 	bench_result "scale.$name.rss_kb" "$(cut -d' ' -f1,3 <<<"$rss")"
 	bench_result "scale.$name.rss_anon_kb" "$(cut -d' ' -f1,3 <<<"$anon")"
 	bench_result "scale.$name.cpu_s_per_min" "$cpu"
+	bench_result "scale.$name.rss_with_wg_kb" "$(cut -d' ' -f1,3 <<<"$allrss")"
+	bench_result "scale.$name.cpu_with_wg_s_per_min" "$allcpu"
 	bench_result "scale.$name.bytes_per_min_per_peer" "$bytes"
 	# what the tool itself sends (signaling, STUN/TURN, tunnel packets):
 	# not the kernel's neighbour discovery
@@ -294,11 +313,23 @@ sc_one() {
 	if [ "$pairs" != "$total" ]; then
 		# not idle: the daemons were still trying to reach the missing pairs
 		cpu="$cpu (mesh incomplete)"
+		allcpu="$allcpu (mesh incomplete)"
 		bytes="$bytes (mesh incomplete)"
 	fi
 	bench_row scale "$tool${SC_VARIANT:+ (liveness = $SC_VARIANT)}" "$topo" "$n" "$pairs/$total" "$(sc__s "$max")" "$(sc__s "$med")" \
-		"$(sc__mb "$rss") (private $(sc__mb "$anon"))" "$(sc__mb "$wgrss")" "$cpu" "$bytes" "$kinds" \
+		"$(sc__mb "$rss") (private $(sc__mb "$anon"))" "$(sc__mb "$wgrss")" "$(sc__mb "$allrss")" \
+		"$cpu" "$allcpu" "$bytes" "$kinds" \
 		"$load0-$loadm-$(bench_load)"
+}
+
+# sc__wg_ticks TOOL I: CPU ticks of node I's wireguard-go (0 for Nebula,
+# whose one process also does the tunnel).
+sc__wg_ticks() {
+	if [ "$1" = wice ]; then
+		sc_cpu_ticks "$(lab_pid "wg-w$2")"
+	else
+		echo 0
+	fi
 }
 
 # sc__s MS: seconds with one decimal ("> N" kept as is).
