@@ -21,6 +21,7 @@
 #include "peer-diag.h"
 #include "peer.h"
 #include "pinger.h"
+#include "wg/wg-keyaddr.h"
 
 /* Below the control socket's 3 s for a client's request. */
 #define PING_TIMEOUT_MS 2000
@@ -38,28 +39,53 @@ static bool single_address(const struct wg_allowed_ip *a)
 	return (a->family == AF_INET && a->cidr == 32) || (a->family == AF_INET6 && a->cidr == 128);
 }
 
+/* The first address of @aips that is one host. */
+static const struct wg_allowed_ip *first_host(const struct wg_allowed_ip *aips, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (single_address(&aips[i]))
+			return &aips[i];
+	return NULL;
+}
+
+/* A peer whose addresses another peer carries (reroute.c) is reached at
+ * those: what its router told of a learned peer, else its key address,
+ * which moved to the carrier with its other allowed IPs. */
+static const struct wg_allowed_ip *carried_target(const struct wice_peer *peer, struct wg_allowed_ip *buf,
+						  size_t size)
+{
+	const struct wg_allowed_ip *a = first_host(buf, facts_prefixes_of(peer->iface, peer->public_key, buf, size));
+
+	if (a || !peer->iface->link_own_added)
+		return a;
+	buf[0].family = AF_INET6;
+	buf[0].cidr = 128;
+	wg_key_address(peer->public_key, &buf[0].addr.v6);
+	return &buf[0];
+}
+
 /* Where to send the echo request; false when the peer has no address
  * that is one host. */
 static bool ping_target(const struct wice_peer *peer, struct sockaddr_storage *ret)
 {
 	struct sockaddr_in *in = (struct sockaddr_in *)ret;
 	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ret;
+	struct wg_allowed_ip carried[8];
+	const struct wg_allowed_ip *a = peer->rerouted ? carried_target(peer, carried, G_N_ELEMENTS(carried)) : NULL;
 
 	memset(ret, 0, sizeof(*ret));
-	for (size_t i = 0; i < peer->n_aips; i++) {
-		const struct wg_allowed_ip *a = &peer->aips[i];
-
-		if (!single_address(a))
-			continue;
-		if (a->family == AF_INET) {
-			in->sin_family = AF_INET;
-			in->sin_addr = a->addr.v4;
-		} else {
-			in6->sin6_family = AF_INET6;
-			in6->sin6_addr = a->addr.v6;
-			if (IN6_IS_ADDR_LINKLOCAL(&a->addr.v6))
-				in6->sin6_scope_id = if_nametoindex(peer->iface->name);
-		}
+	if (!a)
+		a = first_host(peer->aips, peer->n_aips);
+	if (a && a->family == AF_INET) {
+		in->sin_family = AF_INET;
+		in->sin_addr = a->addr.v4;
+		return true;
+	}
+	if (a) {
+		in6->sin6_family = AF_INET6;
+		in6->sin6_addr = a->addr.v6;
+		if (IN6_IS_ADDR_LINKLOCAL(&a->addr.v6))
+			in6->sin6_scope_id = if_nametoindex(peer->iface->name);
 		return true;
 	}
 	if (!peer->iface->link_own_added)
