@@ -119,8 +119,12 @@ static gboolean on_timer(gpointer data)
 
 void nat_watch_schedule(struct nat_watch *w, const struct wice_iface_settings *cfg, guint delay_ms)
 {
-	/* the servers are copied now: @cfg may be gone by the time it runs */
-	w->n_servers = nat_binding_servers(cfg, AF_INET, w->servers, w->lens, NAT_PROBE_MAX_TARGETS);
+	/* the servers are copied now: @cfg may be gone by the time it runs;
+	 * a configuration without server reflexive candidates asked for no
+	 * traffic to STUN servers, and gets none */
+	w->n_servers = (cfg->candidate_types & WICE_CAND_SRFLX)
+			       ? nat_binding_servers(cfg, AF_INET, w->servers, w->lens, NAT_PROBE_MAX_TARGETS)
+			       : 0;
 	if (w->timer)
 		return; /* the pending run takes the new servers */
 	w->timer = source_timeout(delay_ms, on_timer, w);
