@@ -268,5 +268,5 @@ void peer_handover_consider_upgrade(struct wice_peer *peer)
 		return;
 	peer->upgrade_due_us = 0;
 	peer->upgrades++;
-	peer_restart_keeping_path(peer, "looking for a direct path");
+	peer_try_upgrade(peer);
 }

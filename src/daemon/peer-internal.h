@@ -19,7 +19,8 @@ void peer_teardown(struct wice_peer *peer);
 void peer_rebuild(struct wice_peer *peer, bool own_session, uint64_t remote_session, const char *reason,
 		  bool keep_path);
 /* A restart of our own (a new session) that keeps the path meanwhile. */
-void peer_restart_keeping_path(struct wice_peer *peer, const char *reason);
+/* A new session beside a working relay path, to find a direct one. */
+void peer_try_upgrade(struct wice_peer *peer);
 
 /* peer-ice.c: the agents of the current session. */
 bool peer_ice_create(struct wice_peer *peer, const char *ufrag, const char *pwd);

@@ -193,9 +193,12 @@ static void peer_restart(struct wice_peer *peer, const char *reason, bool keep_p
 	peer_rebuild(peer, true, 0, why, keep_path);
 }
 
-void peer_restart_keeping_path(struct wice_peer *peer, const char *reason)
+/* A try for a better path while this one works: not a restart (nothing
+ * failed), counted apart. */
+void peer_try_upgrade(struct wice_peer *peer)
 {
-	peer_restart(peer, reason, true);
+	peer->upgrade_attempts++;
+	peer_rebuild(peer, true, 0, "looking for a direct path", true);
 }
 
 void peer_restart_now(struct wice_peer *peer)

@@ -148,6 +148,7 @@ struct wice_peer {
 	unsigned resend_interval_ms;
 	GSource *restart_timer;
 	unsigned restarts;
+	unsigned upgrade_attempts; /* new sessions beside a working relay path (peer-handover.c) */
 	unsigned failures; /* consecutive, for backoff */
 	gint64 connecting_since_us;
 

@@ -6,7 +6,7 @@
  *   "facts":[{"subject","attribute","value","ttl"}],"selected_pair":{"local":{"type","address","port",
  *   "advertised":true (only when it is an [ice] advertise address)},
  *   "remote":{...}}|null,"last_handshake","rx_bytes","tx_bytes","role",
- *   "local_candidates","remote_candidates","restarts",
+ *   "local_candidates","remote_candidates","restarts","upgrade_attempts",
  *   "port_mapping":{"protocol","external","internal","lifetime"}|null,
  *   "link_addresses":{"link_local","key"}|null,"diagnosis":{...} (peer-diag.h)}],
  *   "link_addresses" (ours),
@@ -217,6 +217,7 @@ static void add_peer(JsonBuilder *b, const struct wice_peer *peer, const struct 
 	add_int(b, "local_candidates", (gint64)peer->n_local);
 	add_int(b, "remote_candidates", (gint64)peer_remote_candidates(peer));
 	add_int(b, "restarts", peer->restarts);
+	add_int(b, "upgrade_attempts", peer->upgrade_attempts);
 	add_port_mapping(b, peer);
 	add_link_addresses(b, peer->iface, peer->public_key);
 	peer_diag_add(b, peer, ours);
