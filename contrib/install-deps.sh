@@ -5,7 +5,7 @@ set -eu
 PACKAGES="
 	autoconf automake libtool pkg-config make gcc clang
 	libglib2.0-dev libnice-dev libsodium-dev libmnl-dev libcurl4-openssl-dev
-	libjson-glib-dev libsoup-3.0-dev libnftables-dev libsystemd-dev libcap-ng-dev libcriterion-dev linux-libc-dev
+	libjson-glib-dev libsoup-3.0-dev libnftables-dev libcap-ng-dev libcriterion-dev linux-libc-dev
 	libqrencode-dev libpng-dev libminiupnpc-dev
 	iproute2 nftables conntrack wireguard-tools wireguard-go iputils-ping procps psmisc socat jq curl
 	coturn openssl miniupnpd-nftables etcd-server etcd-client

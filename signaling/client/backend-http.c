@@ -22,7 +22,7 @@
 
 #include <errno.h>
 #include <string.h>
-#include <curl/curl.h>
+#include "curl-dl.h"
 #include <sodium.h>
 
 #include "backend-impl.h"

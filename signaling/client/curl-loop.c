@@ -24,6 +24,8 @@ bool curl_loop_global_init(GError **error)
 	static gsize done;
 	static CURLcode result;
 
+	if (!curl_dl_load(error))
+		return false;
 	if (g_once_init_enter(&done)) {
 		result = curl_global_init(CURL_GLOBAL_DEFAULT);
 		g_once_init_leave(&done, 1);

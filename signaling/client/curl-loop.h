@@ -11,7 +11,7 @@
 #pragma once
 
 #include <stdbool.h>
-#include <curl/curl.h>
+#include "curl-dl.h"
 #include <gio/gio.h>
 
 struct curl_loop;

@@ -71,7 +71,8 @@ struct wice_iface {
 	struct wg_io *io; /* this device's reads and writes, off the main loop */
 	bool sync_busy;   /* a read is in flight */
 	GArray *sync_waiters, *next_sync_waiters; /* of this read, of the next */
-	GSource *sync_timer;
+	GSource *sync_timer; /* the next periodic read (source_timer_new) */
+	gint64 read_started_us; /* monotonic, of the read in flight */
 	/* addresses bound to keys (link-addr.c) */
 	bool is_mesh;           /* the daemon's [mesh] interface */
 	bool link_own_added;    /* ours are on the interface */
