@@ -4,7 +4,15 @@
  * The receive buffers are per thread, not per proxy: a proxy needs room for
  * a whole batch of maximum-size datagrams (WireGuard's MTU may be jumbo), a
  * daemon may have many peers, and all proxies of a thread take turns in one
- * main loop, so one set of buffers serves them all. */
+ * main loop, so one set of buffers serves them all.
+ *
+ * The other direction is batched too: libnice hands over one datagram per
+ * callback, so user_proxy_deliver() queues a copy (one queue per thread,
+ * owned by one proxy at a time) and the queue goes to WireGuard with one
+ * sendmmsg() when it is full, when another proxy of the thread delivers,
+ * or when the main loop comes round to the proxy's flush source, which is
+ * ready whenever the proxy owns queued datagrams: after libnice has
+ * drained its socket. */
 #include "config.h"
 
 #include <errno.h>
@@ -18,6 +26,10 @@
 #define UDP_MAX_PAYLOAD 65535
 /* Batches per wakeup before other sources get their turn. */
 #define MAX_BATCHES_PER_WAKEUP 8
+/* The delivery queue's bytes: room for a full batch of 1500-byte
+ * datagrams, and always for one of the largest. */
+#define DELIVER_ARENA (128 * 1024)
+
 /* Room for bursts while the main loop is busy elsewhere (the kernel caps
  * it at net.core.rmem_max). */
 #define SOCKET_BUFFER (1 << 20)
@@ -27,6 +39,7 @@ struct user_proxy {
 	guint stream, component;
 	int fd;
 	GSource *source;
+	GSource *flush; /* a struct flush_source */
 	union wg_sockaddr local; /* our socket: WireGuard's endpoint */
 	union wg_sockaddr wg;    /* WireGuard's listen address */
 	unsigned batch;
@@ -42,7 +55,23 @@ struct batch_buffers {
 	uint8_t data[USER_PROXY_MAX_BATCH][UDP_MAX_PAYLOAD];
 };
 
+/* Datagrams from libnice on their way to WireGuard. */
+struct deliver_queue {
+	struct user_proxy *owner; /* whose datagrams are queued, or NULL */
+	unsigned n;
+	size_t used;
+	struct mmsghdr hdr[USER_PROXY_MAX_BATCH];
+	struct iovec iov[USER_PROXY_MAX_BATCH];
+	uint8_t arena[DELIVER_ARENA];
+};
+
+struct flush_source {
+	GSource source;
+	struct user_proxy *proxy;
+};
+
 static GPrivate thread_buffers = G_PRIVATE_INIT(g_free);
+static GPrivate thread_queue = G_PRIVATE_INIT(g_free);
 
 static struct batch_buffers *get_buffers(void)
 {
@@ -130,14 +159,106 @@ static gboolean on_readable(gint fd, GIOCondition condition, gpointer data)
 
 /* ---- peer -> WireGuard ------------------------------------------------------- */
 
+static struct deliver_queue *get_queue(void)
+{
+	struct deliver_queue *q = g_private_get(&thread_queue);
+
+	if (!q) {
+		q = g_new(struct deliver_queue, 1);
+		q->owner = NULL;
+		q->n = 0;
+		q->used = 0;
+		g_private_set(&thread_queue, q);
+	}
+	return q;
+}
+
+/* Sends what @q holds for its owner; a datagram the kernel refuses (say,
+ * ECONNREFUSED after WireGuard's port closed) is dropped, not retried. */
+static void flush_queue(struct deliver_queue *q)
+{
+	struct user_proxy *p = q->owner;
+	unsigned i = 0;
+
+	while (i < q->n) {
+		int r = sendmmsg(p->fd, q->hdr + i, q->n - i, MSG_DONTWAIT);
+
+		if (r <= 0) {
+			p->stats.drop_to_wg++;
+			i++;
+			continue;
+		}
+		for (unsigned k = i; k < i + (unsigned)r; k++) {
+			p->stats.to_wg_packets++;
+			p->stats.to_wg_bytes += q->iov[k].iov_len;
+		}
+		i += (unsigned)r;
+	}
+	q->owner = NULL;
+	q->n = 0;
+	q->used = 0;
+}
+
 void user_proxy_deliver(struct user_proxy *p, const uint8_t *buf, size_t len)
 {
-	if (sendto(p->fd, buf, len, MSG_DONTWAIT, &p->wg.sa, wg_sockaddr_len(&p->wg)) < 0) {
+	struct deliver_queue *q = get_queue();
+	uint8_t *slot;
+
+	if (len > UDP_MAX_PAYLOAD) {
 		p->stats.drop_to_wg++;
 		return;
 	}
-	p->stats.to_wg_packets++;
-	p->stats.to_wg_bytes += len;
+	if (q->owner && (q->owner != p || q->used + len > sizeof(q->arena)))
+		flush_queue(q);
+	slot = q->arena + q->used;
+	memcpy(slot, buf, len);
+	q->iov[q->n] = (struct iovec){ .iov_base = slot, .iov_len = len };
+	q->hdr[q->n].msg_hdr = (struct msghdr){
+		.msg_name = &p->wg,
+		.msg_namelen = wg_sockaddr_len(&p->wg),
+		.msg_iov = &q->iov[q->n],
+		.msg_iovlen = 1,
+	};
+	q->owner = p;
+	q->n++;
+	q->used += len;
+	if (q->n >= p->batch)
+		flush_queue(q);
+}
+
+/* Ready while the proxy owns queued datagrams: libnice's socket source
+ * has drained its socket for now. */
+static gboolean flush_prepare(GSource *source, gint *timeout)
+{
+	const struct deliver_queue *q = g_private_get(&thread_queue);
+
+	*timeout = -1;
+	return q && q->n && q->owner == ((struct flush_source *)source)->proxy;
+}
+
+static gboolean flush_dispatch(GSource *source, GSourceFunc callback, gpointer data)
+{
+	struct deliver_queue *q = g_private_get(&thread_queue);
+
+	if (q && q->n && q->owner == ((struct flush_source *)source)->proxy)
+		flush_queue(q);
+	return G_SOURCE_CONTINUE;
+}
+
+static GSourceFuncs flush_funcs = {
+	.prepare = flush_prepare,
+	.check = NULL,
+	.dispatch = flush_dispatch,
+};
+
+/* Datagrams still queued for @p: sent while its socket is still open
+ * (free), or with the old port (set_wg_port). */
+static void flush_own(struct user_proxy *p)
+{
+	struct deliver_queue *q = g_private_get(&thread_queue);
+
+	if (q && q->owner == p)
+		flush_queue(q);
 }
 
 /* ---- life cycle ---------------------------------------------------------------- */
@@ -200,6 +321,9 @@ struct user_proxy *user_proxy_new_full(NiceAgent *agent, guint stream, guint com
 	p->source = g_unix_fd_source_new(p->fd, G_IO_IN);
 	g_source_set_callback(p->source, G_SOURCE_FUNC(on_readable), p, NULL);
 	g_source_attach(p->source, context);
+	p->flush = g_source_new(&flush_funcs, sizeof(struct flush_source));
+	((struct flush_source *)p->flush)->proxy = p;
+	g_source_attach(p->flush, context);
 	return g_steal_pointer(&p);
 }
 
@@ -225,6 +349,7 @@ void user_proxy_set_agent(struct user_proxy *p, NiceAgent *agent, guint stream, 
 
 void user_proxy_set_wg_port(struct user_proxy *p, uint16_t wg_port)
 {
+	flush_own(p);
 	loopback(&p->wg, p->wg.sa.sa_family, wg_port);
 }
 
@@ -233,8 +358,9 @@ void user_proxy_set_batch(struct user_proxy *p, unsigned batch)
 	p->batch = CLAMP(batch, 1, USER_PROXY_MAX_BATCH);
 }
 
-void user_proxy_get_stats(const struct user_proxy *p, struct user_proxy_stats *ret)
+void user_proxy_get_stats(struct user_proxy *p, struct user_proxy_stats *ret)
 {
+	flush_own(p);
 	*ret = p->stats;
 }
 
@@ -242,9 +368,15 @@ void user_proxy_free(struct user_proxy *p)
 {
 	if (!p)
 		return;
+	if (p->fd >= 0)
+		flush_own(p);
 	if (p->source) {
 		g_source_destroy(p->source);
 		g_source_unref(p->source);
+	}
+	if (p->flush) {
+		g_source_destroy(p->flush);
+		g_source_unref(p->flush);
 	}
 	if (p->fd >= 0)
 		close(p->fd);
