@@ -12,12 +12,15 @@
  * sendmmsg() when it is full, when another proxy of the thread delivers,
  * or when the main loop comes round to the proxy's flush source, which is
  * ready whenever the proxy owns queued datagrams: after libnice has
- * drained its socket. */
+ * drained its socket.  Datagrams of one size go out as one UDP GSO
+ * send (UDP_SEGMENT), so the kernel routes and builds one packet per run
+ * and cuts it up on WireGuard's side. */
 #include "config.h"
 
 #include <errno.h>
 #include <glib-unix.h>
 #include <string.h>
+#include <netinet/udp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -43,6 +46,7 @@ struct user_proxy {
 	union wg_sockaddr local; /* our socket: WireGuard's endpoint */
 	union wg_sockaddr wg;    /* WireGuard's listen address */
 	unsigned batch;
+	bool no_gso; /* the kernel refused UDP_SEGMENT */
 	struct user_proxy_stats stats;
 };
 
@@ -62,6 +66,11 @@ struct deliver_queue {
 	size_t used;
 	struct mmsghdr hdr[USER_PROXY_MAX_BATCH];
 	struct iovec iov[USER_PROXY_MAX_BATCH];
+	/* the same datagrams as GSO runs (pack_runs) */
+	struct mmsghdr out[USER_PROXY_MAX_BATCH];
+	struct iovec run_iov[USER_PROXY_MAX_BATCH];
+	unsigned run_first[USER_PROXY_MAX_BATCH], run_len[USER_PROXY_MAX_BATCH];
+	uint8_t control[USER_PROXY_MAX_BATCH][CMSG_SPACE(sizeof(uint16_t))] __attribute__((aligned(8)));
 	uint8_t arena[DELIVER_ARENA];
 };
 
@@ -173,26 +182,98 @@ static struct deliver_queue *get_queue(void)
 	return q;
 }
 
-/* Sends what @q holds for its owner; a datagram the kernel refuses (say,
+/* The most segments and bytes one UDP_SEGMENT send may carry (the
+ * kernel's UDP_MAX_SEGMENTS in older releases, and an IP packet's
+ * length). */
+#define GSO_MAX_SEGMENTS 64
+#define GSO_MAX_BYTES (65535 - 8 - 40)
+
+/* How many datagrams from @i on form one GSO run: datagrams lie back to
+ * back in the arena, so a run of one size (the last may be shorter) is one
+ * buffer the kernel cuts into datagrams. */
+static unsigned gso_run(const struct deliver_queue *q, unsigned i, size_t *ret_bytes)
+{
+	size_t size = q->iov[i].iov_len, total = size;
+	unsigned k = i + 1;
+
+	while (k < q->n && k - i < GSO_MAX_SEGMENTS && q->iov[k].iov_len <= size && q->iov[k].iov_len &&
+	       total + q->iov[k].iov_len <= GSO_MAX_BYTES) {
+		total += q->iov[k++].iov_len;
+		if (q->iov[k - 1].iov_len < size)
+			break;
+	}
+	*ret_bytes = total;
+	return k - i;
+}
+
+/* One message per GSO run: the kernel builds and routes one packet for a
+ * whole run instead of one per datagram, which is most of what a
+ * datagram costs on loopback.  Returns the number of messages. */
+static unsigned pack_runs(struct deliver_queue *q, const struct user_proxy *p)
+{
+	unsigned m = 0;
+
+	for (unsigned i = 0; i < q->n; m++) {
+		size_t bytes = q->iov[i].iov_len;
+		unsigned n = p->no_gso ? 1 : gso_run(q, i, &bytes);
+		struct msghdr *h = &q->out[m].msg_hdr;
+
+		q->run_iov[m] = (struct iovec){ .iov_base = q->iov[i].iov_base, .iov_len = bytes };
+		q->run_first[m] = i;
+		q->run_len[m] = n;
+		*h = q->hdr[i].msg_hdr;
+		h->msg_iov = &q->run_iov[m];
+		if (n > 1) {
+			struct cmsghdr *c = (struct cmsghdr *)q->control[m];
+			uint16_t gso_size = (uint16_t)q->iov[i].iov_len;
+
+			h->msg_control = q->control[m];
+			h->msg_controllen = sizeof(q->control[m]);
+			c->cmsg_level = SOL_UDP;
+			c->cmsg_type = UDP_SEGMENT;
+			c->cmsg_len = CMSG_LEN(sizeof(gso_size));
+			memcpy(CMSG_DATA(c), &gso_size, sizeof(gso_size));
+		}
+		i += n;
+	}
+	return m;
+}
+
+/* A run the kernel refused as GSO (an old kernel): GSO off for the proxy,
+ * the run again datagram by datagram. */
+static void send_run_unsegmented(struct user_proxy *p, const struct deliver_queue *q, unsigned m)
+{
+	p->no_gso = true;
+	for (unsigned k = q->run_first[m]; k < q->run_first[m] + q->run_len[m]; k++) {
+		if (sendmsg(p->fd, &q->hdr[k].msg_hdr, MSG_DONTWAIT) < 0) {
+			p->stats.drop_to_wg++;
+			continue;
+		}
+		p->stats.to_wg_packets++;
+		p->stats.to_wg_bytes += q->iov[k].iov_len;
+	}
+}
+
+/* Sends what @q holds for its owner; a datagram refused otherwise (say,
  * ECONNREFUSED after WireGuard's port closed) is dropped, not retried. */
 static void flush_queue(struct deliver_queue *q)
 {
 	struct user_proxy *p = q->owner;
-	unsigned i = 0;
+	unsigned m = pack_runs(q, p), i = 0;
 
-	while (i < q->n) {
-		int r = sendmmsg(p->fd, q->hdr + i, q->n - i, MSG_DONTWAIT);
+	while (i < m) {
+		int r = sendmmsg(p->fd, q->out + i, m - i, MSG_DONTWAIT);
 
-		if (r <= 0) {
-			p->stats.drop_to_wg++;
-			i++;
-			continue;
+		for (unsigned k = i; r > 0 && k < i + (unsigned)r; k++) {
+			p->stats.to_wg_packets += q->run_len[k];
+			p->stats.to_wg_bytes += q->run_iov[k].iov_len;
 		}
-		for (unsigned k = i; k < i + (unsigned)r; k++) {
-			p->stats.to_wg_packets++;
-			p->stats.to_wg_bytes += q->iov[k].iov_len;
-		}
-		i += (unsigned)r;
+		if (r > 0)
+			i += (unsigned)r;
+		else if (q->run_len[i] > 1 && (errno == EIO || errno == EINVAL || errno == ENOPROTOOPT))
+			send_run_unsegmented(p, q, i++);
+		else
+			p->stats.drop_to_wg += q->run_len[i++];
 	}
 	q->owner = NULL;
 	q->n = 0;
