@@ -50,7 +50,9 @@ struct user_proxy *user_proxy_new_full(NiceAgent *agent, guint stream, guint com
 void user_proxy_get_endpoint(const struct user_proxy *proxy, union wg_sockaddr *ret);
 
 /* Sends a datagram libnice received on the component to WireGuard.  Call it
- * from the receive callback attached with the agent's own main context. */
+ * from the receive callback attached with the agent's own main context.
+ * The datagram is copied into a queue that goes out with one sendmmsg()
+ * per batch, once libnice has drained its socket at the latest. */
 void user_proxy_deliver(struct user_proxy *proxy, const uint8_t *buf, size_t len);
 
 /* From now on datagrams from WireGuard go over @stream/@component of
@@ -62,10 +64,12 @@ void user_proxy_set_agent(struct user_proxy *proxy, NiceAgent *agent, guint stre
 /* WireGuard's listen port changed. */
 void user_proxy_set_wg_port(struct user_proxy *proxy, uint16_t wg_port);
 
-/* Datagrams per batch, 1 (no batching) to USER_PROXY_MAX_BATCH (default). */
+/* Datagrams per batch in both directions, 1 (no batching) to
+ * USER_PROXY_MAX_BATCH (default). */
 void user_proxy_set_batch(struct user_proxy *proxy, unsigned batch);
 
-void user_proxy_get_stats(const struct user_proxy *proxy, struct user_proxy_stats *ret);
+/* Sends what is queued for WireGuard first, so the counters are final. */
+void user_proxy_get_stats(struct user_proxy *proxy, struct user_proxy_stats *ret);
 
 /* Closes the socket and drops the agent reference.  Accepts NULL. */
 void user_proxy_free(struct user_proxy *proxy);

@@ -9,7 +9,8 @@
  * the bottleneck.  Each run reports what was offered, what the proxy handed
  * to libnice and what B received; the difference is what the proxy's socket
  * buffer or libnice dropped under overload.  A last run measures the other
- * direction: B sends, A's receive callback calls user_proxy_deliver().
+ * direction: B sends, A's receive callback calls user_proxy_deliver(),
+ * again with and without batching.
  *
  *   user-proxy-bench [SECONDS-PER-RUN [DATAGRAM-SIZE]]   (default 2, 1400) */
 #include "config.h"
@@ -215,13 +216,14 @@ static void run_to_peer(struct bench *b, unsigned batch, unsigned seconds)
 	print_cpu(b, s.to_peer_packets);
 }
 
-static void run_to_wg(struct bench *b, unsigned seconds)
+static void run_to_wg(struct bench *b, unsigned batch, unsigned seconds)
 {
 	struct user_proxy_stats s;
 
+	user_proxy_set_batch(b->a.proxy, batch);
 	timed_run(b, blast_peer, seconds, &s);
-	printf("peer->wg         : offered %8.0f/s  delivered %8.0f/s  send failures %" G_GUINT64_FORMAT "\n",
-	       (double)b->offered / seconds, (double)s.to_wg_packets / seconds, s.drop_to_wg);
+	printf("peer->wg batch %2u: offered %8.0f/s  delivered %8.0f/s  send failures %" G_GUINT64_FORMAT "\n",
+	       batch, (double)b->offered / seconds, (double)s.to_wg_packets / seconds, s.drop_to_wg);
 	print_cpu(b, s.to_wg_packets);
 }
 
@@ -286,7 +288,8 @@ int main(int argc, char **argv)
 	printf("%zu-byte datagrams, %u s per run, loopback\n", b.size, seconds);
 	run_to_peer(&b, USER_PROXY_MAX_BATCH, seconds);
 	run_to_peer(&b, 1, seconds);
-	run_to_wg(&b, seconds);
+	run_to_wg(&b, USER_PROXY_MAX_BATCH, seconds);
+	run_to_wg(&b, 1, seconds);
 	/* The process ends here: the agents, threads and sockets go with it. */
 	return 0;
 }
