@@ -14,8 +14,8 @@
 #include <bpf/libbpf.h>
 
 #include "bpf-relay.h"
-#include "bpf/turn-channel.h"
-#include "bpf/turn-channel.skel.h"
+#include "turn-channel.h"
+#include "turn-channel.skel.h"
 
 /* Ours among other filters on the device; fixed so that a new daemon
  * replaces what a killed one left. */

@@ -1,5 +1,5 @@
 /* The eBPF relay path (issue 14): TURN ChannelData framing in the kernel
- * for relay pairs, with tc programs (proxy/bpf/turn-channel.bpf.c) on the
+ * for relay pairs, with tc programs (proxy/turn-channel.bpf.c) on the
  * device that carries the TURN traffic.
  *
  * WireGuard's endpoint for the peer is the remote candidate (the peer's
