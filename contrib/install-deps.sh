@@ -3,7 +3,7 @@
 # whole test suite.  Run as root.
 set -eu
 PACKAGES="
-	autoconf automake libtool pkg-config make gcc clang
+	autoconf automake libtool pkg-config make gcc clang llvm libbpf-dev bpftool
 	libglib2.0-dev libnice-dev libsodium-dev libmnl-dev libcurl4-openssl-dev
 	libjson-glib-dev libsoup-3.0-dev libnftables-dev libcap-ng-dev libcriterion-dev linux-libc-dev
 	libqrencode-dev libpng-dev libminiupnpc-dev

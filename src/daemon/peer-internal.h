@@ -103,6 +103,15 @@ bool peer_path_on_agent_lost(struct peer_agent *pa);
 void peer_path_deliver(struct wice_peer *peer, const uint8_t *buf, size_t len);
 /* Drops the proxy or nftables rules of the current agent. */
 void peer_path_release(struct wice_peer *peer);
+/* peer-bpf.c found the relay pair's channel and WireGuard now points at
+ * the kernel path. */
+void peer_path_bpf_ready(struct wice_peer *peer);
+
+/* peer-bpf.c: the eBPF relay path beside the user proxy of a relay pair
+ * (@local relayed); false where it does not apply or cannot load. */
+bool peer_bpf_start(struct wice_peer *peer, const NiceCandidate *local, const NiceCandidate *remote);
+bool peer_bpf_active(const struct wice_peer *peer);
+void peer_bpf_stop(struct wice_peer *peer);
 
 /* peer-wg.c: writes to WireGuard, on the interface's worker. */
 /* Points WireGuard at @ep; the controlling side of a peer without a

@@ -11,7 +11,8 @@
  * nftables works here (WireGuard's endpoint is the remote candidate and
  * the kernel rewrites ports); relay pairs, and every pair when the proxy
  * mode is "user", go through the in-process proxy (WireGuard's endpoint is
- * a loopback socket of ours).  A new pair replaces the path in place: the
+ * a loopback socket of ours).  A relay pair of ours then moves to the
+ * eBPF relay path where it loads (peer-bpf.c).  A new pair replaces the path in place: the
  * new path is set up before WireGuard is pointed at it. */
 #include "config.h"
 
@@ -176,7 +177,7 @@ static void switch_path(struct wice_peer *peer, enum peer_proxy_kind old, enum p
 	emit_selected_pair(peer);
 	if (old == PEER_PROXY_NFT && kind != PEER_PROXY_NFT)
 		drop_nft_rules(peer);
-	if (old == PEER_PROXY_USER && kind != PEER_PROXY_USER)
+	if ((old == PEER_PROXY_USER || old == PEER_PROXY_BPF) && kind != PEER_PROXY_USER)
 		peer_handover_keep_user_proxy(peer);
 	peer_handover_took_over(peer);
 }
@@ -189,6 +190,7 @@ static bool use_pair(struct wice_peer *peer, struct peer_agent *pa)
 	enum peer_proxy_kind old = peer->proxy;
 	bool ok;
 
+	peer_bpf_stop(peer);
 	record_pair(&peer->selected, local, remote);
 	peer_advertise_note_pair(peer, &peer->selected, local, remote);
 	ok = kind == PEER_PROXY_NFT ? use_nft(peer, local, remote) : false;
@@ -201,7 +203,15 @@ static bool use_pair(struct wice_peer *peer, struct peer_agent *pa)
 	peer->path_agent = pa;
 	peer->kicked_for_lost = false;
 	switch_path(peer, old, kind);
+	if (kind == PEER_PROXY_USER)
+		peer_bpf_start(peer, local, remote);
 	return true;
+}
+
+void peer_path_bpf_ready(struct wice_peer *peer)
+{
+	peer->proxy = PEER_PROXY_BPF;
+	emit_selected_pair(peer);
 }
 
 static bool direct_still_checking(const struct wice_peer *peer)
@@ -322,7 +332,7 @@ static void fall_back_to_user_proxy(struct wice_peer *peer)
 
 void peer_path_deliver(struct wice_peer *peer, const uint8_t *buf, size_t len)
 {
-	if (peer->user_proxy && peer->proxy == PEER_PROXY_USER) {
+	if (peer->user_proxy && (peer->proxy == PEER_PROXY_USER || peer->proxy == PEER_PROXY_BPF)) {
 		user_proxy_deliver(peer->user_proxy, buf, len);
 		return;
 	}
@@ -349,6 +359,7 @@ void peer_path_release(struct wice_peer *peer)
 {
 	source_clear(&peer->relay_grace);
 	peer_wg_stop_kick(peer);
+	peer_bpf_stop(peer);
 	if (peer->proxy == PEER_PROXY_NFT)
 		drop_nft_rules(peer);
 	g_clear_pointer(&peer->user_proxy, user_proxy_free);
@@ -370,6 +381,13 @@ void peer_path_set_wg_port(struct wice_peer *peer, uint16_t port)
 		user_proxy_set_wg_port(peer->user_proxy, port);
 	if (peer->old.user_proxy)
 		user_proxy_set_wg_port(peer->old.user_proxy, port);
+	if (peer->proxy == PEER_PROXY_BPF && peer->path_agent) {
+		/* back to the user proxy, which follows the port */
+		peer_bpf_stop(peer);
+		if (use_user_proxy(peer, peer->path_agent))
+			peer->proxy = PEER_PROXY_USER;
+		return;
+	}
 	if (peer->proxy != PEER_PROXY_NFT || nft_proxy_set_peer_wg_port(peer_nft(peer), handle, port, &error))
 		return;
 	g_warning("%s/%s: nftables: %s; using the user proxy", peer->iface->name, peer->name, error->message);

@@ -37,7 +37,7 @@ const char *peer_state_name(enum peer_state state)
 
 const char *peer_proxy_name(enum peer_proxy_kind kind)
 {
-	return kind == PEER_PROXY_NFT ? "nft" : kind == PEER_PROXY_USER ? "user" : NULL;
+	return kind == PEER_PROXY_NFT ? "nft" : kind == PEER_PROXY_USER ? "user" : kind == PEER_PROXY_BPF ? "bpf" : NULL;
 }
 
 const char *peer_candidate_type_name(NiceCandidateType type)

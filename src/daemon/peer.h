@@ -30,6 +30,7 @@ enum peer_proxy_kind {
 	PEER_PROXY_NONE,
 	PEER_PROXY_NFT,
 	PEER_PROXY_USER,
+	PEER_PROXY_BPF, /* relay pair framed in the kernel, the user proxy beside it */
 };
 
 /* Remote candidates that came before the session's credentials. */
@@ -40,6 +41,7 @@ enum peer_proxy_kind {
 #define PEER_MAX_LOCAL_CANDIDATES 64
 
 struct portmap_mapping;
+struct peer_bpf;
 struct user_proxy;
 struct wice_peer;
 
@@ -156,6 +158,7 @@ struct wice_peer {
 	char nft_handle[32]; /* the name of our nftables elements, "" before any */
 	struct user_proxy *user_proxy;
 	struct peer_agent *user_proxy_agent; /* the agent the user proxy sends with */
+	struct peer_bpf *bpf;                 /* peer-bpf.c, for a relay pair */
 	struct peer_pair_info selected;
 	struct peer_old_path old;
 	unsigned upgrades;        /* attempts in a row to leave a relay for a direct pair */

@@ -4,7 +4,8 @@
  * Once the control socket is bound and the nftables table exists, the
  * daemon needs CAP_NET_ADMIN for WireGuard (generic netlink), nftables and
  * forced receive buffers, and CAP_CHOWN to hand the control socket to a
- * group a reload names.  It stays uid 0: userspace WireGuard's UAPI
+ * group a reload names, and CAP_BPF to load the eBPF relay path's tc
+ * programs when the first relay pair comes (bpf-relay.h).  It stays uid 0: userspace WireGuard's UAPI
  * sockets and /run/wice are root's, and as their owner it needs no
  * CAP_DAC_OVERRIDE for them.  Everything else goes, so a bug in a parser
  * of network input can no longer load modules, read other users' files,
@@ -29,7 +30,7 @@ static int keep_only_ours(capng_select_t sets)
 	if (sets == CAPNG_SELECT_BOTH)
 		types |= CAPNG_BOUNDING_SET;
 	capng_clear(sets);
-	capng_updatev(CAPNG_ADD, (capng_type_t)types, CAP_NET_ADMIN, CAP_CHOWN, -1);
+	capng_updatev(CAPNG_ADD, (capng_type_t)types, CAP_NET_ADMIN, CAP_CHOWN, CAP_BPF, -1);
 	return capng_apply(sets);
 }
 
