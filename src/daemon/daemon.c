@@ -452,7 +452,7 @@ struct wice_daemon *daemon_new(struct wice_config *config, const char *config_pa
 	 * and making the nftables table included.  [daemon] user= changes
 	 * users later (daemon_run), and threads of before lose everything. */
 	if (!config->user)
-		privileges_drop();
+		privileges_drop(wice_config_wants_bpf(config));
 	d = g_new0(struct wice_daemon, 1);
 	d->config = config;
 	d->config_path = g_strdup(config_path);

@@ -9,9 +9,11 @@
  *
  * The programs are loaded with the first relay pair and unloaded (filters
  * and all) with the last, so nothing stays behind when the daemon exits.
+ * Only with `[proxy] relay-path = bpf` (the default is the user proxy:
+ * the path works on virtual devices only, see bpf_relay_device_for());
  * WICE_BPF=off in the environment keeps every relay pair on the user
- * proxy; so does a kernel that refuses BPF, an IPv6 pair, or a device
- * that may offload checksums. */
+ * proxy all the same, and so does a kernel that refuses BPF, an IPv6
+ * pair, or a device that may offload checksums. */
 #include "config.h"
 
 #include <stdlib.h>
@@ -38,11 +40,14 @@ static struct bpf_relay *relay;
 static unsigned n_users;
 static bool refused; /* the kernel said no once: do not ask per pair */
 
-static bool disabled(void)
+/* `[proxy] relay-path = bpf` asks for it; WICE_BPF=off still keeps it
+ * off (for tests of the fallback). */
+static bool disabled(const struct wice_peer *peer)
 {
 	const char *env = g_getenv("WICE_BPF");
 
-	return refused || (env && (!strcmp(env, "off") || !strcmp(env, "0")));
+	return refused || iface_settings(peer->iface)->relay_path != WICE_RELAY_PATH_BPF ||
+	       (env && (!strcmp(env, "off") || !strcmp(env, "0")));
 }
 
 static struct bpf_relay *get_relay(void)
@@ -131,7 +136,7 @@ bool peer_bpf_start(struct wice_peer *peer, const NiceCandidate *local, const Ni
 	struct peer_bpf *b;
 
 	peer_bpf_stop(peer);
-	if (local->type != NICE_CANDIDATE_TYPE_RELAYED || disabled())
+	if (local->type != NICE_CANDIDATE_TYPE_RELAYED || disabled(peer))
 		return false;
 	b = g_new0(struct peer_bpf, 1);
 	b->peer = peer;

@@ -4,8 +4,10 @@
  * Once the control socket is bound and the nftables table exists, the
  * daemon needs CAP_NET_ADMIN for WireGuard (generic netlink), nftables and
  * forced receive buffers, and CAP_CHOWN to hand the control socket to a
- * group a reload names, and CAP_BPF to load the eBPF relay path's tc
- * programs when the first relay pair comes (bpf-relay.h).  It stays uid 0: userspace WireGuard's UAPI
+ * group a reload names, and, when the configuration asks for the eBPF
+ * relay path (`[proxy] relay-path = bpf`), CAP_BPF to load its tc programs
+ * when the first relay pair comes (bpf-relay.h).  It stays uid 0:
+ * userspace WireGuard's UAPI
  * sockets and /run/wice are root's, and as their owner it needs no
  * CAP_DAC_OVERRIDE for them.  Everything else goes, so a bug in a parser
  * of network input can no longer load modules, read other users' files,
@@ -23,18 +25,20 @@
 
 #include "privileges.h"
 
-static int keep_only_ours(capng_select_t sets)
+static int keep_only_ours(capng_select_t sets, bool bpf)
 {
 	unsigned types = CAPNG_EFFECTIVE | CAPNG_PERMITTED;
 
 	if (sets == CAPNG_SELECT_BOTH)
 		types |= CAPNG_BOUNDING_SET;
 	capng_clear(sets);
-	capng_updatev(CAPNG_ADD, (capng_type_t)types, CAP_NET_ADMIN, CAP_CHOWN, CAP_BPF, -1);
+	capng_updatev(CAPNG_ADD, (capng_type_t)types, CAP_NET_ADMIN, CAP_CHOWN, -1);
+	if (bpf)
+		capng_update(CAPNG_ADD, (capng_type_t)types, CAP_BPF);
 	return capng_apply(sets);
 }
 
-bool privileges_drop(void)
+bool privileges_drop(bool bpf)
 {
 	int r;
 
@@ -44,10 +48,10 @@ bool privileges_drop(void)
 	/* Bounding the set takes CAP_SETPCAP; a daemon started bounded
 	 * already (wice.service) keeps the bounds it was given.  Emptying
 	 * the inheritable set also empties the ambient one. */
-	r = capng_have_capability(CAPNG_EFFECTIVE, CAP_SETPCAP) ? keep_only_ours(CAPNG_SELECT_BOTH) : -1;
+	r = capng_have_capability(CAPNG_EFFECTIVE, CAP_SETPCAP) ? keep_only_ours(CAPNG_SELECT_BOTH, bpf) : -1;
 	if (r < 0) {
 		capng_get_caps_process();
-		r = keep_only_ours(CAPNG_SELECT_CAPS);
+		r = keep_only_ours(CAPNG_SELECT_CAPS, bpf);
 	}
 	if (r < 0) {
 		g_warning("cannot drop capabilities (libcap-ng error %d); running with those it was given", r);

@@ -10,7 +10,8 @@
  * capability from the effective, permitted, inheritable, ambient and, when
  * allowed, bounding sets, and sets no-new-privileges.  Returns false (and
  * logs why) only when the capabilities could not be changed at all. */
-bool privileges_drop(void);
+/* @bpf: keep CAP_BPF too (the eBPF relay path is wanted). */
+bool privileges_drop(bool bpf);
 /* [daemon] user=: becomes @user (@uid, primary group @gid, its
  * supplementary groups) with CAP_NET_ADMIN alone, bounded to it when
  * allowed, and no-new-privileges.  Failing that (no CAP_SETUID or

@@ -499,6 +499,18 @@ static bool parse_port_mapping(const struct key_ref *k, const char *value, struc
 	return true;
 }
 
+static bool parse_relay_path(const struct key_ref *k, const char *value, struct wice_iface_settings *s,
+			     GError **error)
+{
+	if (strcmp(value, "user") == 0)
+		s->relay_path = WICE_RELAY_PATH_USER;
+	else if (strcmp(value, "bpf") == 0)
+		s->relay_path = WICE_RELAY_PATH_BPF;
+	else
+		return bad_setting(k, value, "expected user or bpf", error);
+	return true;
+}
+
 static bool parse_proxy_mode(const struct key_ref *k, const char *value, struct wice_iface_settings *s,
 			     GError **error)
 {
@@ -581,6 +593,7 @@ static const struct setting {
 	{ "ice", "liveness", "ice-liveness", parse_liveness },
 	{ "ice", "port-mapping", "ice-port-mapping", parse_port_mapping },
 	{ "proxy", "mode", "proxy-mode", parse_proxy_mode },
+	{ "proxy", "relay-path", "proxy-relay-path", parse_relay_path },
 	/* per interface only */
 	{ NULL, NULL, "link-addresses", parse_link_addresses },
 	{ NULL, NULL, "relay-for-peers", parse_relay_for_peers },
@@ -1098,6 +1111,16 @@ const struct wice_iface_settings *wice_config_iface(const struct wice_config *cf
 		if (strcmp(cfg->ifaces[i].name, ifname) == 0)
 			return &cfg->ifaces[i].settings;
 	return &cfg->defaults;
+}
+
+bool wice_config_wants_bpf(const struct wice_config *cfg)
+{
+	if (cfg->defaults.relay_path == WICE_RELAY_PATH_BPF)
+		return true;
+	for (size_t i = 0; i < cfg->n_ifaces; i++)
+		if (cfg->ifaces[i].settings.relay_path == WICE_RELAY_PATH_BPF)
+			return true;
+	return false;
 }
 
 bool wice_config_wants_nft(const struct wice_config *cfg)

@@ -59,6 +59,13 @@ enum wice_port_mapping {
 	WICE_PORTMAP_ALL = 7,
 };
 
+/* What carries a relay pair: the in-process proxy, or the eBPF path
+ * (src/daemon/peer-bpf.c) where it loads. */
+enum wice_relay_path {
+	WICE_RELAY_PATH_USER,
+	WICE_RELAY_PATH_BPF,
+};
+
 enum wice_proxy_mode {
 	WICE_PROXY_AUTO,
 	WICE_PROXY_NFT,
@@ -108,6 +115,7 @@ struct wice_iface_settings {
 	size_t n_advertise;
 	unsigned port_mapping;       /* enum wice_port_mapping; 0: none */
 	enum wice_proxy_mode proxy_mode;
+	enum wice_relay_path relay_path; /* [proxy] relay-path */
 	enum wice_liveness liveness;
 	/* [interface NAME] link-addresses: addresses bound to the keys
 	 * (wg/wg-keyaddr.h); by default on for a mesh interface only */
@@ -197,5 +205,7 @@ const char *wice_proxy_mode_name(enum wice_proxy_mode mode);
 /* The settings for WireGuard interface @ifname: its [interface] section's,
  * else the global ones.  Every per-interface lookup goes through here. */
 const struct wice_iface_settings *wice_config_iface(const struct wice_config *cfg, const char *ifname);
+/* Whether any interface asks for the eBPF relay path. */
+bool wice_config_wants_bpf(const struct wice_config *cfg);
 /* Whether any interface may use the nftables path (proxy mode not user). */
 bool wice_config_wants_nft(const struct wice_config *cfg);
