@@ -34,15 +34,14 @@
 #include "backend-impl.h"
 #include "curl-loop.h"
 #include "etcd-parse.h"
+#include "post-queue.h"
 #include "signaling/relay-proto.h"
 #include "signaling/sig-envelope.h"
 #include "util/backoff.h"
 #include "util/source-util.h"
 
-/* Caps and timings as for the HTTP backend (backend-http.c). */
-#define POST_QUEUE_MAX 64
-#define POST_MAX_AGE (120 * G_USEC_PER_SEC)
-#define POSTS_IN_FLIGHT 4
+/* The queue's caps and timings are those of the HTTP backend
+ * (post-queue.c). */
 #define TXN_OPS_MAX 32 /* etcd takes 128 by default (--max-txn-ops) */
 #define TXN_BYTES_MAX (64 * 1024)
 #define LEASE_TTL_S 150
@@ -108,17 +107,14 @@ struct etcd_sub {
 };
 
 struct etcd_post {
-	uint64_t serial;
-	int64_t queued;
+	struct post_queue_item item;
 	char *key; /* PREFIX/m/ID/NONCE, the same for every attempt */
-	GBytes *data;
-	GList link;
 };
 
-/* One transaction in flight: its posts stay in be->sending. */
+/* One transaction in flight: its posts stay in be->posts.sending. */
 struct etcd_txn {
 	struct etcd_req *req;
-	GPtrArray *posts; /* struct etcd_post, in order */
+	GPtrArray *posts; /* struct post_queue_item of etcd_post, in order */
 	GList link;
 };
 
@@ -131,14 +127,8 @@ struct etcd_backend {
 	struct curl_loop *loop;
 	GSource *state_timer;
 	GHashTable *subs; /* id -> struct etcd_sub */
-	GQueue waiting;	  /* struct etcd_post, by serial */
-	GQueue sending;
+	struct post_queue posts; /* struct etcd_post */
 	GQueue txns;
-	unsigned post_reqs;
-	GSource *post_retry;
-	GSource *post_soon;
-	struct backoff post_backoff;
-	uint64_t next_serial;
 	bool posts_unanswered; /* posts wait out a backoff for want of an answer */
 	int64_t lease;	     /* 0: none */
 	int64_t lease_until; /* monotonic: new puts take another after this */
@@ -631,34 +621,17 @@ static void etcd_unsubscribe(struct sig_backend *b, const uint8_t id[RELAY_ID_LE
 
 /* --- posting ----------------------------------------------------------------- */
 
-static void post_free(struct etcd_post *post)
+static struct etcd_post *etcd_post(struct post_queue_item *item)
 {
+	return POST_QUEUE_POST(item, struct etcd_post);
+}
+
+static void post_free(struct post_queue_item *item)
+{
+	struct etcd_post *post = etcd_post(item);
+
 	g_free(post->key);
-	g_bytes_unref(post->data);
 	g_free(post);
-}
-
-static void post_requeue(struct etcd_backend *be, struct etcd_post *post)
-{
-	GList *l = be->waiting.head;
-
-	while (l && ((struct etcd_post *)l->data)->serial < post->serial)
-		l = l->next;
-	if (l)
-		g_queue_insert_before_link(&be->waiting, l, &post->link);
-	else
-		g_queue_push_tail_link(&be->waiting, &post->link);
-}
-
-static void post_expire(struct etcd_backend *be)
-{
-	int64_t now = g_get_monotonic_time();
-	struct etcd_post *post;
-
-	while ((post = g_queue_peek_head(&be->waiting)) && now - post->queued > POST_MAX_AGE) {
-		g_queue_unlink(&be->waiting, &post->link);
-		post_free(post);
-	}
 }
 
 /* A transaction stores each envelope under a key of its own, and only
@@ -666,12 +639,13 @@ static void post_expire(struct etcd_backend *be)
  * but whose answer was lost (the member died on the way) stores nothing
  * again, and is told apart by "succeeded": false.  Without the compare
  * the retry would write its envelopes a second time. */
-static void txn_append(struct etcd_backend *be, GString *compare, GString *success, struct etcd_post *post)
+static void txn_append(struct etcd_backend *be, GString *compare, GString *success, struct post_queue_item *item)
 {
-	g_autofree char *key64 = b64(post->key, strlen(post->key));
+	const char *key = etcd_post(item)->key;
+	g_autofree char *key64 = b64(key, strlen(key));
 	g_autofree char *value64 = NULL;
 	gsize len;
-	const void *data = g_bytes_get_data(post->data, &len);
+	const void *data = g_bytes_get_data(item->data, &len);
 	const char *sep = compare->str[compare->len - 1] == '[' ? "" : ",";
 
 	value64 = b64(data, len);
@@ -692,23 +666,13 @@ static void txn_start(struct etcd_backend *be)
 	struct etcd_txn *txn = g_new0(struct etcd_txn, 1);
 	GString *request = g_string_new("{\"compare\":[");
 	g_autoptr(GString) success = g_string_new("\"success\":[");
-	size_t bytes = 0;
-	struct etcd_post *post;
 
-	txn->posts = g_ptr_array_new();
+	txn->posts = post_queue_take_batch(&be->posts, TXN_OPS_MAX, TXN_BYTES_MAX, 0);
 	txn->link.data = txn;
-	while (txn->posts->len < TXN_OPS_MAX && (post = g_queue_peek_head(&be->waiting))) {
-		bytes += g_bytes_get_size(post->data);
-		if (bytes > TXN_BYTES_MAX && txn->posts->len > 0)
-			break;
-		txn_append(be, request, success, post);
-		g_ptr_array_add(txn->posts, post);
-		g_queue_unlink(&be->waiting, &post->link);
-		g_queue_push_tail_link(&be->sending, &post->link);
-	}
+	for (guint i = 0; i < txn->posts->len; i++)
+		txn_append(be, request, success, g_ptr_array_index(txn->posts, i));
 	g_string_append_printf(request, "],%s]}", success->str);
 	g_queue_push_tail_link(&be->txns, &txn->link);
-	be->post_reqs++;
 	txn->req = req_new(be, REQ_TXN, txn, "/v3/kv/txn", g_string_free(request, FALSE));
 }
 
@@ -725,25 +689,21 @@ static void lease_start(struct etcd_backend *be)
 
 static void post_kick(struct etcd_backend *be)
 {
-	if (source_timer_armed(be->post_retry))
-		return;
-	post_expire(be);
-	if (be->waiting.length == 0)
+	if (!post_queue_ready(&be->posts) || be->posts.waiting.length == 0)
 		return;
 	if (!lease_valid(be)) {
 		if (!be->lease_req)
 			lease_start(be);
 		return;
 	}
-	while (be->post_reqs < POSTS_IN_FLIGHT && be->waiting.length > 0)
+	while (post_queue_can_start(&be->posts))
 		txn_start(be);
 }
 
 static void post_backoff(struct etcd_backend *be)
 {
 	be->posts_unanswered = !be->answered;
-	if (!source_timer_armed(be->post_retry))
-		source_timer_arm(be->post_retry, backoff_next_ms(&be->post_backoff, BACKOFF_FIRST_MS, BACKOFF_CAP_MS));
+	post_queue_back_off(&be->posts);
 }
 
 static void lease_done(struct etcd_backend *be, struct etcd_req *req, CURLcode result)
@@ -771,19 +731,18 @@ static void txn_done(struct etcd_backend *be, struct etcd_txn *txn, struct etcd_
 {
 	bool ok = req_note_answer(req, result) && req->status == 200;
 
-	be->post_reqs--;
+	post_queue_request_done(&be->posts);
 	g_queue_unlink(&be->txns, &txn->link);
 	for (guint i = 0; i < txn->posts->len; i++) {
-		struct etcd_post *post = g_ptr_array_index(txn->posts, i);
+		struct post_queue_item *item = g_ptr_array_index(txn->posts, i);
 
-		g_queue_unlink(&be->sending, &post->link);
 		if (ok)
-			post_free(post);
+			post_queue_sent(&be->posts, item);
 		else
-			post_requeue(be, post);
+			post_queue_requeue(&be->posts, item);
 	}
 	if (ok) {
-		backoff_reset(&be->post_backoff);
+		post_queue_succeeded(&be->posts);
 	} else {
 		g_autofree char *error = req_error(req, result);
 
@@ -798,11 +757,12 @@ static void txn_done(struct etcd_backend *be, struct etcd_txn *txn, struct etcd_
 	txn_free(txn);
 }
 
-static gboolean on_post_timer(gpointer data)
+static void on_post_kick(void *data)
 {
 	post_kick(data);
-	return G_SOURCE_CONTINUE;
 }
+
+static const struct post_queue_ops post_ops = { on_post_kick, post_free };
 
 static char *post_key(struct etcd_backend *be, const uint8_t id[RELAY_ID_LEN])
 {
@@ -821,20 +781,14 @@ static int etcd_publish(struct sig_backend *b, const uint8_t id[RELAY_ID_LEN], c
 	struct etcd_backend *be = etcd(b);
 	struct etcd_post *post;
 
-	post_expire(be);
-	if (be->waiting.length + be->sending.length >= POST_QUEUE_MAX)
+	if (post_queue_full(&be->posts))
 		return -ENOBUFS;
 	post = g_new0(struct etcd_post, 1);
-	post->serial = be->next_serial++;
-	post->queued = g_get_monotonic_time();
 	post->key = post_key(be, id);
-	post->data = g_bytes_new(data, len);
-	post->link.data = post;
-	g_queue_push_tail_link(&be->waiting, &post->link);
+	post->item.data = g_bytes_new(data, len);
 	/* What the caller publishes before returning to the loop goes in
 	 * one transaction. */
-	if (!source_timer_armed(be->post_soon))
-		source_timer_arm(be->post_soon, 0);
+	post_queue_push(&be->posts, &post->item);
 	return 0;
 }
 
@@ -856,7 +810,7 @@ static gboolean on_probe_retry(gpointer data)
 {
 	struct etcd_backend *be = data;
 
-	if (!be->answered && !be->probe && g_hash_table_size(be->subs) == 0 && be->sending.length == 0)
+	if (!be->answered && !be->probe && g_hash_table_size(be->subs) == 0 && be->posts.sending.length == 0)
 		probe_start(be);
 	return G_SOURCE_CONTINUE;
 }
@@ -898,7 +852,7 @@ static void after_curl(void *userdata)
 	 * go now (not those it refused: that would spin). */
 	if (be->answered && be->posts_unanswered) {
 		be->posts_unanswered = false;
-		source_timer_disarm(be->post_retry);
+		post_queue_resume(&be->posts);
 	}
 	post_kick(be);
 	deliver_inbox(be);
@@ -992,16 +946,11 @@ static void etcd_fini(struct sig_backend *b)
 		req_free(((struct etcd_txn *)l->data)->req);
 		txn_free(l->data);
 	}
-	while ((l = g_queue_pop_head_link(&be->waiting)))
-		post_free(l->data);
-	while ((l = g_queue_pop_head_link(&be->sending)))
-		post_free(l->data);
+	post_queue_fini(&be->posts);
 	req_free(be->probe);
 	req_free(be->lease_req);
 	curl_loop_free(be->loop);
 	source_free(be->state_timer);
-	source_free(be->post_retry);
-	source_free(be->post_soon);
 	source_free(be->probe_retry);
 	while ((env = g_queue_pop_head(&be->inbox)))
 		g_bytes_unref(env);
@@ -1026,12 +975,9 @@ static bool etcd_init(struct sig_backend *b, GUri *uri, GError **error)
 	be->current = g_random_int_range(0, (gint32)be->n_endpoints);
 	be->loop = curl_loop_new(b->context, &loop_cb);
 	be->state_timer = source_timer_new(b->context, on_state_timer, be);
-	be->post_retry = source_timer_new(b->context, on_post_timer, be);
-	be->post_soon = source_timer_new(b->context, on_post_timer, be);
+	post_queue_init(&be->posts, b->context, &post_ops, be);
 	be->probe_retry = source_timer_new(b->context, on_probe_retry, be);
 	be->subs = g_hash_table_new_full(id_hash, id_equal, NULL, sub_free);
-	g_queue_init(&be->waiting);
-	g_queue_init(&be->sending);
 	g_queue_init(&be->txns);
 	g_queue_init(&be->inbox);
 	probe_start(be);

@@ -28,16 +28,13 @@
 #include "backend-impl.h"
 #include "curl-loop.h"
 #include "http-parse.h"
+#include "post-queue.h"
 #include "signaling/relay-proto.h"
 #include "signaling/sig-envelope.h"
 #include "util/backoff.h"
 #include "util/source-util.h"
 
-#define POST_QUEUE_MAX 64 /* envelopes waiting or in flight */
-/* The server keeps a message this long by default; one that waited longer
- * here describes ICE state that has moved on. */
-#define POST_MAX_AGE (120 * G_USEC_PER_SEC)
-#define POSTS_IN_FLIGHT 4 /* requests, each one envelope or a batch */
+/* The queue's caps and timings are in post-queue.c. */
 /* A batch stays within what every server takes (64 KiB). */
 #define POST_BATCH_MAX 32
 #define POST_BATCH_BYTES (64 * 1024)
@@ -100,19 +97,16 @@ struct http_sub {
 };
 
 struct http_post {
-	uint64_t serial;
-	int64_t queued;
+	struct post_queue_item item;
 	uint8_t id[RELAY_ID_LEN];
 	char id_str[RELAY_ID_STR_LEN];
-	GBytes *data;
 	struct http_req *req; /* NULL while in a batch */
-	GList link;
 };
 
-/* One POST /v1/batch in flight: its posts stay in be->sending. */
+/* One POST /v1/batch in flight: its posts stay in be->posts.sending. */
 struct http_batch {
 	struct http_req *req;
-	GPtrArray *posts; /* struct http_post, in order */
+	GPtrArray *posts; /* struct post_queue_item of http_post, in order */
 	GByteArray *body;
 	GList link;
 };
@@ -123,15 +117,9 @@ struct http_backend {
 	struct curl_loop *loop;
 	GSource *state_timer;
 	GHashTable *subs;  /* id -> struct http_sub */
-	GQueue waiting;	   /* struct http_post, by serial */
-	GQueue sending;	   /* struct http_post */
-	GQueue batches;	   /* struct http_batch */
-	unsigned post_reqs; /* posts and batches in flight */
-	bool no_batch;	    /* the server has no /v1/batch: one by one */
-	GSource *post_retry;
-	GSource *post_soon; /* gathers what is published in one go */
-	struct backoff post_backoff;
-	uint64_t next_serial;
+	struct post_queue posts; /* struct http_post */
+	GQueue batches;		 /* struct http_batch */
+	bool no_batch;		 /* the server has no /v1/batch: one by one */
 	struct http_req *probe;
 	GSource *probe_retry;
 	struct backoff probe_backoff;
@@ -560,57 +548,32 @@ static void http_unsubscribe(struct sig_backend *b, const uint8_t id[RELAY_ID_LE
 
 /* --- posting ----------------------------------------------------------------- */
 
-static void post_free(struct http_post *post)
+static struct http_post *http_post(struct post_queue_item *item)
 {
+	return POST_QUEUE_POST(item, struct http_post);
+}
+
+static void post_free(struct post_queue_item *item)
+{
+	struct http_post *post = http_post(item);
+
 	req_free(post->req);
-	g_bytes_unref(post->data);
 	g_free(post);
 }
 
-/* Back into the queue in the order it was published. */
-static void post_requeue(struct http_backend *be, struct http_post *post)
+static void post_start(struct http_backend *be)
 {
-	GList *l = be->waiting.head;
-
-	while (l && ((struct http_post *)l->data)->serial < post->serial)
-		l = l->next;
-	if (l)
-		g_queue_insert_before_link(&be->waiting, l, &post->link);
-	else
-		g_queue_push_tail_link(&be->waiting, &post->link);
-}
-
-static void post_expire(struct http_backend *be)
-{
-	int64_t now = g_get_monotonic_time();
-	struct http_post *post;
-
-	while ((post = g_queue_peek_head(&be->waiting)) && now - post->queued > POST_MAX_AGE) {
-		g_queue_unlink(&be->waiting, &post->link);
-		post_free(post);
-	}
-}
-
-static void post_take(struct http_backend *be, struct http_post *post)
-{
-	g_queue_unlink(&be->waiting, &post->link);
-	g_queue_push_tail_link(&be->sending, &post->link);
-}
-
-static void post_start(struct http_backend *be, struct http_post *post)
-{
+	struct http_post *post = http_post(post_queue_take_one(&be->posts));
 	g_autofree char *url = g_strdup_printf("%s/v1/mailboxes/%s", be->base_url, post->id_str);
 	gsize len;
-	const void *data = g_bytes_get_data(post->data, &len);
+	const void *data = g_bytes_get_data(post->item.data, &len);
 
-	post_take(be, post);
 	post->req = req_new(be, REQ_POST, post, url);
 	curl_easy_setopt(post->req->easy, CURLOPT_POSTFIELDS, data);
 	curl_easy_setopt(post->req->easy, CURLOPT_POSTFIELDSIZE, (long)len);
 	req_add_header(post->req, "Content-Type", "application/octet-stream");
 	/* No "Expect: 100-continue" round trip for a body this small. */
 	post->req->headers = curl_slist_append(post->req->headers, "Expect:");
-	be->post_reqs++;
 	req_send(post->req);
 }
 
@@ -624,20 +587,16 @@ static void batch_free(struct http_batch *batch)
 /* The oldest waiting posts, as many as one batch holds. */
 static void batch_fill(struct http_backend *be, struct http_batch *batch)
 {
-	struct http_post *post;
-
-	while (batch->posts->len < POST_BATCH_MAX && (post = g_queue_peek_head(&be->waiting))) {
+	batch->posts = post_queue_take_batch(&be->posts, POST_BATCH_MAX, POST_BATCH_BYTES, RELAY_BATCH_HEADER_LEN);
+	for (guint i = 0; i < batch->posts->len; i++) {
+		struct http_post *post = http_post(g_ptr_array_index(batch->posts, i));
 		gsize len;
-		const guint8 *data = g_bytes_get_data(post->data, &len);
+		const guint8 *data = g_bytes_get_data(post->item.data, &len);
 		uint8_t head[RELAY_BATCH_HEADER_LEN];
 
-		if (batch->body->len + sizeof(head) + len > POST_BATCH_BYTES && batch->posts->len > 0)
-			break;
 		relay_batch_header(head, post->id, len);
 		g_byte_array_append(batch->body, head, sizeof(head));
 		g_byte_array_append(batch->body, data, len);
-		g_ptr_array_add(batch->posts, post);
-		post_take(be, post);
 	}
 }
 
@@ -646,7 +605,6 @@ static void batch_start(struct http_backend *be)
 	g_autofree char *url = g_strdup_printf("%s/v1/batch", be->base_url);
 	struct http_batch *batch = g_new0(struct http_batch, 1);
 
-	batch->posts = g_ptr_array_new();
 	batch->body = g_byte_array_new();
 	batch->link.data = batch;
 	batch_fill(be, batch);
@@ -657,20 +615,18 @@ static void batch_start(struct http_backend *be)
 	curl_easy_setopt(batch->req->easy, CURLOPT_POSTFIELDSIZE, (long)batch->body->len);
 	req_add_header(batch->req, "Content-Type", RELAY_BATCH_CONTENT_TYPE);
 	batch->req->headers = curl_slist_append(batch->req->headers, "Expect:");
-	be->post_reqs++;
 	req_send(batch->req);
 }
 
 static void post_kick(struct http_backend *be)
 {
-	if (source_timer_armed(be->post_retry))
+	if (!post_queue_ready(&be->posts))
 		return;
-	post_expire(be);
-	while (be->post_reqs < POSTS_IN_FLIGHT && be->waiting.length > 0) {
-		if (be->waiting.length > 1 && !be->no_batch)
+	while (post_queue_can_start(&be->posts)) {
+		if (be->posts.waiting.length > 1 && !be->no_batch)
 			batch_start(be);
 		else
-			post_start(be, g_queue_peek_head(&be->waiting));
+			post_start(be);
 	}
 }
 
@@ -684,19 +640,16 @@ static bool post_retriable(long status)
  * refused for good, or queued again after a backoff. */
 static void post_settle(struct http_backend *be, struct http_post *post, long status, const char *error)
 {
-	g_queue_unlink(&be->sending, &post->link);
 	post->req = NULL;
 	if (status >= 200 && status < 300) {
-		backoff_reset(&be->post_backoff);
-		post_free(post);
+		post_queue_succeeded(&be->posts);
+		post_queue_sent(&be->posts, &post->item);
 	} else if (!post_retriable(status)) {
 		g_warning("%s: the server refused a message: %s", be->base.url, error);
-		post_free(post);
+		post_queue_sent(&be->posts, &post->item);
 	} else {
-		post_requeue(be, post);
-		if (!source_timer_armed(be->post_retry))
-			source_timer_arm(be->post_retry,
-					 backoff_next_ms(&be->post_backoff, BACKOFF_FIRST_MS, BACKOFF_CAP_MS));
+		post_queue_requeue(&be->posts, &post->item);
+		post_queue_back_off(&be->posts);
 	}
 }
 
@@ -705,7 +658,7 @@ static void post_done(struct http_backend *be, struct http_post *post, struct ht
 	long status = result == CURLE_OK ? req->status : 0;
 	g_autofree char *error = status >= 200 && status < 300 ? NULL : req_error(req, result);
 
-	be->post_reqs--;
+	post_queue_request_done(&be->posts);
 	req_note_answer(req, result);
 	post_settle(be, post, status, error);
 }
@@ -723,13 +676,13 @@ static void batch_settle(struct http_backend *be, struct http_batch *batch, cons
 		g_autofree char *error = g_strdup_printf("HTTP %s", line);
 
 		more = *line != '\0';
-		post_settle(be, g_ptr_array_index(batch->posts, i), g_ascii_strtoll(line, NULL, 10), error);
+		post_settle(be, http_post(g_ptr_array_index(batch->posts, i)), g_ascii_strtoll(line, NULL, 10), error);
 	}
 }
 
 static void batch_done(struct http_backend *be, struct http_batch *batch, struct http_req *req, CURLcode result)
 {
-	be->post_reqs--;
+	post_queue_request_done(&be->posts);
 	g_queue_unlink(&be->batches, &batch->link);
 	req_note_answer(req, result);
 	if (result == CURLE_OK && req->status >= 400 && !post_retriable(req->status)) {
@@ -739,29 +692,26 @@ static void batch_done(struct http_backend *be, struct http_batch *batch, struct
 		if (!be->no_batch)
 			g_message("%s: the server takes no batches; posting one by one", be->base.url);
 		be->no_batch = true;
-		for (guint i = 0; i < batch->posts->len; i++) {
-			struct http_post *post = g_ptr_array_index(batch->posts, i);
-
-			g_queue_unlink(&be->sending, &post->link);
-			post_requeue(be, post);
-		}
+		for (guint i = 0; i < batch->posts->len; i++)
+			post_queue_requeue(&be->posts, g_ptr_array_index(batch->posts, i));
 	} else if (result == CURLE_OK && req->status == 200) {
 		batch_settle(be, batch, req->body);
 	} else {
 		g_autofree char *error = req_error(req, result);
 
 		for (guint i = 0; i < batch->posts->len; i++)
-			post_settle(be, g_ptr_array_index(batch->posts, i), result == CURLE_OK ? req->status : 0,
-				    error);
+			post_settle(be, http_post(g_ptr_array_index(batch->posts, i)),
+				    result == CURLE_OK ? req->status : 0, error);
 	}
 	batch_free(batch);
 }
 
-static gboolean on_post_timer(gpointer data)
+static void on_post_kick(void *data)
 {
 	post_kick(data);
-	return G_SOURCE_CONTINUE;
 }
+
+static const struct post_queue_ops post_ops = { on_post_kick, post_free };
 
 /* The relay is the only way: routes are never ours. */
 static int http_publish(struct sig_backend *b, const uint8_t id[RELAY_ID_LEN], const uint8_t *data,
@@ -770,22 +720,16 @@ static int http_publish(struct sig_backend *b, const uint8_t id[RELAY_ID_LEN], c
 	struct http_backend *be = http(b);
 	struct http_post *post;
 
-	post_expire(be);
-	if (be->waiting.length + be->sending.length >= POST_QUEUE_MAX)
+	if (post_queue_full(&be->posts))
 		return -ENOBUFS;
 	post = g_new0(struct http_post, 1);
-	post->serial = be->next_serial++;
-	post->queued = g_get_monotonic_time();
 	memcpy(post->id, id, RELAY_ID_LEN);
 	relay_b64_encode(post->id_str, sizeof(post->id_str), id, RELAY_ID_LEN);
-	post->data = g_bytes_new(data, len);
-	post->link.data = post;
-	g_queue_push_tail_link(&be->waiting, &post->link);
+	post->item.data = g_bytes_new(data, len);
 	/* Not at once: what the caller publishes before returning to the
 	 * loop (offers to many peers, a burst of candidates) goes in one
 	 * batch. */
-	if (!source_timer_armed(be->post_soon))
-		source_timer_arm(be->post_soon, 0);
+	post_queue_push(&be->posts, &post->item);
 	return 0;
 }
 
@@ -813,7 +757,7 @@ static gboolean on_probe_retry(gpointer data)
 {
 	struct http_backend *be = data;
 
-	if (!be->answered && g_hash_table_size(be->subs) == 0 && be->sending.length == 0)
+	if (!be->answered && g_hash_table_size(be->subs) == 0 && be->posts.sending.length == 0)
 		probe_start(be);
 	return G_SOURCE_CONTINUE;
 }
@@ -861,8 +805,8 @@ static void after_curl(void *userdata)
 	struct http_backend *be = userdata;
 
 	/* The server is back: posts waiting out a backoff go now. */
-	if (be->answered && be->sending.length == 0 && source_timer_armed(be->post_retry))
-		source_timer_disarm(be->post_retry);
+	if (be->answered && be->posts.sending.length == 0)
+		post_queue_resume(&be->posts);
 	post_kick(be);
 	deliver_inbox(be);
 	update_state(be);
@@ -907,17 +851,11 @@ static void http_fini(struct sig_backend *b)
 		req_free(((struct http_batch *)l->data)->req);
 		batch_free(l->data);
 	}
-	/* The links live inside the posts: pop links, not data. */
-	while ((l = g_queue_pop_head_link(&be->waiting)))
-		post_free(l->data);
-	while ((l = g_queue_pop_head_link(&be->sending)))
-		post_free(l->data);
+	post_queue_fini(&be->posts);
 	if (be->probe)
 		req_free(be->probe);
 	curl_loop_free(be->loop);
 	source_free(be->state_timer);
-	source_free(be->post_retry);
-	source_free(be->post_soon);
 	source_free(be->probe_retry);
 	while ((env = g_queue_pop_head(&be->inbox)))
 		g_bytes_unref(env);
@@ -938,12 +876,9 @@ static bool http_init(struct sig_backend *b, GUri *uri, GError **error)
 	}
 	be->loop = curl_loop_new(b->context, &loop_cb);
 	be->state_timer = source_timer_new(b->context, on_state_timer, be);
-	be->post_retry = source_timer_new(b->context, on_post_timer, be);
-	be->post_soon = source_timer_new(b->context, on_post_timer, be);
+	post_queue_init(&be->posts, b->context, &post_ops, be);
 	be->probe_retry = source_timer_new(b->context, on_probe_retry, be);
 	be->subs = g_hash_table_new_full(id_hash, id_equal, NULL, sub_free);
-	g_queue_init(&be->waiting);
-	g_queue_init(&be->sending);
 	g_queue_init(&be->batches);
 	g_queue_init(&be->inbox);
 	probe_start(be);

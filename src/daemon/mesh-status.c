@@ -13,21 +13,16 @@
 #include <arpa/inet.h>
 #include <string.h>
 
+#include "json-out.h"
 #include "mesh-internal.h"
 #include "peer.h"
-
-static void add_string(JsonBuilder *b, const char *name, const char *value)
-{
-	json_builder_set_member_name(b, name);
-	json_builder_add_string_value(b, value);
-}
 
 static void add_address(JsonBuilder *b, const char *name, int family, const void *addr)
 {
 	char text[INET6_ADDRSTRLEN];
 
 	inet_ntop(family, addr, text, sizeof(text));
-	add_string(b, name, text);
+	json_add_string(b, name, text);
 }
 
 static void add_key(JsonBuilder *b, const char *name, const uint8_t key[32])
@@ -35,7 +30,7 @@ static void add_key(JsonBuilder *b, const char *name, const uint8_t key[32])
 	char text[WG_KEY_B64_LEN];
 
 	wg_key_to_base64(text, key);
-	add_string(b, name, text);
+	json_add_string(b, name, text);
 }
 
 static void add_routes(JsonBuilder *b, const struct mesh_announce *a)
@@ -59,16 +54,14 @@ static void add_member(struct wice_mesh *m, JsonBuilder *b, const struct mesh_me
 
 	json_builder_begin_object(b);
 	add_key(b, "public_key", mm->wg_public);
-	add_string(b, "hostname", mm->ann.hostname);
+	json_add_string(b, "hostname", mm->ann.hostname);
 	add_address(b, "address4", AF_INET, &mm->addr4);
 	add_address(b, "address6", AF_INET6, &mm->addr6);
 	add_routes(b, &mm->ann);
-	add_string(b, "source", mesh_source_name(mm->source));
-	json_builder_set_member_name(b, "last_seen");
-	json_builder_add_int_value(b, mm->last_seen);
-	add_string(b, "state", peer ? peer_state_name(peer->state) : "unknown");
-	json_builder_set_member_name(b, "old_secret");
-	json_builder_add_boolean_value(b, mm->ks != m->cur);
+	json_add_string(b, "source", mesh_source_name(mm->source));
+	json_add_int(b, "last_seen", mm->last_seen);
+	json_add_string(b, "state", peer ? peer_state_name(peer->state) : "unknown");
+	json_add_bool(b, "old_secret", mm->ks != m->cur);
 	json_builder_end_object(b);
 }
 
@@ -85,9 +78,8 @@ static void add_rotation(struct wice_mesh *m, JsonBuilder *b)
 	}
 	mesh_network_id_str(&m->old->keys, id);
 	json_builder_begin_object(b);
-	add_string(b, "old_network_id", id);
-	json_builder_set_member_name(b, "grace_until");
-	json_builder_add_int_value(b, (gint64)m->old_until);
+	json_add_string(b, "old_network_id", id);
+	json_add_int(b, "grace_until", (gint64)m->old_until);
 	json_builder_end_object(b);
 }
 
@@ -103,13 +95,13 @@ void mesh_status(struct wice_mesh *m, JsonBuilder *b)
 
 	mesh_network_id_str(&m->cur->keys, id);
 	json_builder_begin_object(b);
-	add_string(b, "interface", m->ifname);
-	add_string(b, "network_id", id);
-	add_string(b, "hostname", m->hostname);
+	json_add_string(b, "interface", m->ifname);
+	json_add_string(b, "network_id", id);
+	json_add_string(b, "hostname", m->hostname);
 	add_key(b, "public_key", m->hostkey.wg_public);
 	add_address(b, "address4", AF_INET, &m->cur->addr4);
 	add_address(b, "address6", AF_INET6, &m->cur->addr6);
-	add_string(b, "kind", mesh_link_kind(m->link));
+	json_add_string(b, "kind", mesh_link_kind(m->link));
 	add_rotation(m, b);
 	json_builder_set_member_name(b, "members");
 	json_builder_begin_array(b);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "json-out.h"
 #include "nat-probe.h"
 #include "nat-watch.h"
 #include "netcheck.h"
@@ -330,24 +331,6 @@ static void probe_stream(const struct wice_ice_server *s, bool tls, struct strea
 
 /* --- the report ---------------------------------------------------------------------- */
 
-static void add_string(JsonBuilder *b, const char *name, const char *value)
-{
-	json_builder_set_member_name(b, name);
-	if (value)
-		json_builder_add_string_value(b, value);
-	else
-		json_builder_add_null_value(b);
-}
-
-static void add_bool(JsonBuilder *b, const char *name, int value)
-{
-	json_builder_set_member_name(b, name);
-	if (value < 0)
-		json_builder_add_null_value(b);
-	else
-		json_builder_add_boolean_value(b, value > 0);
-}
-
 static void add_ms(JsonBuilder *b, const char *name, double ms)
 {
 	json_builder_set_member_name(b, name);
@@ -372,13 +355,13 @@ static void add_servers(JsonBuilder *b, const struct nat_probe *p)
 		g_autofree char *server = nat_format_address(&r->to), *mapped = NULL;
 
 		json_builder_begin_object(b);
-		add_string(b, "server", server);
-		add_bool(b, "answered", r->answered);
+		json_add_string(b, "server", server);
+		json_add_tristate(b, "answered", r->answered);
 		if (r->answered)
 			add_ms(b, "rtt_ms", (double)r->rtt_us / 1000.0);
 		if (r->answered && r->reply.have_mapped)
 			mapped = nat_format_address(&r->reply.mapped);
-		add_string(b, "mapped", mapped);
+		json_add_string(b, "mapped", mapped);
 		json_builder_end_object(b);
 	}
 }
@@ -392,13 +375,12 @@ static void add_family(JsonBuilder *b, const char *name, const struct nat_probe 
 	json_builder_set_member_name(b, name);
 	json_builder_begin_object(b);
 	if (extra_global >= 0)
-		add_bool(b, "global_address", extra_global);
-	add_bool(b, "udp", s.answered > 0);
+		json_add_tristate(b, "global_address", extra_global);
+	json_add_tristate(b, "udp", s.answered > 0);
 	if (s.have_mapped)
 		mapped = nat_format_address(&s.mapped);
-	add_string(b, "mapped", mapped);
-	json_builder_set_member_name(b, "local_port");
-	json_builder_add_int_value(b, p ? nat_probe_local_port(p) : 0);
+	json_add_string(b, "mapped", mapped);
+	json_add_int(b, "local_port", p ? nat_probe_local_port(p) : 0);
 	json_builder_set_member_name(b, "stun");
 	json_builder_begin_array(b);
 	add_servers(b, p);
@@ -411,20 +393,20 @@ static void add_mapping(JsonBuilder *b, const struct netcheck *nc)
 	struct nat_summary s;
 
 	summarize(nc->v4, &s);
-	add_bool(b, "udp", s.answered > 0);
-	add_bool(b, "behind_nat", s.have_mapped ? !address_is_local(&s.mapped) : -1);
-	add_string(b, "mapping", nat_mapping_name(s.mapping));
-	add_bool(b, "port_preserved", s.port_preserved);
-	add_bool(b, "hairpinning", nc->hairpin_tried ? nat_probe_hairpinned(nc->v4) : -1);
+	json_add_tristate(b, "udp", s.answered > 0);
+	json_add_tristate(b, "behind_nat", s.have_mapped ? !address_is_local(&s.mapped) : -1);
+	json_add_string(b, "mapping", nat_mapping_name(s.mapping));
+	json_add_tristate(b, "port_preserved", s.port_preserved);
+	json_add_tristate(b, "hairpinning", nc->hairpin_tried ? nat_probe_hairpinned(nc->v4) : -1);
 }
 
 static void add_portmap(JsonBuilder *b, const struct netcheck *nc)
 {
 	json_builder_set_member_name(b, "port_mapping");
 	json_builder_begin_object(b);
-	add_bool(b, "gateway", nc->have_gateway);
+	json_add_tristate(b, "gateway", nc->have_gateway);
 	for (size_t i = 0; i < N_PORTMAP; i++)
-		add_bool(b, portmap_protocol_name(portmap_protocols[i]), nc->maps[i].result > 0);
+		json_add_tristate(b, portmap_protocol_name(portmap_protocols[i]), nc->maps[i].result > 0);
 	json_builder_end_object(b);
 }
 
@@ -442,14 +424,14 @@ static void add_turn_entry(JsonBuilder *b, const char *url, const char *transpor
 			   double rtt_ms, const char *answer)
 {
 	json_builder_begin_object(b);
-	add_string(b, "url", url);
-	add_string(b, "transport", transport);
-	add_bool(b, "reachable", reachable);
+	json_add_string(b, "url", url);
+	json_add_string(b, "transport", transport);
+	json_add_tristate(b, "reachable", reachable);
 	if (connect_ms > 0)
 		add_ms(b, "connect_ms", connect_ms);
 	if (reachable)
 		add_ms(b, "rtt_ms", rtt_ms);
-	add_string(b, "answer", answer);
+	json_add_string(b, "answer", answer);
 	json_builder_end_object(b);
 }
 

@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "json-out.h"
 #include "peer-diag.h"
 #include "portmap.h"
 #include "wg/wg-key.h"
@@ -100,15 +101,6 @@ static const char *direct_kind(const struct peer_pair_info *p)
 													: "direct srflx";
 }
 
-static void add_string(JsonBuilder *b, const char *name, const char *value)
-{
-	json_builder_set_member_name(b, name);
-	if (value)
-		json_builder_add_string_value(b, value);
-	else
-		json_builder_add_null_value(b);
-}
-
 void peer_diag_add_path(JsonBuilder *b, const struct wice_peer *peer)
 {
 	const struct peer_pair_info *p = &peer->selected;
@@ -122,15 +114,15 @@ void peer_diag_add_path(JsonBuilder *b, const struct wice_peer *peer)
 	} else if (pair) {
 		detail = g_strdup(is_relay(p) ? "relay" : direct_kind(p));
 	}
-	add_string(b, "path", peer->rerouted ? "via" : pair ? (is_relay(p) ? "relay" : "direct") : NULL);
-	add_string(b, "path_detail", detail);
-	add_string(b, "local_type", pair ? peer_candidate_type_name(p->local_type) : NULL);
-	add_string(b, "remote_type", pair ? peer_candidate_type_name(p->remote_type) : NULL);
+	json_add_string(b, "path", peer->rerouted ? "via" : pair ? (is_relay(p) ? "relay" : "direct") : NULL);
+	json_add_string(b, "path_detail", detail);
+	json_add_string(b, "local_type", pair ? peer_candidate_type_name(p->local_type) : NULL);
+	json_add_string(b, "remote_type", pair ? peer_candidate_type_name(p->remote_type) : NULL);
 	if (pair)
 		remote = g_strdup_printf(strchr(p->remote_addr, ':') ? "[%s]:%u" : "%s:%u", p->remote_addr,
 					 p->remote_port);
-	add_string(b, "remote", remote);
-	add_string(b, "via", peer->rerouted ? via : NULL);
+	json_add_string(b, "remote", remote);
+	json_add_string(b, "via", peer->rerouted ? via : NULL);
 }
 
 /* --- the diagnosis -------------------------------------------------------------------- */
@@ -143,15 +135,6 @@ static void add_types(JsonBuilder *b, const char *name, unsigned types)
 		if (types & PEER_DIAG_TYPE_BIT(t))
 			json_builder_add_string_value(b, peer_candidate_type_name(t));
 	json_builder_end_array(b);
-}
-
-static void add_tristate(JsonBuilder *b, const char *name, int value)
-{
-	json_builder_set_member_name(b, name);
-	if (value < 0)
-		json_builder_add_null_value(b);
-	else
-		json_builder_add_boolean_value(b, value > 0);
 }
 
 /* What one agent did this session. */
@@ -195,9 +178,9 @@ static void view_agent(const struct peer_agent *pa, struct agent_view *v)
 static void add_agent(JsonBuilder *b, enum peer_agent_kind kind, const struct agent_view *v)
 {
 	json_builder_begin_object(b);
-	add_string(b, "agent", agent_names[kind]);
-	add_string(b, "state", v->state);
-	add_string(b, "reason", v->reason);
+	json_add_string(b, "agent", agent_names[kind]);
+	json_add_string(b, "state", v->state);
+	json_add_string(b, "reason", v->reason);
 	add_types(b, "local_types", v->local_types);
 	add_types(b, "remote_types", v->remote_types);
 	json_builder_end_object(b);
@@ -301,9 +284,9 @@ static void add_our_nat(JsonBuilder *b, const struct nat_summary *ours)
 	}
 	mapped = nat_format_address(&ours->mapped);
 	json_builder_begin_object(b);
-	add_string(b, "mapping", nat_mapping_name(ours->mapping));
-	add_tristate(b, "port_preserved", ours->port_preserved);
-	add_string(b, "mapped", ours->have_mapped ? mapped : NULL);
+	json_add_string(b, "mapping", nat_mapping_name(ours->mapping));
+	json_add_tristate(b, "port_preserved", ours->port_preserved);
+	json_add_string(b, "mapped", ours->have_mapped ? mapped : NULL);
 	json_builder_end_object(b);
 }
 
@@ -311,8 +294,8 @@ static void add_peer_nat(JsonBuilder *b, const struct peer_nat_evidence *e)
 {
 	json_builder_set_member_name(b, "peer_nat");
 	json_builder_begin_object(b);
-	add_tristate(b, "port_preserved", e->port_preserved);
-	add_tristate(b, "maps_per_destination", e->per_destination);
+	json_add_tristate(b, "port_preserved", e->port_preserved);
+	json_add_tristate(b, "maps_per_destination", e->per_destination);
 	json_builder_end_object(b);
 }
 
@@ -355,8 +338,7 @@ void peer_diag_add(JsonBuilder *b, const struct wice_peer *peer, const struct na
 
 	json_builder_set_member_name(b, "diagnosis");
 	json_builder_begin_object(b);
-	json_builder_set_member_name(b, "verdict");
-	json_builder_add_string_value(b, verdict);
+	json_add_string(b, "verdict", verdict);
 	add_types(b, "local_types", local.types);
 	add_types(b, "remote_types", remote.types);
 	json_builder_set_member_name(b, "agents");
@@ -366,6 +348,6 @@ void peer_diag_add(JsonBuilder *b, const struct wice_peer *peer, const struct na
 	json_builder_end_array(b);
 	add_our_nat(b, ours);
 	add_peer_nat(b, &remote);
-	add_string(b, "port_mapping", pm_state);
+	json_add_string(b, "port_mapping", pm_state);
 	json_builder_end_object(b);
 }

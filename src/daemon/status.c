@@ -26,6 +26,7 @@
 
 #include "control/control.h"
 #include "daemon.h"
+#include "json-out.h"
 #include "mesh.h"
 #include "nat-watch.h"
 #include "peer-diag.h"
@@ -33,21 +34,6 @@
 #include "portmap.h"
 #include "signaling/fact-wire.h"
 #include "wg/wg-keyaddr.h"
-
-static void add_string(JsonBuilder *b, const char *name, const char *value)
-{
-	json_builder_set_member_name(b, name);
-	if (value)
-		json_builder_add_string_value(b, value);
-	else
-		json_builder_add_null_value(b);
-}
-
-static void add_int(JsonBuilder *b, const char *name, gint64 value)
-{
-	json_builder_set_member_name(b, name);
-	json_builder_add_int_value(b, value);
-}
 
 static gint compare_iface_names(gconstpointer a, gconstpointer b)
 {
@@ -59,12 +45,11 @@ static void add_candidate(JsonBuilder *b, const char *name, NiceCandidateType ty
 {
 	json_builder_set_member_name(b, name);
 	json_builder_begin_object(b);
-	add_string(b, "type", peer_candidate_type_name(type));
-	add_string(b, "address", addr);
-	add_int(b, "port", port);
+	json_add_string(b, "type", peer_candidate_type_name(type));
+	json_add_string(b, "address", addr);
+	json_add_int(b, "port", port);
 	if (advertised) {
-		json_builder_set_member_name(b, "advertised");
-		json_builder_add_boolean_value(b, TRUE);
+		json_add_bool(b, "advertised", TRUE);
 	}
 	json_builder_end_object(b);
 }
@@ -98,9 +83,9 @@ static void add_link_addresses(JsonBuilder *b, const struct wice_iface *iface, c
 	}
 	json_builder_begin_object(b);
 	wg_key_link_local(public_key, &a);
-	add_string(b, "link_local", inet_ntop(AF_INET6, &a, text, sizeof(text)));
+	json_add_string(b, "link_local", inet_ntop(AF_INET6, &a, text, sizeof(text)));
 	wg_key_address(public_key, &a);
-	add_string(b, "key", inet_ntop(AF_INET6, &a, text, sizeof(text)));
+	json_add_string(b, "key", inet_ntop(AF_INET6, &a, text, sizeof(text)));
 	json_builder_end_object(b);
 }
 
@@ -139,10 +124,10 @@ static void add_fact(const struct fact *f, gint64 ttl_left_s, void *data)
 	wg_key_to_base64(key, f->subject);
 	fact_value(f, value, sizeof(value));
 	json_builder_begin_object(b);
-	add_string(b, "subject", key);
-	add_string(b, "attribute", fact_attr_name(f->attr));
-	add_string(b, "value", value);
-	add_int(b, "ttl", MAX(ttl_left_s, 0));
+	json_add_string(b, "subject", key);
+	json_add_string(b, "attribute", fact_attr_name(f->attr));
+	json_add_string(b, "value", value);
+	json_add_int(b, "ttl", MAX(ttl_left_s, 0));
 	json_builder_end_object(b);
 }
 
@@ -152,12 +137,11 @@ static void add_peer_routing(JsonBuilder *b, const struct wice_peer *peer)
 {
 	char via[WG_KEY_B64_LEN];
 
-	add_string(b, "reached", peer->rerouted ? "via" : peer_reached(peer));
+	json_add_string(b, "reached", peer->rerouted ? "via" : peer_reached(peer));
 	if (peer->rerouted)
 		wg_key_to_base64(via, peer->via);
-	add_string(b, "via", peer->rerouted ? via : NULL);
-	json_builder_set_member_name(b, "learned");
-	json_builder_add_boolean_value(b, peer->learned);
+	json_add_string(b, "via", peer->rerouted ? via : NULL);
+	json_add_bool(b, "learned", peer->learned);
 	json_builder_set_member_name(b, "facts");
 	json_builder_begin_array(b);
 	facts_foreach_from(peer->iface, peer->public_key, add_fact, b);
@@ -186,10 +170,10 @@ static void add_port_mapping(JsonBuilder *b, const struct wice_peer *peer)
 	ext = format_sockaddr(&external);
 	in = format_sockaddr(&peer->portmap_internal);
 	json_builder_begin_object(b);
-	add_string(b, "protocol", portmap_mapping_protocol(peer->portmap));
-	add_string(b, "external", ext);
-	add_string(b, "internal", in);
-	add_int(b, "lifetime", portmap_mapping_lifetime(peer->portmap));
+	json_add_string(b, "protocol", portmap_mapping_protocol(peer->portmap));
+	json_add_string(b, "external", ext);
+	json_add_string(b, "internal", in);
+	json_add_int(b, "lifetime", portmap_mapping_lifetime(peer->portmap));
 	json_builder_end_object(b);
 }
 
@@ -200,24 +184,23 @@ static void add_peer(JsonBuilder *b, const struct wice_peer *peer, const struct 
 	wg_key_to_base64(key, peer->public_key);
 	wg_endpoint_format(&peer->wg_endpoint, ep, sizeof(ep));
 	json_builder_begin_object(b);
-	add_string(b, "public_key", key);
-	add_string(b, "state", peer_state_name(peer->state));
-	add_string(b, "reason", peer->state_reason);
-	json_builder_set_member_name(b, "restart_pending");
-	json_builder_add_boolean_value(b, peer_restart_pending(peer));
-	add_int(b, "state_since", peer->state_since);
-	add_string(b, "endpoint", wg_sockaddr_len(&peer->wg_endpoint) ? ep : NULL);
-	add_string(b, "proxy", peer_proxy_name(peer->proxy));
+	json_add_string(b, "public_key", key);
+	json_add_string(b, "state", peer_state_name(peer->state));
+	json_add_string(b, "reason", peer->state_reason);
+	json_add_bool(b, "restart_pending", peer_restart_pending(peer));
+	json_add_int(b, "state_since", peer->state_since);
+	json_add_string(b, "endpoint", wg_sockaddr_len(&peer->wg_endpoint) ? ep : NULL);
+	json_add_string(b, "proxy", peer_proxy_name(peer->proxy));
 	add_peer_routing(b, peer);
 	add_selected_pair(b, peer);
-	add_int(b, "last_handshake", peer->last_handshake);
-	add_int(b, "rx_bytes", (gint64)peer->rx_bytes);
-	add_int(b, "tx_bytes", (gint64)peer->tx_bytes);
-	add_string(b, "role", peer->controlling ? "controlling" : "controlled");
-	add_int(b, "local_candidates", (gint64)peer->n_local);
-	add_int(b, "remote_candidates", (gint64)peer_remote_candidates(peer));
-	add_int(b, "restarts", peer->restarts);
-	add_int(b, "upgrade_attempts", peer->upgrade_attempts);
+	json_add_int(b, "last_handshake", peer->last_handshake);
+	json_add_int(b, "rx_bytes", (gint64)peer->rx_bytes);
+	json_add_int(b, "tx_bytes", (gint64)peer->tx_bytes);
+	json_add_string(b, "role", peer->controlling ? "controlling" : "controlled");
+	json_add_int(b, "local_candidates", (gint64)peer->n_local);
+	json_add_int(b, "remote_candidates", (gint64)peer_remote_candidates(peer));
+	json_add_int(b, "restarts", peer->restarts);
+	json_add_int(b, "upgrade_attempts", peer->upgrade_attempts);
 	add_port_mapping(b, peer);
 	add_link_addresses(b, peer->iface, peer->public_key);
 	peer_diag_add(b, peer, ours);
@@ -261,13 +244,12 @@ static void add_iface_routing(JsonBuilder *b, struct wice_iface *iface)
 	uint64_t packets, bytes;
 	size_t prefixes;
 
-	json_builder_set_member_name(b, "router");
-	json_builder_add_boolean_value(b, facts_we_are_router(iface));
+	json_add_bool(b, "router", facts_we_are_router(iface));
 	facts_counters(iface, &untrusted, &rejected);
 	json_builder_set_member_name(b, "facts_dropped");
 	json_builder_begin_object(b);
-	add_int(b, "untrusted", untrusted);
-	add_int(b, "rejected", rejected);
+	json_add_int(b, "untrusted", untrusted);
+	json_add_int(b, "rejected", rejected);
 	json_builder_end_object(b);
 	json_builder_set_member_name(b, "relay");
 	if (!relay_for_peers_counters(iface, &prefixes, &packets, &bytes)) {
@@ -275,9 +257,9 @@ static void add_iface_routing(JsonBuilder *b, struct wice_iface *iface)
 		return;
 	}
 	json_builder_begin_object(b);
-	add_int(b, "prefixes", (gint64)prefixes);
-	add_int(b, "packets", (gint64)packets);
-	add_int(b, "bytes", (gint64)bytes);
+	json_add_int(b, "prefixes", (gint64)prefixes);
+	json_add_int(b, "packets", (gint64)packets);
+	json_add_int(b, "bytes", (gint64)bytes);
 	json_builder_end_object(b);
 }
 
@@ -287,14 +269,13 @@ static void add_iface(JsonBuilder *b, const struct wice_iface *iface, const uint
 	char key[WG_KEY_B64_LEN];
 
 	json_builder_begin_object(b);
-	add_string(b, "name", iface->name);
+	json_add_string(b, "name", iface->name);
 	if (iface->have_identity)
 		wg_key_to_base64(key, iface->identity.public_key);
-	add_string(b, "public_key", iface->have_identity ? key : NULL);
-	add_int(b, "listen_port", iface->listen_port);
-	json_builder_set_member_name(b, "stalled");
-	json_builder_add_boolean_value(b, iface_device_stalled(iface));
-	add_string(b, "proxy_mode", wice_proxy_mode_name(iface_settings(iface)->proxy_mode));
+	json_add_string(b, "public_key", iface->have_identity ? key : NULL);
+	json_add_int(b, "listen_port", iface->listen_port);
+	json_add_bool(b, "stalled", iface_device_stalled(iface));
+	json_add_string(b, "proxy_mode", wice_proxy_mode_name(iface_settings(iface)->proxy_mode));
 	add_link_addresses(b, iface, iface->have_identity ? iface->identity.public_key : NULL);
 	add_iface_routing(b, (struct wice_iface *)iface);
 	add_peers(b, iface, only, ours);
@@ -309,9 +290,8 @@ static void add_backends(JsonBuilder *b, struct wice_daemon *d)
 		struct sig_backend *be = g_ptr_array_index(d->backends, i);
 
 		json_builder_begin_object(b);
-		add_string(b, "url", sig_backend_url(be));
-		json_builder_set_member_name(b, "up");
-		json_builder_add_boolean_value(b, sig_backend_is_up(be));
+		json_add_string(b, "url", sig_backend_url(be));
+		json_add_bool(b, "up", sig_backend_is_up(be));
 		json_builder_end_object(b);
 	}
 	json_builder_end_array(b);
@@ -330,15 +310,11 @@ static void add_nat(JsonBuilder *b, const struct nat_summary *nat, unsigned serv
 	}
 	mapped = nat_format_address(&nat->mapped);
 	json_builder_begin_object(b);
-	add_string(b, "mapping", nat_mapping_name(nat->mapping));
-	json_builder_set_member_name(b, "port_preserved");
-	if (nat->port_preserved < 0)
-		json_builder_add_null_value(b);
-	else
-		json_builder_add_boolean_value(b, nat->port_preserved > 0);
-	add_string(b, "mapped", mapped);
-	add_int(b, "servers", servers);
-	add_int(b, "answered", nat->answered);
+	json_add_string(b, "mapping", nat_mapping_name(nat->mapping));
+	json_add_tristate(b, "port_preserved", nat->port_preserved);
+	json_add_string(b, "mapped", mapped);
+	json_add_int(b, "servers", servers);
+	json_add_int(b, "answered", nat->answered);
 	json_builder_end_object(b);
 }
 
@@ -346,8 +322,8 @@ static void add_control(JsonBuilder *b, struct wice_daemon *d)
 {
 	json_builder_set_member_name(b, "control");
 	json_builder_begin_object(b);
-	add_int(b, "clients", d->control ? control_n_clients(d->control) : 0);
-	add_int(b, "monitors", d->control ? control_n_monitors(d->control) : 0);
+	json_add_int(b, "clients", d->control ? control_n_clients(d->control) : 0);
+	json_add_int(b, "monitors", d->control ? control_n_monitors(d->control) : 0);
 	json_builder_end_object(b);
 }
 
@@ -387,9 +363,8 @@ JsonNode *status_build(struct wice_daemon *d, const char *ifname, const uint8_t 
 		return NULL;
 	}
 	json_builder_begin_object(b);
-	json_builder_set_member_name(b, "ok");
-	json_builder_add_boolean_value(b, TRUE);
-	add_string(b, "version", PACKAGE_VERSION);
+	json_add_bool(b, "ok", TRUE);
+	json_add_string(b, "version", PACKAGE_VERSION);
 	json_builder_set_member_name(b, "interfaces");
 	json_builder_begin_array(b);
 	for (GList *l = ifaces; l; l = l->next) {
