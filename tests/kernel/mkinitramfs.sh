@@ -105,6 +105,17 @@ install_bin()
 	copy_libs "$1"
 }
 
+# install_dlopened SONAME: a library a program opens itself (dlopen), which
+# ldd cannot see, with its own libraries; the daemon loads libcurl only
+# when an HTTP or etcd backend starts (signaling/client/curl-dl.c).
+install_dlopened()
+{
+	lib=$(LC_ALL=C ldconfig -p | awk -v n="$1" '$1 == n && $NF ~ /^\// { print $NF; exit }')
+	[ -n "$lib" ] || die "$1 is not installed (ldconfig -p does not list it)"
+	copy_file "$lib" "$lib"
+	copy_libs "$lib"
+}
+
 install_busybox()
 {
 	bb=$(find_tool busybox "${BUSYBOX:-}")
@@ -213,6 +224,7 @@ install_bin "$wgwatch" /bin/wgwatch
 install_bin "$(find_tool nft "${NFT:-}")" /bin/nft
 install_bin "$(find_tool jq "${JQ:-}")" /bin/jq
 install_bin "$wice" /bin/wice
+install_dlopened libcurl.so.4
 install_bin "$meshlink" /bin/meshlink
 install_modules "$kver"
 install_etc
