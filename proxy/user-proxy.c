@@ -227,6 +227,8 @@ static unsigned pack_runs(struct deliver_queue *q, const struct user_proxy *p)
 			struct cmsghdr *c = (struct cmsghdr *)q->control[m];
 			uint16_t gso_size = (uint16_t)q->iov[i].iov_len;
 
+			/* the padding after the value goes to the kernel too */
+			memset(q->control[m], 0, sizeof(q->control[m]));
 			h->msg_control = q->control[m];
 			h->msg_controllen = sizeof(q->control[m]);
 			c->cmsg_level = SOL_UDP;

@@ -71,7 +71,8 @@ int stun_wire_message_len(const uint8_t *buf, size_t len)
  * and well formed (attributes within the length, padded). */
 static bool of_transaction(const uint8_t *buf, size_t len, const uint8_t tid[STUN_WIRE_TID_LEN])
 {
-	if (stun_wire_message_len(buf, len) != (int)len)
+	/* (an empty buffer "needs more", length 0: not a whole message) */
+	if (len < STUN_WIRE_HEADER_LEN || stun_wire_message_len(buf, len) != (int)len)
 		return false;
 	if (memcmp(buf + 8, tid, STUN_WIRE_TID_LEN) != 0)
 		return false;
