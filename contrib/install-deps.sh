@@ -14,6 +14,7 @@ PACKAGES="
 	valgrind mandoc systemd
 	zbar-tools
 	dpkg-dev debhelper lintian git
+	python3
 "
 missing=
 for p in $PACKAGES; do
