@@ -19,6 +19,7 @@
 #include "cmd.h"
 #include "mesh/mesh-secret.h"
 #include "qr-draw.h"
+#include "util/read-bounded.h"
 
 /* A secret file is one line of 54 bytes; more is not a secret file. */
 #define SECRET_FILE_MAX 4096
@@ -114,31 +115,6 @@ static int mesh_init(int argc, char **argv)
 	sodium_memzero(secret, sizeof(secret));
 	sodium_memzero(text, sizeof(text));
 	return status | flush_stdout("wice mesh init");
-}
-
-/* Up to @size - 1 bytes of @fd; false with errno set on an error, EFBIG
- * when there is more. */
-static bool read_bounded(int fd, char *buf, size_t size, size_t *ret_len)
-{
-	size_t len = 0;
-
-	while (len < size) {
-		ssize_t n = read(fd, buf + len, size - len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return false;
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	if (len == size) {
-		errno = EFBIG;
-		return false;
-	}
-	*ret_len = len;
-	return true;
 }
 
 /* The secret in @path, or on standard input for NULL or "-". */

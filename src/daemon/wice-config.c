@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "wice-config.h"
+#include "util/read-bounded.h"
 #include "mesh/mesh-secret.h"
 #include "wg/wg-device.h"
 
@@ -1027,23 +1028,12 @@ struct wice_config *wice_config_load(const char *path, GError **error)
 	return cfg;
 }
 
-static bool read_bounded(int fd, char *buf, size_t max, size_t *ret_len)
+static void set_read_error(GError **error, const char *path, int err)
 {
-	size_t len = 0;
-
-	while (len < max) {
-		ssize_t n = read(fd, buf + len, max - len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return false;
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	*ret_len = len;
-	return true;
+	if (err == EFBIG)
+		g_set_error(error, WICE_CONFIG_ERROR, EFBIG, "%s: larger than %u bytes", path, WICE_CONFIG_MAX_SIZE);
+	else
+		g_set_error(error, WICE_CONFIG_ERROR, EIO, "%s: %s", path, g_strerror(err));
 }
 
 struct wice_config *wice_config_load_fd(const char *path, int fd, GError **error)
@@ -1056,9 +1046,7 @@ struct wice_config *wice_config_load_fd(const char *path, int fd, GError **error
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
 		g_set_error(error, WICE_CONFIG_ERROR, EIO, "%s: not a regular file", path);
 	else if (!read_bounded(fd, text, WICE_CONFIG_MAX_SIZE + 1, &len))
-		g_set_error(error, WICE_CONFIG_ERROR, EIO, "%s: %s", path, g_strerror(errno));
-	else if (len > WICE_CONFIG_MAX_SIZE)
-		g_set_error(error, WICE_CONFIG_ERROR, EFBIG, "%s: larger than %u bytes", path, WICE_CONFIG_MAX_SIZE);
+		set_read_error(error, path, errno);
 	else if ((cfg = wice_config_parse(path, text, len, error)))
 		warn_if_exposed(path, st.st_mode, cfg);
 	explicit_bzero(text, len);

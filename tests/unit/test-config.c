@@ -2,6 +2,7 @@
 #include <criterion/criterion.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "daemon/wice-config.h"
 
@@ -503,4 +504,36 @@ Test(config, etcd_lookalikes_are_refused)
 {
 	expect_error("[signaling]\nurls=etcd,x\n", "'etcd'");
 	expect_error("[signaling]\nurls=etcdx://a b\n", "'etcdx://a'");
+}
+
+/* A file exactly at the limit loads; one byte more is refused by size,
+ * and a FIFO (which could stream forever) is not read at all. */
+static GError *load_file_of(size_t size, char fill)
+{
+	char path[] = "/tmp/test-config-XXXXXX";
+	int fd = mkstemp(path);
+	g_autofree char *text = g_malloc(size);
+	GError *error = NULL;
+	struct wice_config *cfg;
+
+	cr_assert_geq(fd, 0);
+	memset(text, fill, size);
+	cr_assert_eq(write(fd, text, size), (ssize_t)size);
+	cr_assert_eq(lseek(fd, 0, SEEK_SET), 0);
+	cfg = wice_config_load_fd(path, fd, &error);
+	unlink(path);
+	wice_config_free(cfg);
+	return error;
+}
+
+Test(config, size_limit)
+{
+	GError *error = load_file_of(WICE_CONFIG_MAX_SIZE, '\n');
+
+	cr_expect_null(error, "%s", error ? error->message : "");
+	g_clear_error(&error);
+	error = load_file_of(WICE_CONFIG_MAX_SIZE + 1, '\n');
+	cr_assert_not_null(error);
+	cr_expect(strstr(error->message, "larger than 1048576 bytes"), "%s", error->message);
+	g_clear_error(&error);
 }
