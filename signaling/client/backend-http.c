@@ -53,6 +53,9 @@
  * least).  A server (or anyone on the path of an http:// URL) that streams
  * them without end held a daemon at ~96 % of a core; past this budget the
  * stream is dropped and tried again only after the longest backoff. */
+/* A stream the server ends before this counts as ended at once: the
+ * next one waits longer (see stream_ended). */
+#define STREAM_SHORT_US (10 * G_USEC_PER_SEC)
 #define STREAM_EMPTY_FRAMES_MAX 64
 #define STREAM_EMPTY_WINDOW_US (10 * G_USEC_PER_SEC)
 #define BATCH_REPLY_MAX (POST_BATCH_MAX * 48) /* a line per envelope */
@@ -89,6 +92,8 @@ struct http_sub {
 	bool failed; /* from a failed attempt until a stream is up again */
 	char *error;
 	struct backoff backoff;
+	struct backoff ended_backoff; /* streams the server ended early, in a row */
+	int64_t established_us;
 	GSource *retry;
 	GSource *idle;
 	unsigned empty_frames; /* in the window that started at empty_since_us */
@@ -309,6 +314,7 @@ static void stream_established(struct http_sub *sub, const char *instance)
 	}
 	sub->streaming = true;
 	sub->failed = false;
+	sub->established_us = g_get_monotonic_time();
 	backoff_reset(&sub->backoff);
 	set_answered(sub->be, true, NULL);
 }
@@ -402,6 +408,26 @@ static void sub_fail(struct http_sub *sub, char *error)
 	source_timer_arm(sub->retry, delay);
 }
 
+/* The server ended a stream cleanly: it keeps a few readers per mailbox
+ * and ends the oldest when another comes (a mesh's rendezvous mailbox has
+ * many readers), or it is going away.  It answered, so this is no failure
+ * to report: the backend stays up and nothing waits for it.  We come back
+ * for what the mailbox gets later (the cursor keeps our place), slower
+ * each time we are ended early, so that readers of one mailbox do not
+ * take turns ending each other. */
+static void stream_ended(struct http_sub *sub)
+{
+	unsigned delay;
+
+	if (g_get_monotonic_time() - sub->established_us >= STREAM_SHORT_US)
+		backoff_reset(&sub->ended_backoff);
+	delay = backoff_next_ms(&sub->ended_backoff, BACKOFF_FIRST_MS, BACKOFF_CAP_MS);
+	g_info("http: mailbox %.8s...: stream ended by the server; again in %u ms", sub->id_str, delay);
+	sub->streaming = false;
+	source_timer_disarm(sub->idle);
+	source_timer_arm(sub->retry, delay);
+}
+
 static void stream_start(struct http_sub *sub, const uint8_t challenge[RELAY_CHALLENGE_LEN])
 {
 	struct http_backend *be = sub->be;
@@ -451,7 +477,7 @@ static void stream_done(struct http_sub *sub, struct http_req *req, CURLcode res
 		return;
 	}
 	if (sub->streaming && result == CURLE_OK) {
-		sub_fail(sub, g_strdup("stream ended: closed by the server"));
+		stream_ended(sub);
 		return;
 	}
 	error = req_error(req, result);

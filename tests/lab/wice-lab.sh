@@ -50,6 +50,7 @@ wl_require() {
 #   WL_COTURN_VERBOSE=1    coturn logs every request (-V)
 #   WL_COTURN_PLAIN=1      no --allowed-peer-ip: only what a user would write
 #   WL_COTURN_ARGS="..."   more turnserver options (words)
+#   WL_SIGSRV_ARGS="..."   more signal-server options (words)
 #   WL_SRV_EGRESS=drop|none|private-blocked   what becomes of srv's packets
 #                          to an address off the internet's /24 (such as a
 #                          peer's private host candidate): the internet's
@@ -81,7 +82,8 @@ wl_setup_internet() {
 		;;
 	*) lab_fail "WL_SRV_EGRESS: unknown '$WL_SRV_EGRESS' (drop, none, private-blocked)" ;;
 	esac
-	lab_bg srv signal-server "$WICE" signal-server --listen "$(lab_ip srv):$WL_SRV_PORT"
+	# shellcheck disable=SC2086 # words by intent
+	lab_bg srv signal-server "$WICE" signal-server --listen "$(lab_ip srv):$WL_SRV_PORT" ${WL_SIGSRV_ARGS:-}
 	[ "${WL_COTURN_LATE:-0}" = 1 ] || wl_start_coturn
 	lab_wait_for 10 lab_listening srv tcp "$WL_SRV_PORT" || lab_fail "signal server did not start"
 }
