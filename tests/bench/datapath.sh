@@ -198,6 +198,8 @@ dp_measure() {
 # the runs is recorded as such (its figures are then not the eBPF path's).
 dp__check_after() {
 	[[ " $* " == *" relay-bpf "* ]] || return 0
+	[ "$(awk -F'\t' '$1 == "datapath.relay-bpf.proxy" { v = $2 } END { print v }' "$BENCH_OUT/results.tsv")" = bpf ] ||
+		return 0 # never was: the row says so already
 	dp__proxy_is relay-bpf bpf && return 0
 	echo "# relay-bpf: left the eBPF path during the runs: $(dp__path_of relay-bpf)" >&2
 	bench_result datapath.relay-bpf.proxy "$(dp__path_of relay-bpf | cut -d' ' -f2) (after the runs)"

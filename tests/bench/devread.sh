@@ -117,6 +117,7 @@ dr_run() {
 	# the reads after the idle window, so that they do not count as idle CPU
 	reads=$(dr_reads "$ifname") || lab_fail "UAPI reads failed"
 	load1=$(bench_load)
+	# shellcheck disable=SC2086 # one figure per word
 	set -- $reads
 	[ "$4" = "$BENCH_DEVREAD_PEERS" ] || lab_fail "a read listed $4 peers, expected $BENCH_DEVREAD_PEERS"
 	echo "# device read at $4 peers: median $1 ms ($2-$3); idle CPU s/min: daemon $cpu (wg-io $io), wireguard-go $wcpu"
@@ -130,6 +131,7 @@ dr_run() {
 
 devread_main() {
 	bench_require
+	lab_require python3
 	bench_init
 	echo "# device reads: $BENCH_DEVREAD_PEERS peers, idle window ${BENCH_IDLE_SECS}s; figures in $BENCH_OUT"
 	: >"$BENCH_OUT/devread.md"
