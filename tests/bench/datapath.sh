@@ -8,6 +8,12 @@
 #   user     wice, host pair, `[proxy] mode = user` (in-process proxy)
 #   relay    wice, `candidate-types = relay` on both sides: TURN via coturn,
 #            through the user proxy
+#   relay-bpf  the same with `[proxy] relay-path = bpf`: the ChannelData
+#            framing in the kernel's tc programs (proxy/bpf-relay.c); the
+#            row says so when the pair did not run on the eBPF path
+#   nft-stopped  the nft path with both daemons killed (SIGKILL) once it is
+#            up: the rules and endpoints stay, no daemon runs beside the
+#            traffic (what the running daemon costs the nft path)
 #   nebula   Nebula 1.6.1, direct (for comparison; its own crypto and TUN)
 #
 # Every path has its own pair of wireguard-go interfaces (and daemons
@@ -31,7 +37,7 @@ BENCH_IPERF_SECS=${BENCH_IPERF_SECS:-5}
 BENCH_IPERF_REPS=${BENCH_IPERF_REPS:-3}
 # UDP datagrams small enough for every tunnel's MTU (Nebula's is 1300).
 DP_UDP_LEN=1200
-DP_ALL="plain nft user relay nebula"
+DP_ALL="plain nft nft-stopped user relay relay-bpf nebula"
 
 # dp_index PATH: the number of PATH's subnet (10.99.N.0/24) and ports.
 dp_index() {
@@ -40,6 +46,8 @@ dp_index() {
 	nft) echo 2 ;;
 	user) echo 3 ;;
 	relay) echo 4 ;;
+	relay-bpf) echo 5 ;;
+	nft-stopped) echo 6 ;;
 	*) lab__die "dp_index: '$1'" ;;
 	esac
 }
@@ -71,9 +79,10 @@ dp__wg_pair() {
 
 dp__conf() {
 	case $1 in
-	nft) printf '[ice]\ncandidate-types = host\n' ;;
+	nft | nft-stopped) printf '[ice]\ncandidate-types = host\n' ;;
 	user) printf '[ice]\ncandidate-types = host\n[proxy]\nmode = user\n' ;;
 	relay) wl_conf_servers udp && printf 'candidate-types = relay\n' ;;
+	relay-bpf) wl_conf_servers udp && printf 'candidate-types = relay\n[proxy]\nrelay-path = bpf\n' ;;
 	esac
 }
 
@@ -93,6 +102,39 @@ dp__path_of() {
 	n=$(dp_index "$1")
 	lab_exec a "$WICE" show --json -s "$LAB_DIR/a$n.sock" | jq -r '.interfaces[0].peers[0] |
 		"\(.selected_pair.local.type // "none")-\(.selected_pair.remote.type // "none") \(.proxy // "none")"'
+}
+
+# dp__proxy_is PATH PROXY: both daemons of PATH carry their pair on PROXY
+# (`wice show`: bpf, user, nft).
+dp__proxy_is() {
+	local n h
+	n=$(dp_index "$1")
+	for h in a b; do
+		lab_exec "$h" "$WICE" show --json -s "$LAB_DIR/$h$n.sock" |
+			jq -e --arg p "$2" '.interfaces[0].peers[0].proxy == $p' >/dev/null || return 1
+	done
+}
+
+# dp__settle PATH: what PATH needs once its tunnel is up: relay-bpf waits
+# for the pair to move to the eBPF path (and records which path it got),
+# nft-stopped kills its daemons so that only their rules remain.
+dp__settle() {
+	local n
+	case $1 in
+	relay-bpf)
+		lab_wait_for 15 dp__proxy_is "$1" bpf ||
+			echo "# $1: the pair did not move to the eBPF path: $(dp__path_of "$1")" >&2
+		bench_result "datapath.$1.proxy" "$(dp__path_of "$1" | cut -d' ' -f2)"
+		;;
+	nft-stopped)
+		n=$(dp_index "$1")
+		dp__proxy_is "$1" nft || echo "# $1: not on the nft path before the stop: $(dp__path_of "$1")" >&2
+		kill -KILL "$(lab_pid "wice-a$n")" "$(lab_pid "wice-b$n")"
+		lab_stop "wice-a$n"
+		lab_stop "wice-b$n"
+		lab_wait_for 10 lab_ping a "$(dp_target "$1")" || lab_fail "$1: no ping once the daemons were killed"
+		;;
+	esac
 }
 
 dp_setup() {
@@ -122,6 +164,7 @@ dp_setup() {
 		plain | nebula) echo "# $p: up" ;;
 		*) echo "# $p: up, path $(dp__path_of "$p")" ;;
 		esac
+		dp__settle "$p"
 	done
 	lab_bg b iperf3-server iperf3 -s
 	lab_wait_for 10 lab_listening b tcp 5201 || lab_fail "iperf3 server did not start"
@@ -151,12 +194,33 @@ dp_measure() {
 	done
 }
 
+# dp__check_after PATH...: a relay-bpf pair that left the eBPF path during
+# the runs is recorded as such (its figures are then not the eBPF path's).
+dp__check_after() {
+	[[ " $* " == *" relay-bpf "* ]] || return 0
+	[ "$(awk -F'\t' '$1 == "datapath.relay-bpf.proxy" { v = $2 } END { print v }' "$BENCH_OUT/results.tsv")" = bpf ] ||
+		return 0 # never was: the row says so already
+	dp__proxy_is relay-bpf bpf && return 0
+	echo "# relay-bpf: left the eBPF path during the runs: $(dp__path_of relay-bpf)" >&2
+	bench_result datapath.relay-bpf.proxy "$(dp__path_of relay-bpf | cut -d' ' -f2) (after the runs)"
+}
+
 dp__label() {
 	case $1 in
 	plain) echo "WireGuard, static endpoints (plain)" ;;
 	nft) echo "wice, nft proxy (host pair)" ;;
 	user) echo "wice, user proxy (host pair)" ;;
 	relay) echo "wice, TURN relay (coturn) + user proxy" ;;
+	relay-bpf)
+		local got
+		got=$(awk -F'\t' '$1 == "datapath.relay-bpf.proxy" { v = $2 } END { print v }' "$BENCH_OUT/results.tsv")
+		if [ "$got" = bpf ]; then
+			echo "wice, TURN relay (coturn) + eBPF"
+		else
+			echo "wice, TURN relay (coturn) + eBPF asked, **ran on ${got:-?}**"
+		fi
+		;;
+	nft-stopped) echo "wice, nft proxy (host pair), daemons stopped" ;;
 	nebula) echo "Nebula 1.6.1, direct" ;;
 	esac
 }
@@ -202,6 +266,7 @@ datapath_main() {
 		set +e
 		dp_setup "$@"
 		dp_measure "$@"
+		dp__check_after "$@"
 		# the processes' logs, for the report
 		cp "$LAB_DIR"/wice-*.log "$BENCH_OUT/raw/" 2>/dev/null
 		exit 0
