@@ -378,8 +378,9 @@ run_mesh_doc() {
 		port-preserving NAT with a home router's firewall, as in the scale
 		benchmark (rendezvous mailbox on the signal server). All daemons are
 		started back to back; each node's derived IPv4 address is read from
-		its own daemon (\`wice show --json\`) as soon as it shows one, and
-		read again while pairs are missing (a collision re-derives one).
+		its mesh interface (\`ip addr\`, where its daemon puts it) as soon
+		as it is there, and read again while pairs are missing (a collision
+		re-derives one).
 		Node I then pings every J > I (fping, a round every ~0.5 s). Mesh:
 		from the first daemon's start until every pair answered, with the
 		median pair and the time when every address was known (no pair can
