@@ -179,6 +179,9 @@ struct wice_peer {
 	/* WireGuard facts from the last sync */
 	union wg_sockaddr wg_endpoint;
 	int64_t last_handshake;
+	/* Monotonic: the last datagram from the peer's link-local address,
+	 * which only its WireGuard session can have brought. */
+	gint64 tunnel_heard_us;
 	/* Handshakes up to this time made a session the peer has thrown away:
 	 * it said goodbye, and its daemon's exit reset its WireGuard peer. */
 	int64_t void_handshake;

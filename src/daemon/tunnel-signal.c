@@ -46,6 +46,9 @@ struct subscription {
 	gint64 until_us;
 };
 
+/* WireGuard keeps a session 180 s after its handshake. */
+#define SESSION_LIFE_S 180
+
 /* A WireGuard handshake is what proves the tunnel carries our datagrams:
  * an ICE pair can be selected on our side while the other side has no
  * path yet (its agent answered our checks before it had our credentials),
@@ -54,7 +57,9 @@ bool tunnel_signal_reachable(const struct wice_peer *peer)
 {
 	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
 
-	return peer->last_handshake && now - peer->last_handshake < 180;
+	if (peer->tunnel_heard_us && g_get_monotonic_time() - peer->tunnel_heard_us < SESSION_LIFE_S * G_USEC_PER_SEC)
+		return true;
+	return peer->last_handshake && now - peer->last_handshake < SESSION_LIFE_S;
 }
 
 void tunnel_signal_send(struct wice_peer *peer, const uint8_t *buf, size_t len)
@@ -234,7 +239,13 @@ static void handle(struct wice_iface *iface, const struct sockaddr_in6 *src, con
 	struct tunnel_msg m;
 
 	/* Only peers of this interface, through the tunnel. */
-	if (!from || tunnel_wire_parse(buf, len, &m) < 0)
+	if (!from)
+		return;
+	/* Their datagram came through a WireGuard session: a handshake that
+	 * our next device read would show only later.  An answer to their
+	 * offer goes back through the tunnel now, not nowhere. */
+	from->tunnel_heard_us = g_get_monotonic_time();
+	if (tunnel_wire_parse(buf, len, &m) < 0)
 		return;
 	if (m.type == TUNNEL_SUBSCRIBE)
 		note_subscriptions(iface, from, &m);
