@@ -173,6 +173,8 @@ static void print_path(JsonObject *peer)
 	}
 	if (str(peer, "proxy"))
 		field("proxy", "%s", str(peer, "proxy"));
+	if (str(peer, "relay_allocation"))
+		field("relay allocation", "%s", str(peer, "relay_allocation"));
 	field("candidates", "%" G_GINT64_FORMAT " local, %" G_GINT64_FORMAT " remote", num(peer, "local_candidates"),
 	      num(peer, "remote_candidates"));
 	if (mapping)

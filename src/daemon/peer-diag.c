@@ -139,7 +139,7 @@ static void add_types(JsonBuilder *b, const char *name, unsigned types)
 
 /* What one agent did this session. */
 struct agent_view {
-	const char *state; /* "off", "checking", "selected", "failed", "closed" */
+	const char *state; /* "off", "checking", "selected", "failed", "closed", "released" */
 	const char *reason;
 	unsigned local_types, remote_types;
 	struct peer_nat_evidence remote, local;
@@ -158,6 +158,9 @@ static void view_agent(const struct peer_agent *pa, struct agent_view *v)
 	}
 	if (!pa->agent) {
 		v->state = pa->failed ? "failed" : "closed";
+		/* closed on purpose, with its allocation: peer-relay-release.c */
+		if (!pa->failed && pa->kind == PEER_AGENT_RELAY && pa->peer->relay_released)
+			v->state = "released";
 		v->reason = pa->failed ? pa->diag_failure : NULL;
 		v->local_types = pa->diag_local_types;
 		v->remote_types = pa->diag_remote_types;

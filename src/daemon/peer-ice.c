@@ -151,6 +151,8 @@ static void on_receive(NiceAgent *agent, guint stream, guint component, guint le
 {
 	struct peer_agent *pa = data;
 
+	if (pa->kind == PEER_AGENT_RELAY)
+		peer_relay_release_note_rx(pa->peer);
 	peer_path_deliver(pa->peer, (const uint8_t *)buf, len);
 }
 
@@ -394,6 +396,8 @@ bool peer_ice_create(struct wice_peer *peer, const char *ufrag, const char *pwd)
 		g_array_unref(peer->local_addrs);
 	peer->local_addrs = list_local_addresses(peer);
 	peer->relay_grace_over = false;
+	peer->relay_released = false;
+	peer->relay_rx_us = 0;
 	for (size_t i = 0; i < PEER_N_AGENTS; i++) {
 		struct peer_agent *pa = &peer->ice[i];
 
@@ -451,6 +455,11 @@ static void peer_agent_destroy(struct peer_agent *pa)
 	g_clear_pointer(&pa->selected_local, nice_candidate_free);
 	g_clear_pointer(&pa->selected_remote, nice_candidate_free);
 	g_debug("%s/%s: %s agent closed", peer->iface->name, peer->name, agent_names[pa->kind]);
+}
+
+void peer_ice_close_agent(struct peer_agent *pa)
+{
+	peer_agent_destroy(pa);
 }
 
 /* A failed agent must not live until the restart: libnice 0.1.21 aborts
@@ -523,6 +532,7 @@ void peer_ice_destroy(struct wice_peer *peer)
 {
 	peer_cancel_send_state(peer);
 	peer_renew_stop(peer);
+	peer_relay_release_cancel(peer);
 	forget_remote_credentials(peer);
 	/* all going: no path moves from one to the other meanwhile */
 	for (size_t i = 0; i < PEER_N_AGENTS; i++)

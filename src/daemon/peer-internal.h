@@ -42,6 +42,8 @@ bool peer_ice_addresses_still_there(const struct wice_peer *peer);
 bool peer_agent_configure(struct peer_agent *pa, GArray *addrs, const char *ufrag, const char *pwd);
 /* Connects @pa's agent to the peer: libnice's signals and its data. */
 void peer_agent_attach(struct peer_agent *pa);
+/* Closes @pa's agent (TURN allocations are released) without a failure. */
+void peer_ice_close_agent(struct peer_agent *pa);
 
 /* peer-relay-renew.c: the relay agent renewed before its TURN
  * credentials expire. */
@@ -49,6 +51,16 @@ void peer_renew_start(struct wice_peer *peer);
 void peer_renew_stop(struct wice_peer *peer);
 void peer_renew_add_remote_candidate(struct wice_peer *peer, const NiceCandidate *c);
 void peer_renew_remote_gathering_done(struct wice_peer *peer);
+/* Drops our relay candidates of @agent from what we announce. */
+void peer_forget_relay_candidates(struct wice_peer *peer, NiceAgent *agent, guint stream);
+
+/* peer-relay-release.c: the relay agent closed (its TURN allocation
+ * released) once a direct pair carries WireGuard for good. */
+/* A direct pair carries WireGuard: release after a settle. */
+void peer_relay_release_schedule(struct wice_peer *peer);
+void peer_relay_release_cancel(struct wice_peer *peer);
+/* The relay agent received data (the peer sends over the relay). */
+void peer_relay_release_note_rx(struct wice_peer *peer);
 
 /* peer-advertise.c: [ice] advertise. */
 /* The direct agent found @host: the advertised addresses it stands for

@@ -203,6 +203,8 @@ static bool use_pair(struct wice_peer *peer, struct peer_agent *pa)
 	peer->path_agent = pa;
 	peer->kicked_for_lost = false;
 	switch_path(peer, old, kind);
+	if (pa->kind == PEER_AGENT_DIRECT)
+		peer_relay_release_schedule(peer);
 	if (kind == PEER_PROXY_USER)
 		peer_bpf_start(peer, local, remote);
 	return true;

@@ -249,7 +249,7 @@ static void on_retiring_receive(NiceAgent *agent, guint stream, guint component,
 
 /* Our candidates of the agent going away: the peer need not check them
  * again if it starts over. */
-static void forget_local_candidates(struct wice_peer *peer, NiceAgent *agent, guint stream)
+void peer_forget_relay_candidates(struct wice_peer *peer, NiceAgent *agent, guint stream)
 {
 	GSList *list = nice_agent_get_local_candidates(agent, stream, 1);
 	size_t kept = 0;
@@ -280,7 +280,7 @@ static void retire(struct wice_peer *peer, struct peer_agent *relay)
 	g_signal_handlers_disconnect_by_data(r->agent, relay);
 	source_clear(&relay->drop_timer);
 	nice_agent_attach_recv(r->agent, r->stream, 1, g_main_context_get_thread_default(), on_retiring_receive, r);
-	forget_local_candidates(peer, r->agent, r->stream);
+	peer_forget_relay_candidates(peer, r->agent, r->stream);
 	r->timer = source_timeout(RETIRE_MS, on_retired, r);
 	peer->retiring = g_slist_prepend(peer->retiring, r);
 	g_clear_pointer(&relay->selected_local, nice_candidate_free);

@@ -117,6 +117,11 @@ struct wice_peer {
 	struct peer_agent *path_agent; /* whose selected pair carries WireGuard */
 	GSource *relay_grace;	       /* a relay pair waits for a direct one */
 	bool relay_grace_over;	       /* this session's relay pair waited */
+	/* peer-relay-release.c: the relay agent closed once a direct pair
+	 * carries WireGuard */
+	GSource *relay_release_timer;
+	bool relay_released;  /* this session's allocation is gone */
+	gint64 relay_rx_us;   /* the relay agent last received data */
 	GArray *local_addrs; /* struct sockaddr_storage: what the agents gather on */
 	/* peer-relay-renew.c: the relay agent's successor, made with fresh
 	 * TURN credentials before the current ones expire */
@@ -233,6 +238,9 @@ void peer_wg_remove_allowed_ips(struct wice_peer *peer, const struct wg_allowed_
 /* How a connected peer is reached: "direct", "relay" (TURN), or NULL
  * while it is not connected. */
 const char *peer_reached(const struct wice_peer *peer);
+/* Whether a TURN allocation is kept for the peer: "held", "released"
+ * (a direct pair carries WireGuard, peer-relay-release.c) or "none". */
+const char *peer_relay_allocation(const struct wice_peer *peer);
 /* A new session is being set up while the previous one's path still
  * carries WireGuard (a restart is pending). */
 bool peer_restart_pending(const struct wice_peer *peer);

@@ -2,7 +2,7 @@
  *
  * {"version","interfaces":[{"name","public_key","listen_port","stalled","proxy_mode",
  *   "peers":[{"public_key","state","reason","restart_pending","state_since","endpoint",
- *   "proxy","reached":"direct"|"relay"|"via"|null,"via" (key)|null,"learned",
+ *   "proxy","relay_allocation":"held"|"released"|"none","reached":"direct"|"relay"|"via"|null,"via" (key)|null,"learned",
  *   "facts":[{"subject","attribute","value","ttl"}],"selected_pair":{"local":{"type","address","port",
  *   "advertised":true (only when it is an [ice] advertise address)},
  *   "remote":{...}}|null,"last_handshake","rx_bytes","tx_bytes","role",
@@ -191,6 +191,7 @@ static void add_peer(JsonBuilder *b, const struct wice_peer *peer, const struct 
 	json_add_int(b, "state_since", peer->state_since);
 	json_add_string(b, "endpoint", wg_sockaddr_len(&peer->wg_endpoint) ? ep : NULL);
 	json_add_string(b, "proxy", peer_proxy_name(peer->proxy));
+	json_add_string(b, "relay_allocation", peer_relay_allocation(peer));
 	add_peer_routing(b, peer);
 	add_selected_pair(b, peer);
 	json_add_int(b, "last_handshake", peer->last_handshake);

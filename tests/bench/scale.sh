@@ -32,6 +32,9 @@
 #               no link-layer framing, no ARP; the kernel's ICMP such as
 #               IPv6 neighbour discovery counts), split into signaling,
 #               STUN/TURN, tunnel, ICMP and other, per minute and per peer
+#   allocations for wice behind NATs, the TURN allocations coturn holds
+#               (its relay sockets) once the mesh is up and after the idle
+#               window, with the daemons' RSS then
 set -u
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 top_builddir=${top_builddir:-.}
@@ -117,6 +120,16 @@ sc_cpu_ticks() {
 	# shellcheck disable=SC2086 # one field per word
 	set -- $stat
 	echo $((${12} + ${13}))
+}
+
+# sc_allocations TOOL TOPOLOGY: the TURN allocations coturn holds (one
+# relay socket each, ports 49152-65535 on srv), "-" where none is run.
+sc_allocations() {
+	if [ "$1" != wice ] || [ "$2" != nat ]; then
+		echo -
+		return
+	fi
+	lab_exec srv ss -Huan "sport >= :49152 and src $(lab_ip srv)" | wc -l
 }
 
 # sc_rss_kb PID [FIELD]: VmRSS (or another field of /proc/PID/status,
@@ -230,7 +243,7 @@ sc__probers_done() {
 
 sc_one() {
 	local tool=$1 topo=$2 n=$3 name pairs total stats med max rss wgrss cpu bytes load0 loadm i
-	local kinds anon
+	local kinds anon alloc_up alloc_idle rss_idle
 	name=$tool.$topo.$n${SC_VARIANT:+.$SC_VARIANT}
 	total=$((n * (n - 1) / 2))
 	load0=$(bench_load)
@@ -261,6 +274,8 @@ sc_one() {
 		done | bench_stats)
 	fi
 
+	alloc_up=$(sc_allocations "$tool" "$topo")
+
 	# idle cost
 	sleep "$SC_SETTLE_SECS"
 	for i in $(seq 1 "$n"); do
@@ -272,6 +287,12 @@ sc_one() {
 		echo "$(sc_cpu_ticks "$(lab_pid "node-$i")") $(sc_counter_bytes "h$i")"
 		sc__wg_ticks "$tool" "$i" >>"$LAB_DIR/wg1"
 	done >"$LAB_DIR/idle1"
+	alloc_idle=$(sc_allocations "$tool" "$topo")
+	rss_idle=$(for i in $(seq 1 "$n"); do sc_rss_kb "$(lab_pid "node-$i")"; done | bench_stats)
+	echo "# scale $name: TURN allocations on coturn: $alloc_up when the mesh was up, $alloc_idle after the idle" \
+		"window; daemon RSS then (median p95 max, kB) $rss_idle"
+	bench_result "scale.$name.turn_allocations" "$alloc_up/$alloc_idle"
+	bench_result "scale.$name.rss_idle_kb" "$(cut -d' ' -f1,3 <<<"$rss_idle")"
 	# per node: daemon and wireguard-go CPU s/min together
 	paste -d' ' "$LAB_DIR/idle0" "$LAB_DIR/idle1" "$LAB_DIR/wg0" "$LAB_DIR/wg1" |
 		awk -v secs="$BENCH_IDLE_SECS" -v hz="$(getconf CLK_TCK)" \
