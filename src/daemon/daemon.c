@@ -28,6 +28,7 @@
 #include "resolve.h"
 #include "server-names.h"
 #include "turns-proxy.h"
+#include "heap-trim.h"
 #include "util/sd-notify.h"
 #include "util/source-util.h"
 #include "wg/wg-uapi.h"
@@ -407,6 +408,7 @@ static void start_managing(struct wice_daemon *d)
 		g_main_loop_quit(d->loop);
 		return;
 	}
+	d->heap_trim = heap_trim_new();
 	d->netmon = g_object_ref(g_network_monitor_get_default());
 	d->netmon_handler = g_signal_connect(d->netmon, "network-changed", G_CALLBACK(on_network_changed), d);
 }
@@ -570,6 +572,7 @@ void daemon_free(struct wice_daemon *d)
 	g_clear_pointer(&d->names, server_names_free);
 	wice_config_free(d->pending_config);
 	source_clear(&d->mesh_leaving);
+	source_clear(&d->heap_trim);
 	g_clear_pointer(&d->metrics, metrics_free);
 	if (d->mesh)
 		mesh_attach_iface(d->mesh, NULL);

@@ -35,6 +35,7 @@ struct wice_daemon {
 	struct nft_proxy *nft; /* NULL when nftables is unusable */
 	struct wice_mesh *mesh; /* [mesh]; NULL: none */
 	GSource *mesh_leaving;  /* `wice mesh leave`: the goodbye drains */
+	GSource *heap_trim;     /* heap-trim.h */
 	struct wice_metrics *metrics; /* [metrics] listen; NULL: none */
 	struct turns_proxies *turns;  /* TLS for turns: servers */
 	struct portmap *portmap;      /* mappings on the router in front of us */

@@ -24,7 +24,7 @@
 . "${top_srcdir:-.}/tests/lab/lab.sh"
 
 # Exported: tests wait with `bash -c "$(declare -f); wl_show ..."`.
-WICE=${top_builddir:-.}/wice
+WICE=${WICE:-${top_builddir:-.}/wice}
 export WICE
 WL_SRV_PORT=8080
 WL_TURN_SECRET=labsecret
