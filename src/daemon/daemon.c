@@ -143,7 +143,9 @@ static const struct wice_iface_settings *host_settings(void *host, const char *i
 
 static void host_local_addresses(void *host, GArray *ret)
 {
-	local_addresses_list(excluded_netif, host, ret);
+	struct wice_daemon *d = host;
+
+	local_addresses_cached(&d->local_addrs, excluded_netif, d, ret);
 }
 
 static struct nft_proxy *host_nft(void *host)
@@ -293,6 +295,7 @@ static void on_wg_event(const char *ifname, bool added, enum wg_backend_kind kin
 {
 	struct wice_daemon *d = userdata;
 
+	local_addresses_invalidate(&d->local_addrs);
 	if (added) {
 		g_hash_table_add(d->wg_names, g_strdup(ifname));
 		if (daemon_manages(d, ifname))
@@ -312,6 +315,7 @@ static void on_network_changed(GNetworkMonitor *monitor, gboolean available, gpo
 	GHashTableIter it;
 	gpointer value;
 
+	local_addresses_invalidate(&d->local_addrs);
 	g_hash_table_iter_init(&it, d->ifaces);
 	while (g_hash_table_iter_next(&it, NULL, &value))
 		iface_on_network_changed(value);
@@ -583,6 +587,7 @@ void daemon_free(struct wice_daemon *d)
 	g_clear_pointer(&d->mesh, mesh_free);
 	g_hash_table_destroy(d->ifaces);
 	g_hash_table_destroy(d->wg_names);
+	local_addresses_invalidate(&d->local_addrs);
 	g_hash_table_destroy(d->operator_added);
 	g_hash_table_destroy(d->operator_removed);
 	g_ptr_array_free(d->backends, TRUE);
@@ -664,6 +669,7 @@ static void apply_config(struct wice_daemon *d, struct wice_config *cfg)
 	struct wice_config *old = d->config;
 
 	d->config = cfg;
+	local_addresses_invalidate(&d->local_addrs);
 	update_backends(d);
 	if (!d->nft)
 		start_nft(d);

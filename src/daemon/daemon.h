@@ -12,6 +12,7 @@
 #include <json-glib/json-glib.h>
 
 #include "iface.h"
+#include "local-addresses.h"
 #include "metrics.h"
 
 struct config_resolve;
@@ -36,6 +37,7 @@ struct wice_daemon {
 	struct wice_mesh *mesh; /* [mesh]; NULL: none */
 	GSource *mesh_leaving;  /* `wice mesh leave`: the goodbye drains */
 	GSource *heap_trim;     /* heap-trim.h */
+	struct local_addresses_cache local_addrs;
 	struct wice_metrics *metrics; /* [metrics] listen; NULL: none */
 	struct turns_proxies *turns;  /* TLS for turns: servers */
 	struct portmap *portmap;      /* mappings on the router in front of us */

@@ -48,3 +48,26 @@ void local_addresses_list(bool (*excluded)(const char *netif, void *data), void 
 	freeifaddrs(list);
 	wg_names_clear(&wireguard);
 }
+
+/* A second bounds what a change nobody announced can go unseen. */
+#define CACHE_FRESH_US G_USEC_PER_SEC
+
+void local_addresses_cached(struct local_addresses_cache *cache, bool (*excluded)(const char *netif, void *data),
+			    void *data, GArray *ret)
+{
+	gint64 now = g_get_monotonic_time();
+
+	if (!cache->addrs || now - cache->read_us >= CACHE_FRESH_US) {
+		if (!cache->addrs)
+			cache->addrs = g_array_new(FALSE, FALSE, sizeof(struct sockaddr_storage));
+		g_array_set_size(cache->addrs, 0);
+		local_addresses_list(excluded, data, cache->addrs);
+		cache->read_us = now;
+	}
+	g_array_append_vals(ret, cache->addrs->data, cache->addrs->len);
+}
+
+void local_addresses_invalidate(struct local_addresses_cache *cache)
+{
+	g_clear_pointer(&cache->addrs, g_array_unref);
+}
