@@ -38,6 +38,8 @@ BENCH_IPERF_REPS=${BENCH_IPERF_REPS:-3}
 # UDP datagrams small enough for every tunnel's MTU (Nebula's is 1300).
 DP_UDP_LEN=1200
 DP_ALL="plain nft nft-stopped user relay relay-bpf nebula"
+# Seconds between the last path up and the first measurement.
+DP_SETTLE=${BENCH_SETTLE_SECS:-6}
 
 # dp_index PATH: the number of PATH's subnet (10.99.N.0/24) and ports.
 dp_index() {
@@ -168,6 +170,11 @@ dp_setup() {
 	done
 	lab_bg b iperf3-server iperf3 -s
 	lab_wait_for 10 lab_listening b tcp 5201 || lab_fail "iperf3 server did not start"
+	# libnice's check timer still ticks every Ta (5 ms) for ~5 s after a
+	# pair is selected, in every daemon: the first runs measured that
+	# (plain at ~85 % of its later median, beside 6 daemons at ~200
+	# wakeups/s each), not the steady state.
+	sleep "$DP_SETTLE"
 }
 
 # dp_iperf PATH tcp|udp: one measurement; prints "MBIT LOSS%".
