@@ -170,10 +170,11 @@ dp_setup() {
 	done
 	lab_bg b iperf3-server iperf3 -s
 	lab_wait_for 10 lab_listening b tcp 5201 || lab_fail "iperf3 server did not start"
-	# libnice's check timer still ticks every Ta (5 ms) for ~5 s after a
-	# pair is selected, in every daemon: the first runs measured that
-	# (plain at ~85 % of its later median, beside 6 daemons at ~200
-	# wakeups/s each), not the steady state.
+	# Measure the steady state, not the seconds after connect: checks
+	# still in flight on other pairs, the relay agents' allocations and,
+	# before libnice's idle-timeout was cut once a pair is selected
+	# (peer-ice.c), ~200 check-timer wakeups a second in every daemon
+	# for 5 s, which took the first plain run to ~88 % of its median.
 	sleep "$DP_SETTLE"
 }
 
