@@ -50,10 +50,20 @@
  * checking at the same time: one peer checks every 5 ms, a mesh of 50
  * nodes starting at once every 245 ms per peer.  It also bounds the
  * wakeups: libnice's check timer ticks every Ta while checks are in
- * flight and for 5 s after, and each wakeup of the main loop polls every
- * agent's sockets.  (The relay agent has one candidate and few pairs.) */
+ * flight and for its idle-timeout after, and each wakeup of the main loop
+ * polls every agent's sockets.  (The relay agent has one candidate and
+ * few pairs.) */
 #define PEER_ICE_TA_MS 5u
 #define PEER_ICE_TA_MAX_MS 250u
+/* libnice's idle-timeout (default 5 s) is a grace period before a
+ * component without a valid pair is declared failed; its check timer keeps
+ * ticking every Ta through it, doing nothing: ~200 wakeups a second for
+ * 5 s after every connect, in both daemons, while the tunnel's first
+ * traffic flows (the nft fast path's first iperf run lost ~10 %).  Once a
+ * pair is selected there is nothing to wait for; checks still in flight
+ * keep the timer going as before, and a late check from the peer starts
+ * it again.  50 ms is libnice's minimum. */
+#define PEER_ICE_IDLE_AFTER_SELECTED_MS 50u
 /* libnice gives a check 3 retransmissions (0.5, 1, 2 s, then 4 s more):
  * a peer whose daemon is busy for a few seconds (a mesh of 50 starting
  * on two cores) failed its checks, restarted ICE and made the other side
@@ -144,6 +154,7 @@ static void on_selected_pair(NiceAgent *agent, guint stream, guint component, Ni
 	g_clear_pointer(&pa->selected_remote, nice_candidate_free);
 	pa->selected_local = nice_candidate_copy(local);
 	pa->selected_remote = nice_candidate_copy(remote);
+	g_object_set(agent, "idle-timeout", PEER_ICE_IDLE_AFTER_SELECTED_MS, NULL);
 	peer_path_on_selected_pair(pa);
 }
 

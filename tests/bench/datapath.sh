@@ -38,6 +38,8 @@ BENCH_IPERF_REPS=${BENCH_IPERF_REPS:-3}
 # UDP datagrams small enough for every tunnel's MTU (Nebula's is 1300).
 DP_UDP_LEN=1200
 DP_ALL="plain nft nft-stopped user relay relay-bpf nebula"
+# Seconds between the last path up and the first measurement.
+DP_SETTLE=${BENCH_SETTLE_SECS:-6}
 
 # dp_index PATH: the number of PATH's subnet (10.99.N.0/24) and ports.
 dp_index() {
@@ -168,6 +170,12 @@ dp_setup() {
 	done
 	lab_bg b iperf3-server iperf3 -s
 	lab_wait_for 10 lab_listening b tcp 5201 || lab_fail "iperf3 server did not start"
+	# Measure the steady state, not the seconds after connect: checks
+	# still in flight on other pairs, the relay agents' allocations and,
+	# before libnice's idle-timeout was cut once a pair is selected
+	# (peer-ice.c), ~200 check-timer wakeups a second in every daemon
+	# for 5 s, which took the first plain run to ~88 % of its median.
+	sleep "$DP_SETTLE"
 }
 
 # dp_iperf PATH tcp|udp: one measurement; prints "MBIT LOSS%".
