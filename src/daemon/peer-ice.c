@@ -448,7 +448,7 @@ static void release_single_port(struct peer_agent *pa)
 		g_ptr_array_unref(sockets);
 }
 
-static void peer_agent_destroy(struct peer_agent *pa)
+void peer_agent_destroy(struct peer_agent *pa)
 {
 	struct wice_peer *peer = pa->peer;
 
@@ -466,11 +466,6 @@ static void peer_agent_destroy(struct peer_agent *pa)
 	g_clear_pointer(&pa->selected_local, nice_candidate_free);
 	g_clear_pointer(&pa->selected_remote, nice_candidate_free);
 	g_debug("%s/%s: %s agent closed", peer->iface->name, peer->name, agent_names[pa->kind]);
-}
-
-void peer_ice_close_agent(struct peer_agent *pa)
-{
-	peer_agent_destroy(pa);
 }
 
 /* A failed agent must not live until the restart: libnice 0.1.21 aborts

@@ -4,6 +4,13 @@
 
 #include "peer.h"
 
+/* A pair with a relayed candidate on either side goes through a TURN
+ * server. */
+static inline bool peer_pair_relayed(const NiceCandidate *local, const NiceCandidate *remote)
+{
+	return local->type == NICE_CANDIDATE_TYPE_RELAYED || remote->type == NICE_CANDIDATE_TYPE_RELAYED;
+}
+
 /* peer.c */
 /* Fills in the peer's interface and key and hands @ev to the host. */
 void peer_emit(struct wice_peer *peer, struct wice_event *ev);
@@ -43,7 +50,7 @@ bool peer_agent_configure(struct peer_agent *pa, GArray *addrs, const char *ufra
 /* Connects @pa's agent to the peer: libnice's signals and its data. */
 void peer_agent_attach(struct peer_agent *pa);
 /* Closes @pa's agent (TURN allocations are released) without a failure. */
-void peer_ice_close_agent(struct peer_agent *pa);
+void peer_agent_destroy(struct peer_agent *pa);
 
 /* peer-relay-renew.c: the relay agent renewed before its TURN
  * credentials expire. */

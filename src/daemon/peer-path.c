@@ -60,7 +60,7 @@ static struct nft_proxy *peer_nft(const struct wice_peer *peer)
 static enum peer_proxy_kind choose_proxy(struct wice_peer *peer, const NiceCandidate *local,
 					 const NiceCandidate *remote)
 {
-	if (local->type == NICE_CANDIDATE_TYPE_RELAYED || remote->type == NICE_CANDIDATE_TYPE_RELAYED)
+	if (peer_pair_relayed(local, remote))
 		return PEER_PROXY_USER;
 	if (iface_settings(peer->iface)->proxy_mode == WICE_PROXY_USER || !peer_nft(peer))
 		return PEER_PROXY_USER;

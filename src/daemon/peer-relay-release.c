@@ -40,11 +40,6 @@
  * (aggressive nomination); this leaves room for a busy daemon. */
 #define RELEASE_SETTLE_MS 3000
 
-static bool relayed(const NiceCandidate *c)
-{
-	return c->type == NICE_CANDIDATE_TYPE_RELAYED;
-}
-
 /* The direct agent's pair carries WireGuard for good: nothing will
  * switch back to the relay agent in this session but a failure. */
 static bool direct_settled(const struct wice_peer *peer)
@@ -52,8 +47,8 @@ static bool direct_settled(const struct wice_peer *peer)
 	const struct peer_agent *direct = &peer->ice[PEER_AGENT_DIRECT];
 
 	return peer->state == PEER_CONNECTED && !peer_restart_pending(peer) && peer->path_agent == direct &&
-	       direct->agent && !direct->failed && direct->selected_local && !relayed(direct->selected_local) &&
-	       !relayed(direct->selected_remote);
+	       direct->agent && !direct->failed && direct->selected_local &&
+	       !peer_pair_relayed(direct->selected_local, direct->selected_remote);
 }
 
 static bool relay_quiet(const struct wice_peer *peer)
@@ -68,7 +63,7 @@ static void release(struct wice_peer *peer)
 	g_info("%s/%s: direct pair settled; releasing the TURN allocation", peer->iface->name, peer->name);
 	peer_renew_stop(peer); /* a renewal would allocate again */
 	peer_forget_relay_candidates(peer, relay->agent, relay->stream);
-	peer_ice_close_agent(relay);
+	peer_agent_destroy(relay);
 	peer->relay_released = true;
 }
 
