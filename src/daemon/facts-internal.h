@@ -37,7 +37,6 @@ struct iface_facts {
 	GSource *timer, *soon;
 	uint64_t last_issued_ms;
 	guint said_hash;     /* of what we last said about ourselves */
-	bool news_pending;   /* some peer has not heard it yet */
 	/* own addresses on the interface, refreshed every tick */
 	struct wg_allowed_ip own[OWN_MAX];
 	size_t n_own;

@@ -168,6 +168,7 @@ static void publish_to(struct wice_iface *iface, struct wice_peer *to, bool rout
 		say_about_peers(&c);
 	flush(&c);
 	to->facts_sent_us = g_get_monotonic_time();
+	to->facts_owed = false;
 }
 
 /* What we say about ourselves changed (a peer came or went): everyone
@@ -192,9 +193,8 @@ static bool news(struct wice_iface *iface)
 
 void facts_publish(struct wice_iface *iface)
 {
-	bool router = facts_we_are_router(iface), all = news(iface) || iface->facts->news_pending;
+	bool router = facts_we_are_router(iface), changed = news(iface);
 	gint64 now = g_get_monotonic_time();
-	bool pending = false;
 	GHashTableIter it;
 	gpointer value;
 
@@ -203,16 +203,14 @@ void facts_publish(struct wice_iface *iface)
 		struct wice_peer *peer = value;
 		gint64 every = peer->learned || reroute_is_carrier(iface, peer) ? FACTS_FAST_US : FACTS_INTERVAL_US;
 
+		peer->facts_owed |= changed;
 		if (!tunnel_signal_reachable(peer) && peer->state != PEER_CONNECTED)
 			continue;
 		/* News goes out at once, but to each peer at most every
 		 * FACTS_FAST_US: a mesh coming up is a peer connecting every
-		 * few milliseconds. */
-		if ((all && now - peer->facts_sent_us >= FACTS_FAST_US) || now - peer->facts_sent_us >= every)
+		 * few milliseconds.  Owed per peer: a peer that had the news
+		 * waits its normal turn while others still wait for theirs. */
+		if ((peer->facts_owed && now - peer->facts_sent_us >= FACTS_FAST_US) || now - peer->facts_sent_us >= every)
 			publish_to(iface, peer, router);
-		else if (all)
-			pending = true;
 	}
-	iface->facts->news_pending = pending;
 }
-

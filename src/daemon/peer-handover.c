@@ -91,15 +91,21 @@ static gboolean on_retire(gpointer data)
 {
 	struct wice_peer *peer = data;
 
-	bool had_proxy = peer->old.user_proxy != NULL;
+	bool had_path = peer->old.user_proxy || *peer->old.nft_handle;
 
 	g_clear_pointer(&peer->old.retire_timer, g_source_unref);
 	g_debug("%s/%s: old path dropped", peer->iface->name, peer->name);
 	peer_handover_drop(peer);
-	/* What came through the old user proxy made WireGuard roam back to
-	 * its socket, which is gone now: point it at the current path again,
-	 * or it sends into nothing until the peer happens to send first. */
-	if (had_proxy)
+	/* What came over the old path made WireGuard roam back to it: to the
+	 * old user proxy's socket, or to the old pair's remote candidate,
+	 * which the old nftables elements rewrote.  Those are gone now: point
+	 * WireGuard at the current path again, or it sends into nothing until
+	 * the peer happens to send first, and when both sides roamed, neither
+	 * does (seen in a 50-node LAN mesh: a pair switched IPv4 -> IPv6
+	 * within 20 ms of connecting, both WireGuards roamed back to the IPv4
+	 * pair's ports, and the tunnel was dead until "WireGuard unanswered"
+	 * restarted ICE 15 s later). */
+	if (had_path)
 		peer_wg_reassert_endpoint(peer);
 	return G_SOURCE_REMOVE;
 }
