@@ -35,7 +35,7 @@ static size_t wire_addr_len(uint8_t wire)
 
 static bool attr_known(uint8_t attr)
 {
-	return attr >= FACT_ALIVE && attr <= FACT_REACHES;
+	return attr >= FACT_ALIVE && attr <= FACT_MISSES;
 }
 
 /* A prefix with host bits set names the same network two ways; refusing
@@ -64,6 +64,7 @@ static size_t value_len(const struct fact *f)
 	case FACT_ALLOWED_IP:
 		return addr_len && prefix_canonical(f->addr, addr_len, f->prefix) ? 2 + addr_len : SIZE_MAX;
 	case FACT_REACHES:
+	case FACT_MISSES:
 		return FACT_KEY_LEN;
 	default:
 		return SIZE_MAX;
@@ -116,6 +117,7 @@ static uint8_t *write_value(uint8_t *p, const struct fact *f)
 		*p++ = f->prefix;
 		return write_bytes(p, f->addr, wire_addr_len(wire));
 	case FACT_REACHES:
+	case FACT_MISSES:
 		return write_bytes(p, f->peer, FACT_KEY_LEN);
 	default:
 		return p;
@@ -210,6 +212,7 @@ static bool read_value(struct wire_reader *r, struct fact *f)
 	case FACT_ALLOWED_IP:
 		return read_allowed_ip(r, len, f);
 	case FACT_REACHES:
+	case FACT_MISSES:
 		return len == FACT_KEY_LEN && wire_read_bytes(r, f->peer, FACT_KEY_LEN);
 	default:
 		return false;
@@ -283,6 +286,7 @@ bool fact_same(const struct fact *a, const struct fact *b)
 		return a->family == b->family && a->prefix == b->prefix &&
 		       memcmp(a->addr, b->addr, model_addr_len(a->family)) == 0;
 	case FACT_REACHES:
+	case FACT_MISSES:
 		return memcmp(a->peer, b->peer, FACT_KEY_LEN) == 0;
 	default:
 		return true;

@@ -37,6 +37,7 @@ enum fact_attr {
 	FACT_ALLOWED_IP = 3, /* addresses that belong to the subject */
 	FACT_RELAYS = 4,     /* the subject forwards between its peers */
 	FACT_REACHES = 5,    /* the subject has a working tunnel to the peer named in the value */
+	FACT_MISSES = 6,     /* the subject has had no tunnel to that peer for a while: who reaches it? */
 };
 
 struct fact {
@@ -48,7 +49,7 @@ struct fact {
 	uint8_t addr[16]; /* the first 4 bytes for AF_INET */
 	uint16_t port;    /* ENDPOINT, host byte order */
 	uint8_t prefix;   /* ALLOWED_IP */
-	/* REACHES */
+	/* REACHES, MISSES */
 	uint8_t peer[FACT_KEY_LEN];
 };
 

@@ -781,7 +781,7 @@ static int etcd_publish(struct sig_backend *b, const uint8_t id[RELAY_ID_LEN], c
 	struct etcd_backend *be = etcd(b);
 	struct etcd_post *post;
 
-	if (post_queue_full(&be->posts))
+	if (post_queue_refuse(&be->posts, sig_backend_url(b)))
 		return -ENOBUFS;
 	post = g_new0(struct etcd_post, 1);
 	post->key = post_key(be, id);

@@ -746,7 +746,7 @@ static int http_publish(struct sig_backend *b, const uint8_t id[RELAY_ID_LEN], c
 	struct http_backend *be = http(b);
 	struct http_post *post;
 
-	if (post_queue_full(&be->posts))
+	if (post_queue_refuse(&be->posts, sig_backend_url(b)))
 		return -ENOBUFS;
 	post = g_new0(struct http_post, 1);
 	memcpy(post->id, id, RELAY_ID_LEN);

@@ -7,11 +7,13 @@
 
 #include "util/source-util.h"
 
-#define POST_QUEUE_MAX 64 /* envelopes waiting or in flight */
+#define POST_QUEUE_MAX 1024 /* envelopes waiting or in flight */
 /* The signal server keeps a message this long by default, and an etcd
  * lease about as long; one that waited longer here describes ICE state
  * that has moved on. */
 #define POST_MAX_AGE (120 * G_USEC_PER_SEC)
+/* One warning about a full queue per this long. */
+#define DROP_WARN_INTERVAL (10 * G_USEC_PER_SEC)
 #define POSTS_IN_FLIGHT 4 /* requests, each one envelope or a batch */
 #define BACKOFF_FIRST_MS 500
 #define BACKOFF_CAP_MS 30000
@@ -69,6 +71,24 @@ bool post_queue_full(struct post_queue *q)
 {
 	expire(q);
 	return q->waiting.length + q->sending.length >= POST_QUEUE_MAX;
+}
+
+bool post_queue_refuse(struct post_queue *q, const char *url)
+{
+	int64_t now = g_get_monotonic_time();
+
+	if (!post_queue_full(q))
+		return false;
+	/* Lost messages are found again only by the peers' resends, seconds
+	 * later: say so, but not for every one. */
+	q->dropped++;
+	if (!q->dropped_said || now - q->dropped_said >= DROP_WARN_INTERVAL) {
+		g_warning("signaling %s: %u messages waiting for the server, dropped %" G_GUINT64_FORMAT
+			  " since start",
+			  url, POST_QUEUE_MAX, q->dropped);
+		q->dropped_said = now;
+	}
+	return true;
 }
 
 void post_queue_push(struct post_queue *q, struct post_queue_item *item)

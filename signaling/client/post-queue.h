@@ -41,6 +41,8 @@ struct post_queue {
 	GSource *retry; /* armed: a backoff holds the queue */
 	GSource *soon;	/* gathers what is published in one go */
 	struct backoff backoff;
+	uint64_t dropped;     /* posts refused: the queue was full */
+	int64_t dropped_said; /* monotonic: when that was last logged */
 	const struct post_queue_ops *ops;
 	void *userdata;
 };
@@ -52,6 +54,9 @@ void post_queue_fini(struct post_queue *q);
 
 /* Drops what waited too long, then tells whether one more fits. */
 bool post_queue_full(struct post_queue *q);
+/* post_queue_full(), counted and logged (at most every 10 s, naming
+ * @url): the caller drops the post. */
+bool post_queue_refuse(struct post_queue *q, const char *url);
 /* Queues @item (data set) last and kicks from the loop, so that what the
  * caller publishes before returning to it can go in one request. */
 void post_queue_push(struct post_queue *q, struct post_queue_item *item);

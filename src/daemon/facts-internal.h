@@ -36,7 +36,6 @@ struct iface_facts {
 	GHashTable *learned; /* GBytes(key): peers we added to WireGuard */
 	GSource *timer, *soon;
 	uint64_t last_issued_ms;
-	guint said_hash;     /* of what we last said about ourselves */
 	/* own addresses on the interface, refreshed every tick */
 	struct wg_allowed_ip own[OWN_MAX];
 	size_t n_own;

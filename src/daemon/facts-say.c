@@ -11,41 +11,86 @@
 #include "wg/wg-aip.h"
 #include "wg/wg-keyaddr.h"
 
+/* What one neighbour is told this tick, gathered before anything goes out:
+ * so that it can be compared with what it was told last time. */
 struct composer {
 	struct wice_iface *iface;
 	struct wice_peer *to;
-	struct fact_bundle b;
-	size_t bytes;
+	GArray *facts; /* struct fact */
+	guint hash;    /* of the facts but the liveness one (below) */
 };
 
-static void flush(struct composer *c)
+static void hash_in(struct composer *c, const struct fact *f);
+
+static void say(struct composer *c, const struct fact *f)
+{
+	if (!fact_wire_size(f))
+		return;
+	g_array_append_val(c->facts, *f);
+	hash_in(c, f);
+}
+
+/* Said, but not news (see hash_in). */
+static void say_unhashed(struct composer *c, const struct fact *f)
+{
+	if (fact_wire_size(f))
+		g_array_append_val(c->facts, *f);
+}
+
+/* Whether what a neighbour hears changed: the facts in the order said,
+ * ttl aside.  "We hear you" is left out, as it comes and goes with the
+ * neighbour's own timing (it is what makes liveness two-way, not news). */
+static void hash_bytes(struct composer *c, const void *data, size_t len)
+{
+	for (const uint8_t *p = data; p < (const uint8_t *)data + len; p++)
+		c->hash = c->hash * 33 + *p;
+}
+
+static void hash_in(struct composer *c, const struct fact *f)
+{
+	hash_bytes(c, f->subject, sizeof(f->subject));
+	hash_bytes(c, &f->attr, 1);
+	hash_bytes(c, f->addr, sizeof(f->addr));
+	hash_bytes(c, &f->port, sizeof(f->port));
+	hash_bytes(c, &f->prefix, 1);
+	hash_bytes(c, f->peer, sizeof(f->peer));
+}
+
+static void seal_and_send(struct composer *c, struct fact_bundle *b)
 {
 	struct iface_facts *fx = c->iface->facts;
 	uint8_t plain[SIG_PLAIN_MAX], env[SIG_ENVELOPE_MAX], buf[TUNNEL_WIRE_MAX];
 	size_t n, env_len;
 
-	if (!c->b.n)
+	if (!b->n)
 		return;
 	/* Strictly increasing: the receiver drops what is not newer. */
 	fx->last_issued_ms = MAX((uint64_t)facts_now_ms(), fx->last_issued_ms + 1);
-	c->b.issued_ms = fx->last_issued_ms;
-	if (fact_bundle_encode(&c->b, plain, sizeof(plain), &n) == 0 &&
+	b->issued_ms = fx->last_issued_ms;
+	if (fact_bundle_encode(b, plain, sizeof(plain), &n) == 0 &&
 	    sig_envelope_seal(&c->iface->identity, &c->to->pair, plain, n, env, sizeof(env), &env_len) == 0)
 		tunnel_signal_send(c->to, buf, tunnel_wire_facts(buf, env, env_len));
-	c->b.n = 0;
-	c->bytes = FACT_BUNDLE_HEADER;
+	b->n = 0;
 }
 
-static void say(struct composer *c, const struct fact *f)
+/* As many bundles as the facts need. */
+static void send_all(struct composer *c)
 {
-	size_t size = fact_wire_size(f);
+	struct fact_bundle b = { 0 };
+	size_t bytes = FACT_BUNDLE_HEADER;
 
-	if (!size)
-		return;
-	if (c->b.n == FACT_BUNDLE_MAX || c->bytes + size > SIG_PLAIN_MAX)
-		flush(c);
-	c->b.facts[c->b.n++] = *f;
-	c->bytes += size;
+	for (guint i = 0; i < c->facts->len; i++) {
+		const struct fact *f = &g_array_index(c->facts, struct fact, i);
+		size_t size = fact_wire_size(f);
+
+		if (b.n == FACT_BUNDLE_MAX || bytes + size > SIG_PLAIN_MAX) {
+			seal_and_send(c, &b);
+			bytes = FACT_BUNDLE_HEADER;
+		}
+		b.facts[b.n++] = *f;
+		bytes += size;
+	}
+	seal_and_send(c, &b);
 }
 
 static struct fact fact_new(const uint8_t subject[32], enum fact_attr attr)
@@ -87,6 +132,35 @@ static bool peer_up(const struct wice_peer *peer)
 	return peer->state == PEER_CONNECTED && tunnel_signal_reachable(peer);
 }
 
+static void say_about_peer(struct composer *c, enum fact_attr attr, const struct wice_peer *peer,
+			   void (*say_fn)(struct composer *, const struct fact *))
+{
+	struct fact f = fact_new(c->iface->identity.public_key, attr);
+
+	memcpy(f.peer, peer->public_key, 32);
+	say_fn(c, &f);
+}
+
+/* REACHES for each peer the neighbour said it misses (and we reach): not
+ * for every peer we reach, which made each bundle grow with the mesh
+ * (a node of 50 sent 49 of them, 3.4 kB, to each neighbour). */
+static void say_reaches_asked(struct composer *c)
+{
+	const struct iface_facts *fx = c->iface->facts;
+
+	for (guint i = 0; i < fx->known->len; i++) {
+		const struct fact_entry *e = &g_array_index(fx->known, struct fact_entry, i);
+		const struct wice_peer *peer;
+
+		if (e->f.attr != FACT_MISSES || !facts_key_is(e->from, c->to->public_key) ||
+		    !facts_key_is(e->f.subject, c->to->public_key))
+			continue;
+		peer = iface_find_peer(c->iface, e->f.peer);
+		if (peer && peer != c->to && peer_up(peer))
+			say_about_peer(c, FACT_REACHES, peer, say);
+	}
+}
+
 static void say_about_us(struct composer *c)
 {
 	struct wice_iface *iface = c->iface;
@@ -111,12 +185,12 @@ static void say_about_us(struct composer *c)
 	while (g_hash_table_iter_next(&it, NULL, &value)) {
 		const struct wice_peer *peer = value;
 
-		if (!peer_up(peer) || (peer == c->to && !facts_hears(peer)))
-			continue;
-		f = fact_new(me, FACT_REACHES);
-		memcpy(f.peer, peer->public_key, 32);
-		say(c, &f);
+		if (!peer->learned && reroute_wants_relay_soon(iface, peer))
+			say_about_peer(c, FACT_MISSES, peer, say);
 	}
+	if (peer_up(c->to) && facts_hears(c->to))
+		say_about_peer(c, FACT_REACHES, c->to, say_unhashed);
+	say_reaches_asked(c);
 }
 
 /* An allowed IP that is the peer's own and may be told: not its
@@ -159,42 +233,30 @@ static void say_about_peers(struct composer *c)
 	}
 }
 
-static void publish_to(struct wice_iface *iface, struct wice_peer *to, bool router)
+static void publish_to(struct wice_iface *iface, struct wice_peer *to, bool router, gint64 every)
 {
-	struct composer c = { .iface = iface, .to = to, .bytes = FACT_BUNDLE_HEADER };
+	struct composer c = { .iface = iface, .to = to, .facts = g_array_new(FALSE, FALSE, sizeof(struct fact)) };
+	gint64 now = g_get_monotonic_time();
 
 	say_about_us(&c);
 	if (router)
 		say_about_peers(&c);
-	flush(&c);
-	to->facts_sent_us = g_get_monotonic_time();
-	to->facts_owed = false;
-}
-
-/* What we say about ourselves changed (a peer came or went): everyone
- * hears it at this tick rather than at their next turn. */
-static bool news(struct wice_iface *iface)
-{
-	guint hash = facts_relay_wanted(iface) ? 1 : 2, h;
-	GHashTableIter it;
-	gpointer value;
-
-	g_hash_table_iter_init(&it, iface->peers);
-	while (g_hash_table_iter_next(&it, NULL, &value))
-		if (peer_up(value)) {
-			memcpy(&h, ((struct wice_peer *)value)->public_key, sizeof(h));
-			hash ^= h; /* the order of the table is no news */
-		}
-	if (hash == iface->facts->said_hash)
-		return false;
-	iface->facts->said_hash = hash;
-	return true;
+	/* News goes out at once, but to each peer at most every
+	 * FACTS_FAST_US: a mesh coming up is a peer connecting every few
+	 * milliseconds.  Per peer: what this one hears may have changed
+	 * while what the others hear did not. */
+	if ((c.hash != to->facts_said_hash && now - to->facts_sent_us >= FACTS_FAST_US) ||
+	    now - to->facts_sent_us >= every) {
+		send_all(&c);
+		to->facts_sent_us = now;
+		to->facts_said_hash = c.hash;
+	}
+	g_array_free(c.facts, TRUE);
 }
 
 void facts_publish(struct wice_iface *iface)
 {
-	bool router = facts_we_are_router(iface), changed = news(iface);
-	gint64 now = g_get_monotonic_time();
+	bool router = facts_we_are_router(iface);
 	GHashTableIter it;
 	gpointer value;
 
@@ -203,14 +265,7 @@ void facts_publish(struct wice_iface *iface)
 		struct wice_peer *peer = value;
 		gint64 every = peer->learned || reroute_is_carrier(iface, peer) ? FACTS_FAST_US : FACTS_INTERVAL_US;
 
-		peer->facts_owed |= changed;
-		if (!tunnel_signal_reachable(peer) && peer->state != PEER_CONNECTED)
-			continue;
-		/* News goes out at once, but to each peer at most every
-		 * FACTS_FAST_US: a mesh coming up is a peer connecting every
-		 * few milliseconds.  Owed per peer: a peer that had the news
-		 * waits its normal turn while others still wait for theirs. */
-		if ((peer->facts_owed && now - peer->facts_sent_us >= FACTS_FAST_US) || now - peer->facts_sent_us >= every)
-			publish_to(iface, peer, router);
+		if (tunnel_signal_reachable(peer) || peer->state == PEER_CONNECTED)
+			publish_to(iface, peer, router, every);
 	}
 }

@@ -345,7 +345,6 @@ void facts_open(struct wice_iface *iface)
 	fx = g_new0(struct iface_facts, 1);
 	fx->known = g_array_new(FALSE, FALSE, sizeof(struct fact_entry));
 	fx->learned = g_hash_table_new_full(g_bytes_hash, g_bytes_equal, (GDestroyNotify)g_bytes_unref, NULL);
-	fx->said_hash = G_MAXUINT;
 	iface->facts = fx;
 	read_own_addresses(iface);
 	fx->timer = source_timeout(FACTS_TICK_MS, on_tick, iface);

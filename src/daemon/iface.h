@@ -187,6 +187,9 @@ void reroute_update(struct wice_iface *iface);
 void reroute_forget(struct wice_iface *iface, const uint8_t key[32]);
 void reroute_release(struct wice_iface *iface);
 bool reroute_is_carrier(struct wice_iface *iface, const struct wice_peer *peer);
+/* @peer has had no path for almost as long as it takes to look for a
+ * relay: time to ask the neighbours who reaches it (facts MISSES). */
+bool reroute_wants_relay_soon(const struct wice_iface *iface, const struct wice_peer *peer);
 /* relay-for-peers.c: forwarding between peers that have no path of
  * their own, when the interface is willing. */
 void relay_for_peers_update(struct wice_iface *iface);

@@ -201,7 +201,7 @@ struct wice_peer {
 	bool learned;              /* added by us from a router's facts */
 	uint64_t facts_issued_ms;  /* the newest bundle accepted from it */
 	gint64 facts_sent_us;      /* monotonic: our last bundle to it */
-	bool facts_owed;           /* what we say changed since that bundle */
+	guint facts_said_hash;     /* of what that bundle said (facts-say.c) */
 	gint64 heard_us_us;        /* monotonic: it last said it hears us (REACHES us) */
 	gint64 down_since_us;      /* monotonic: not connected since (0: connected) */
 	bool rerouted;             /* reroute.c: its addresses are carried by peer @via */

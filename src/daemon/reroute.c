@@ -339,6 +339,21 @@ static bool alive_direct(const struct wice_peer *peer)
 	       facts_heard_by(peer);
 }
 
+/* Asked this long before: a neighbour answers within FACTS_FAST_US (2 s)
+ * and a tick. */
+#define RELAY_ASK_AHEAD_US (3 * G_USEC_PER_SEC)
+
+static gint64 relay_after_us(const struct wice_iface *iface)
+{
+	return iface->is_mesh ? RELAY_AFTER_MESH_US : RELAY_AFTER_US;
+}
+
+bool reroute_wants_relay_soon(const struct wice_iface *iface, const struct wice_peer *peer)
+{
+	return peer->state != PEER_CONNECTED && peer->down_since_us &&
+	       g_get_monotonic_time() - peer->down_since_us >= relay_after_us(iface) - RELAY_ASK_AHEAD_US;
+}
+
 static struct wice_peer *current_carrier(struct wice_iface *iface, const struct wice_peer *peer)
 {
 	struct reroute *rr = iface->reroute;
@@ -383,7 +398,7 @@ static struct wice_peer *carrier_for(struct wice_iface *iface, struct wice_peer 
 	if (peer->learned)
 		return alive_direct(peer) ? peer : NULL;
 	if (peer->state == PEER_CONNECTED || !peer->down_since_us ||
-	    g_get_monotonic_time() - peer->down_since_us < (iface->is_mesh ? RELAY_AFTER_MESH_US : RELAY_AFTER_US))
+	    g_get_monotonic_time() - peer->down_since_us < relay_after_us(iface))
 		return NULL;
 	return pick_relay(iface, peer);
 }

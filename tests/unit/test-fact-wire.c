@@ -79,12 +79,17 @@ static struct fact allowed_ip(const uint8_t *subject, int family, const char *ad
 	return f;
 }
 
-static struct fact reaches(const uint8_t *subject, const uint8_t *peer, uint16_t ttl)
+static struct fact about_peer(const uint8_t *subject, uint8_t attr, const uint8_t *peer, uint16_t ttl)
 {
-	struct fact f = simple(subject, FACT_REACHES, ttl);
+	struct fact f = simple(subject, attr, ttl);
 
 	memcpy(f.peer, peer, FACT_KEY_LEN);
 	return f;
+}
+
+static struct fact reaches(const uint8_t *subject, const uint8_t *peer, uint16_t ttl)
+{
+	return about_peer(subject, FACT_REACHES, peer, ttl);
 }
 
 /* The bundle of VECTOR_HEX. */
@@ -143,6 +148,7 @@ Test(fact_wire, round_trip_every_attribute)
 	round_trip((struct fact[]){ allowed_ip(bob, AF_INET6, "fc7dcd744f856ad97113bdbb310bba2c", 128, 90) },
 		   18);
 	round_trip((struct fact[]){ reaches(alice, bob, 600) }, FACT_KEY_LEN);
+	round_trip((struct fact[]){ about_peer(alice, FACT_MISSES, bob, 30) }, FACT_KEY_LEN);
 }
 
 Test(fact_wire, test_vector)
@@ -292,6 +298,22 @@ Test(fact_wire, unknown_attribute_skipped)
 	cr_assert_eq(fact_bundle_decode(buf, sizeof(buf), &out), -EBADMSG, "skip past the next fact");
 }
 
+/* MISSES (6) is REACHES' framing: a key of exactly 32 bytes. */
+Test(fact_wire, misses_value_is_a_key)
+{
+	struct fact_bundle b = { .issued_ms = 7, .n = 1 }, out;
+	uint8_t buf[SIG_PLAIN_MAX];
+	size_t len;
+
+	keys();
+	b.facts[0] = about_peer(alice, FACT_MISSES, bob, 30);
+	cr_assert_eq(fact_bundle_encode(&b, buf, sizeof(buf), &len), 0);
+	cr_assert_eq(buf[FACT_BUNDLE_HEADER + ATTR], 6, "attribute byte");
+	cr_assert(!fact_same(&b.facts[0], (struct fact[]){ reaches(alice, bob, 30) }), "MISSES is not REACHES");
+	buf[FACT_BUNDLE_HEADER + VLEN] = 31;
+	cr_assert_eq(fact_bundle_decode(buf, len - 1, &out), -EBADMSG, "a 31-byte key");
+}
+
 /* The encoder refuses exactly what a receiver would. */
 static void unencodable(struct fact f, const char *why)
 {
@@ -312,7 +334,7 @@ Test(fact_wire, encode_refuses)
 	keys();
 	unencodable(simple(alice, FACT_ALIVE, 0), "ttl 0");
 	unencodable(simple(alice, 0, 60), "attribute 0");
-	unencodable(simple(alice, FACT_REACHES + 1, 60), "attribute 6");
+	unencodable(simple(alice, FACT_MISSES + 1, 60), "attribute 7");
 	unencodable(endpoint(alice, AF_INET, "0a000001", 0, 60), "port 0");
 	unencodable(endpoint(alice, AF_UNSPEC, "0a000001", 1, 60), "no family");
 	unencodable(allowed_ip(alice, AF_INET, "0a000000", 33, 60), "IPv4 prefix 33");
