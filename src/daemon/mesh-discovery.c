@@ -118,7 +118,14 @@ static void post_to_inbox(struct wice_mesh *m, struct mesh_keyset *ks, const uin
 	m->host.ops->publish(m->host.data, id, frame, len, NULL);
 }
 
-static void announce_under(struct wice_mesh *m, struct mesh_keyset *ks, uint8_t flags)
+/* On the LAN, and with @to_server in the signal server's rendezvous: the
+ * server keeps a mailbox's last 64 messages (its --max-queue), so each
+ * member posts there once when a server comes up and then every
+ * MESH_ANNOUNCE_INTERVAL_MS, not with every announcement of the LAN burst:
+ * 50 members starting together, four posts each, pushed the first ones'
+ * out, and members that started last found them only by gossip, 20 s
+ * later. */
+static void announce_under(struct wice_mesh *m, struct mesh_keyset *ks, uint8_t flags, bool to_server)
 {
 	uint8_t frame[MESH_FRAME_MAX];
 	size_t len;
@@ -130,7 +137,8 @@ static void announce_under(struct wice_mesh *m, struct mesh_keyset *ks, uint8_t 
 	for (guint i = 0; ks->lan && i < ks->lan->len; i++)
 		sig_backend_publish(g_ptr_array_index(ks->lan, i), ks->rendezvous[0].id, frame, len, NULL);
 	current_rendezvous(ks);
-	m->host.ops->publish(m->host.data, ks->rendezvous[0].id, frame, len, NULL);
+	if (to_server)
+		m->host.ops->publish(m->host.data, ks->rendezvous[0].id, frame, len, NULL);
 	if (!(flags & MESH_ANNOUNCE_LEAVING))
 		return;
 	/* Leaving: every member hears it at once, in its inbox and through
@@ -146,12 +154,12 @@ static void announce_under(struct wice_mesh *m, struct mesh_keyset *ks, uint8_t 
 	}
 }
 
-void mesh_announce_now(struct wice_mesh *m, uint8_t flags)
+void mesh_announce_now(struct wice_mesh *m, uint8_t flags, bool to_server)
 {
 	struct mesh_keyset *kss[2];
 
 	for (unsigned i = 0; i < mesh_keysets(m, kss); i++)
-		announce_under(m, kss[i], flags);
+		announce_under(m, kss[i], flags, to_server);
 }
 
 /* A new member learns of us at once: on the LAN straight back to the
@@ -347,7 +355,9 @@ void mesh_discovery_add_keyset(struct wice_mesh *m, struct mesh_keyset *ks)
 	if (m->reading_rendezvous)
 		rendezvous_subscribe(m, ks, true);
 	start_lan(m, ks);
-	announce_under(m, ks, MESH_ANNOUNCE_HELLO);
+	/* At start-up the server hears from us when it comes up
+	 * (mesh_on_backend); a keyset added later (rotation) is posted now. */
+	announce_under(m, ks, MESH_ANNOUNCE_HELLO, m->announce_timer != NULL);
 }
 
 void mesh_discovery_remove_keyset(struct wice_mesh *m, struct mesh_keyset *ks)
@@ -386,8 +396,11 @@ static gboolean on_announce(gpointer data)
 {
 	struct wice_mesh *m = data;
 
-	/* The start burst says hello: members on the LAN answer it. */
-	mesh_announce_now(m, m->lan_burst < G_N_ELEMENTS(lan_burst_ms) ? MESH_ANNOUNCE_HELLO : 0);
+	bool burst = m->lan_burst < G_N_ELEMENTS(lan_burst_ms);
+
+	/* The start burst says hello: members on the LAN answer it.  It
+	 * stays on the LAN (see announce_under). */
+	mesh_announce_now(m, burst ? MESH_ANNOUNCE_HELLO : 0, !burst);
 	m->lan_burst++;
 	source_timer_arm(m->announce_timer, m->lan_burst < G_N_ELEMENTS(lan_burst_ms)
 						    ? lan_burst_ms[m->lan_burst] - lan_burst_ms[m->lan_burst - 1]

@@ -153,7 +153,7 @@ bool mesh_seal(struct mesh_keyset *ks, uint8_t type, const uint8_t *plain, size_
  * under each keyset in turn. */
 void mesh_handle_frame(struct wice_mesh *m, struct mesh_keyset *only, const uint8_t *data, size_t len,
 		       enum mesh_source source, struct sig_backend *lan, const struct sig_route *from);
-void mesh_announce_now(struct wice_mesh *m, uint8_t flags);
+void mesh_announce_now(struct wice_mesh *m, uint8_t flags, bool to_server);
 
 /* mesh-gossip.c */
 bool mesh_gossip_start(struct wice_mesh *m, GError **error);

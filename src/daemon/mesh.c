@@ -172,5 +172,5 @@ void mesh_attach_iface(struct wice_mesh *m, struct wice_iface *iface)
 
 void mesh_leave(struct wice_mesh *m)
 {
-	mesh_announce_now(m, MESH_ANNOUNCE_LEAVING);
+	mesh_announce_now(m, MESH_ANNOUNCE_LEAVING, true);
 }
