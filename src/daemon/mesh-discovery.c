@@ -381,13 +381,16 @@ void mesh_on_backend(struct wice_mesh *m, struct sig_backend *b)
 		struct mesh_keyset *ks = kss[k];
 
 		sig_backend_subscribe(b, &ks->inbox);
-		if (m->reading_rendezvous)
-			for (unsigned i = 0; i < G_N_ELEMENTS(ks->rendezvous); i++)
-				sig_backend_subscribe(b, &ks->rendezvous[i]);
 		current_rendezvous(ks);
 		if (own_frame(m, ks, 0, frame, &len))
 			sig_backend_publish(b, ks->rendezvous[0].id, frame, len, NULL);
 	}
+	/* A visit to the rendezvous now, the whole of it with the server
+	 * up: the one at start-up may have ended before the server answered
+	 * (a 50-node mesh on two cores took up to 3 s to get there, and the
+	 * last members to start then read nothing for a minute). */
+	if (m->rendezvous_timer)
+		source_timer_arm(m->rendezvous_timer, 0);
 }
 
 /* --- timers ------------------------------------------------------------------------- */
