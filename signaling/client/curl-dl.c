@@ -21,6 +21,7 @@ static const char *const symbols[] = {
 	"curl_easy_strerror",	 "curl_easy_cleanup",	     "curl_slist_append",	 "curl_slist_free_all",
 	"curl_multi_init",	 "curl_multi_setopt",	     "curl_multi_assign",	 "curl_multi_add_handle",
 	"curl_multi_remove_handle", "curl_multi_socket_action", "curl_multi_info_read", "curl_multi_cleanup",
+	"curl_multi_timeout",
 };
 G_STATIC_ASSERT(G_N_ELEMENTS(symbols) * sizeof(void (*)(void)) == sizeof(struct curl_dl));
 

@@ -32,6 +32,7 @@ struct curl_dl {
 	CURLMcode (*multi_socket_action)(CURLM *multi, curl_socket_t fd, int mask, int *running);
 	CURLMsg *(*multi_info_read)(CURLM *multi, int *msgs_in_queue);
 	CURLMcode (*multi_cleanup)(CURLM *multi);
+	CURLMcode (*multi_timeout)(CURLM *multi, long *timeout_ms);
 };
 
 extern struct curl_dl curl_dl;
@@ -60,3 +61,4 @@ bool curl_dl_load(GError **error);
 #define curl_multi_socket_action curl_dl.multi_socket_action
 #define curl_multi_info_read curl_dl.multi_info_read
 #define curl_multi_cleanup curl_dl.multi_cleanup
+#define curl_multi_timeout curl_dl.multi_timeout

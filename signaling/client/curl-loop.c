@@ -36,6 +36,24 @@ bool curl_loop_global_init(GError **error)
 	return result == CURLE_OK;
 }
 
+/* libcurl calls the timer function only when its next deadline changes.
+ * Our timer fires a moment after the deadline curl gave in milliseconds,
+ * which can still be a moment before curl's own, finer one: curl then has
+ * nothing due, keeps the same deadline, says nothing, and with our timer
+ * spent no transfer moves until one of its sockets wakes us.  Seen with 50
+ * daemons on two cores: requests past their 20 s timeout still waiting
+ * 55 s later, and the messages queued behind them.  So the deadline is
+ * asked for after every action. */
+static void rearm(struct curl_loop *loop)
+{
+	long ms = -1;
+
+	if (curl_multi_timeout(loop->multi, &ms) != CURLM_OK || ms < 0)
+		source_timer_disarm(loop->timer);
+	else
+		source_timer_arm(loop->timer, (guint)MIN(ms, (long)G_MAXUINT));
+}
+
 static void socket_action(struct curl_loop *loop, curl_socket_t fd, int mask)
 {
 	CURLMsg *msg;
@@ -45,6 +63,7 @@ static void socket_action(struct curl_loop *loop, curl_socket_t fd, int mask)
 	while ((msg = curl_multi_info_read(loop->multi, &left)))
 		if (msg->msg == CURLMSG_DONE)
 			loop->cb.done(msg->easy_handle, msg->data.result, loop->cb.userdata);
+	rearm(loop);
 	loop->cb.after(loop->cb.userdata);
 }
 

@@ -109,6 +109,7 @@ ms_build() {
 ms_start() {
 	local topo=$1 n=$2 i servers=
 	[ "$topo" = lan ] || servers=$(wl_conf_servers udp)
+	sc_servers_first
 	MS_T0=$(bench_now_us)
 	for i in $(seq 1 "$n"); do
 		wl__daemon_start "h$i" "$servers

@@ -249,7 +249,11 @@ run_doc() {
 		lists the other N-1 nodes as peers, no endpoints). lan: one LAN (wice:
 		multicast signaling; Nebula: lighthouse on the LAN). nat: every node
 		behind its own port-preserving NAT (signal server, STUN and TURN, or
-		the lighthouse, on the internet). Mesh: from the first daemon's start
+		the lighthouse, on the internet). What runs on the server hosts
+		(signal server, coturn, the lighthouse) has nice ${BENCH_SERVER_NICE:--10}: in the
+		network modelled they are machines of their own, here they share the
+		two cores with every node (at equal priority an offer at 50 nodes
+		behind NATs waited 7-12 s for the signal server's turn). Mesh: from the first daemon's start
 		until every pair answered a ping (node I pings each J > I about every
 		0.5 s); the median pair too. RSS of the daemon (and of wireguard-go
 		for wice) once the mesh is up, median / max over the nodes, and in
@@ -376,7 +380,8 @@ run_mesh_doc() {
 		own wireguard-go interface and finds the others. lan: one LAN, no
 		server (LAN announcements). nat: every node behind its own
 		port-preserving NAT with a home router's firewall, as in the scale
-		benchmark (rendezvous mailbox on the signal server). All daemons are
+		benchmark (rendezvous mailbox on the signal server; the server hosts'
+		processes with nice ${BENCH_SERVER_NICE:--10}, as there). All daemons are
 		started back to back; each node's derived IPv4 address is read from
 		its mesh interface (\`ip addr\`, where its daemon puts it) as soon
 		as it is there, and read again while pairs are missing (a collision
