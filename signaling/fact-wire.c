@@ -35,7 +35,7 @@ static size_t wire_addr_len(uint8_t wire)
 
 static bool attr_known(uint8_t attr)
 {
-	return attr >= FACT_ALIVE && attr <= FACT_MISSES;
+	return attr >= FACT_ALIVE && attr <= FACT_ASKS;
 }
 
 /* A prefix with host bits set names the same network two ways; refusing
@@ -58,6 +58,7 @@ static size_t value_len(const struct fact *f)
 	switch (f->attr) {
 	case FACT_ALIVE:
 	case FACT_RELAYS:
+	case FACT_ASKS:
 		return 0;
 	case FACT_ENDPOINT:
 		return addr_len && f->port ? 1 + addr_len + 2 : SIZE_MAX;
@@ -206,6 +207,7 @@ static bool read_value(struct wire_reader *r, struct fact *f)
 	switch (f->attr) {
 	case FACT_ALIVE:
 	case FACT_RELAYS:
+	case FACT_ASKS:
 		return len == 0;
 	case FACT_ENDPOINT:
 		return read_endpoint(r, len, f);

@@ -38,6 +38,7 @@ enum fact_attr {
 	FACT_RELAYS = 4,     /* the subject forwards between its peers */
 	FACT_REACHES = 5,    /* the subject has a working tunnel to the peer named in the value */
 	FACT_MISSES = 6,     /* the subject has had no tunnel to that peer for a while: who reaches it? */
+	FACT_ASKS = 7,       /* the subject says MISSES, and wants REACHES only for those */
 };
 
 struct fact {

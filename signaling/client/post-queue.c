@@ -7,7 +7,12 @@
 
 #include "util/source-util.h"
 
-#define POST_QUEUE_MAX 1024 /* envelopes waiting or in flight */
+/* Envelopes waiting or in flight.  A daemon that meets 49 peers at once
+ * publishes a few hundred (offers, candidates, answers, for two agents
+ * each); at 64, a 50-node mesh behind NATs dropped up to 160 per daemon
+ * while the server was slow, and each waited for a resend seconds later.
+ * At most 1024 x 1.2 kB, and none older than POST_MAX_AGE. */
+#define POST_QUEUE_MAX 1024
 /* The signal server keeps a message this long by default, and an etcd
  * lease about as long; one that waited longer here describes ICE state
  * that has moved on. */

@@ -55,7 +55,8 @@ void post_queue_fini(struct post_queue *q);
 /* Drops what waited too long, then tells whether one more fits. */
 bool post_queue_full(struct post_queue *q);
 /* post_queue_full(), counted and logged (at most every 10 s, naming
- * @url): the caller drops the post. */
+ * @url): the caller drops the post.  Logged here, not by the callers:
+ * they publish hundreds at a time and leave losses to their resends. */
 bool post_queue_refuse(struct post_queue *q, const char *url);
 /* Queues @item (data set) last and kicks from the loop, so that what the
  * caller publishes before returning to it can go in one request. */

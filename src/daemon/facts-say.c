@@ -37,23 +37,27 @@ static void say_unhashed(struct composer *c, const struct fact *f)
 		g_array_append_val(c->facts, *f);
 }
 
-/* Whether what a neighbour hears changed: the facts in the order said,
- * ttl aside.  "We hear you" is left out, as it comes and goes with the
- * neighbour's own timing (it is what makes liveness two-way, not news). */
-static void hash_bytes(struct composer *c, const void *data, size_t len)
+/* Whether what a neighbour hears changed: the set of facts, ttl aside, in
+ * whatever order (the order of the tables they come from is no news).
+ * "We hear you" is left out, as it comes and goes with the neighbour's
+ * own timing (it is what makes liveness two-way, not news). */
+static guint hash_bytes(guint h, const void *data, size_t len)
 {
 	for (const uint8_t *p = data; p < (const uint8_t *)data + len; p++)
-		c->hash = c->hash * 33 + *p;
+		h = h * 33 + *p;
+	return h;
 }
 
 static void hash_in(struct composer *c, const struct fact *f)
 {
-	hash_bytes(c, f->subject, sizeof(f->subject));
-	hash_bytes(c, &f->attr, 1);
-	hash_bytes(c, f->addr, sizeof(f->addr));
-	hash_bytes(c, &f->port, sizeof(f->port));
-	hash_bytes(c, &f->prefix, 1);
-	hash_bytes(c, f->peer, sizeof(f->peer));
+	guint h = hash_bytes(5381, f->subject, sizeof(f->subject));
+
+	h = hash_bytes(h, &f->attr, 1);
+	h = hash_bytes(h, &f->family, sizeof(f->family));
+	h = hash_bytes(h, f->addr, sizeof(f->addr));
+	h = hash_bytes(h, &f->port, sizeof(f->port));
+	h = hash_bytes(h, &f->prefix, 1);
+	c->hash += hash_bytes(h, f->peer, sizeof(f->peer));
 }
 
 static void seal_and_send(struct composer *c, struct fact_bundle *b)
@@ -141,6 +145,33 @@ static void say_about_peer(struct composer *c, enum fact_attr attr, const struct
 	say_fn(c, &f);
 }
 
+/* The neighbour said ASKS: it names the peers it lacks (MISSES). */
+static bool neighbour_asks(const struct composer *c)
+{
+	const struct iface_facts *fx = c->iface->facts;
+
+	for (guint i = 0; i < fx->known->len; i++) {
+		const struct fact_entry *e = &g_array_index(fx->known, struct fact_entry, i);
+
+		if (e->f.attr == FACT_ASKS && facts_key_is(e->from, c->to->public_key) &&
+		    facts_key_is(e->f.subject, c->to->public_key))
+			return true;
+	}
+	return false;
+}
+
+/* A neighbour of a version before MISSES: every peer we reach. */
+static void say_reaches_all(struct composer *c)
+{
+	GHashTableIter it;
+	gpointer value;
+
+	g_hash_table_iter_init(&it, c->iface->peers);
+	while (g_hash_table_iter_next(&it, NULL, &value))
+		if (value != c->to && peer_up(value))
+			say_about_peer(c, FACT_REACHES, value, say);
+}
+
 /* REACHES for each peer the neighbour said it misses (and we reach): not
  * for every peer we reach, which made each bundle grow with the mesh
  * (a node of 50 sent 49 of them, 3.4 kB, to each neighbour). */
@@ -148,6 +179,10 @@ static void say_reaches_asked(struct composer *c)
 {
 	const struct iface_facts *fx = c->iface->facts;
 
+	if (!neighbour_asks(c)) {
+		say_reaches_all(c);
+		return;
+	}
 	for (guint i = 0; i < fx->known->len; i++) {
 		const struct fact_entry *e = &g_array_index(fx->known, struct fact_entry, i);
 		const struct wice_peer *peer;
@@ -171,6 +206,8 @@ static void say_about_us(struct composer *c)
 	gpointer value;
 
 	say(c, &f);
+	f.attr = FACT_ASKS;
+	say(c, &f);
 	if (facts_relay_wanted(iface)) {
 		f.attr = FACT_RELAYS;
 		say(c, &f);
@@ -185,7 +222,7 @@ static void say_about_us(struct composer *c)
 	while (g_hash_table_iter_next(&it, NULL, &value)) {
 		const struct wice_peer *peer = value;
 
-		if (!peer->learned && reroute_wants_relay_soon(iface, peer))
+		if (peer != c->to && !peer->learned && reroute_wants_relay_soon(iface, peer))
 			say_about_peer(c, FACT_MISSES, peer, say);
 	}
 	if (peer_up(c->to) && facts_hears(c->to))

@@ -133,7 +133,8 @@ static struct sig_pair *lookup_pair(void *userdata, const uint8_t peer_public[SI
 	return peer ? &peer->pair : NULL;
 }
 
-static void remember(struct iface_facts *fx, const struct fact *f, const uint8_t from[32], gint64 expires_ms)
+/* True when @f is news from @from (not known before). */
+static bool remember(struct iface_facts *fx, const struct fact *f, const uint8_t from[32], gint64 expires_ms)
 {
 	struct fact_entry e = { .f = *f, .expires_ms = expires_ms };
 
@@ -142,13 +143,14 @@ static void remember(struct iface_facts *fx, const struct fact *f, const uint8_t
 
 		if (facts_key_is(old->from, from) && fact_same(&old->f, f)) {
 			old->expires_ms = MAX(old->expires_ms, expires_ms);
-			return;
+			return false;
 		}
 	}
 	if (fx->known->len >= FACTS_MAX)
-		return;
+		return false;
 	memcpy(e.from, from, 32);
 	g_array_append_val(fx->known, e);
+	return true;
 }
 
 static void accept_bundle(struct wice_iface *iface, struct wice_peer *from, const struct fact_bundle *b)
@@ -168,7 +170,11 @@ static void accept_bundle(struct wice_iface *iface, struct wice_peer *from, cons
 			g_debug("%s/%s: dropped a fact about another node: the sender is not a router for us",
 				iface->name, from->name);
 		} else {
-			remember(fx, f, from->public_key, expires);
+			/* Asked who reaches a peer: the answer should not wait
+			 * for the next tick (a relay is picked 5 s after a path
+			 * is lost, reroute.c). */
+			if (remember(fx, f, from->public_key, expires) && f->attr == FACT_MISSES)
+				facts_soon(iface);
 			if (f->attr == FACT_REACHES && facts_key_is(f->subject, from->public_key) &&
 			    facts_key_is(f->peer, iface->identity.public_key))
 				from->heard_us_us = g_get_monotonic_time();

@@ -20,6 +20,9 @@ static const unsigned lan_burst_ms[] = { 0, 300, 1000, 3000 };
 /* A member we answered gets no second answer this soon. */
 #define REPLY_INTERVAL_US (2 * G_USEC_PER_SEC)
 #define EXPIRE_INTERVAL_MS 10000
+/* A server that came up is read within this long (jittered, see
+ * mesh_on_backend). */
+#define RENDEZVOUS_AFTER_UP_MS 2000
 
 static uint64_t unix_now(void)
 {
@@ -381,16 +384,24 @@ void mesh_on_backend(struct wice_mesh *m, struct sig_backend *b)
 		struct mesh_keyset *ks = kss[k];
 
 		sig_backend_subscribe(b, &ks->inbox);
+		if (m->reading_rendezvous)
+			for (unsigned i = 0; i < G_N_ELEMENTS(ks->rendezvous); i++)
+				sig_backend_subscribe(b, &ks->rendezvous[i]);
 		current_rendezvous(ks);
 		if (own_frame(m, ks, 0, frame, &len))
 			sig_backend_publish(b, ks->rendezvous[0].id, frame, len, NULL);
 	}
-	/* A visit to the rendezvous now, the whole of it with the server
-	 * up: the one at start-up may have ended before the server answered
-	 * (a 50-node mesh on two cores took up to 3 s to get there, and the
-	 * last members to start then read nothing for a minute). */
-	if (m->rendezvous_timer)
-		source_timer_arm(m->rendezvous_timer, 0);
+	/* The whole of a visit to the rendezvous with the server up: the one
+	 * at start-up may have ended before the server answered (a 50-node
+	 * mesh on two cores took up to 3 s to get there, and the last members
+	 * to start then read nothing for a minute).  A visit under way goes
+	 * on for its full length from now; else one comes soon, at a random
+	 * moment, so that members coming back with a restarted server do not
+	 * all read at once (the server keeps four readers per mailbox). */
+	if (m->reading_rendezvous)
+		source_timer_arm(m->rendezvous_stop, MESH_RENDEZVOUS_READ_MS);
+	else if (m->rendezvous_timer)
+		source_timer_arm(m->rendezvous_timer, backoff_jitter_ms(RENDEZVOUS_AFTER_UP_MS));
 }
 
 /* --- timers ------------------------------------------------------------------------- */

@@ -339,9 +339,11 @@ static bool alive_direct(const struct wice_peer *peer)
 	       facts_heard_by(peer);
 }
 
-/* Asked this long before: a neighbour answers within FACTS_FAST_US (2 s)
- * and a tick. */
-#define RELAY_ASK_AHEAD_US (3 * G_USEC_PER_SEC)
+/* Asked this long before (at once on an interface that is not a mesh): our
+ * bundle goes within FACTS_FAST_US (2 s) of the last one, the neighbour's
+ * answer within FACTS_FAST_US of its last one (facts_soon on a new
+ * MISSES), and the next tick sees it. */
+#define RELAY_ASK_AHEAD_US (5 * G_USEC_PER_SEC)
 
 static gint64 relay_after_us(const struct wice_iface *iface)
 {

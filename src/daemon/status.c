@@ -93,7 +93,8 @@ static const char *fact_attr_name(uint8_t attr)
 {
 	static const char *const names[] = { [FACT_ALIVE] = "alive", [FACT_ENDPOINT] = "endpoint",
 					     [FACT_ALLOWED_IP] = "allowed_ip", [FACT_RELAYS] = "relays",
-					     [FACT_REACHES] = "reaches" };
+					     [FACT_REACHES] = "reaches", [FACT_MISSES] = "misses",
+					     [FACT_ASKS] = "asks" };
 
 	return attr < G_N_ELEMENTS(names) && names[attr] ? names[attr] : "unknown";
 }
@@ -110,7 +111,7 @@ static void fact_value(const struct fact *f, char *buf, size_t size)
 		g_snprintf(buf, size, f->family == AF_INET6 ? "[%s]:%u" : "%s:%u", addr, f->port);
 	else if (f->attr == FACT_ALLOWED_IP)
 		g_snprintf(buf, size, "%s/%u", addr, f->prefix);
-	if (f->attr != FACT_REACHES)
+	if (f->attr != FACT_REACHES && f->attr != FACT_MISSES)
 		return;
 	wg_key_to_base64(key, f->peer);
 	g_strlcpy(buf, key, size);

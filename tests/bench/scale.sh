@@ -197,11 +197,15 @@ sc_conf() {
 # nodes behind NATs an offer took 7-12 s on average to be answered (1.3-4 s
 # with -10; the mesh 44-67 s against 16 s).  The same for every tool.
 sc_servers_first() {
-	local ns pids
+	local ns pid task
 	for ns in srv lh; do
-		pids=$(ip netns pids "$LAB_PREFIX-$ns" 2>/dev/null) || continue
-		# shellcheck disable=SC2086 # one pid per word
-		[ -z "$pids" ] || renice -n "${BENCH_SERVER_NICE:--10}" -p $pids >/dev/null
+		for pid in $(ip netns pids "$LAB_PREFIX-$ns" 2>/dev/null); do
+			# every thread: renice -p sets one (coturn relays in its
+			# own threads, Nebula's Go runtime runs several)
+			for task in /proc/"$pid"/task/*; do
+				renice -n "${BENCH_SERVER_NICE:--10}" -p "${task##*/}" >/dev/null 2>&1 || true
+			done
+		done
 	done
 }
 

@@ -149,6 +149,7 @@ Test(fact_wire, round_trip_every_attribute)
 		   18);
 	round_trip((struct fact[]){ reaches(alice, bob, 600) }, FACT_KEY_LEN);
 	round_trip((struct fact[]){ about_peer(alice, FACT_MISSES, bob, 30) }, FACT_KEY_LEN);
+	round_trip((struct fact[]){ simple(alice, FACT_ASKS, 30) }, 0);
 }
 
 Test(fact_wire, test_vector)
@@ -334,7 +335,7 @@ Test(fact_wire, encode_refuses)
 	keys();
 	unencodable(simple(alice, FACT_ALIVE, 0), "ttl 0");
 	unencodable(simple(alice, 0, 60), "attribute 0");
-	unencodable(simple(alice, FACT_MISSES + 1, 60), "attribute 7");
+	unencodable(simple(alice, FACT_ASKS + 1, 60), "attribute 8");
 	unencodable(endpoint(alice, AF_INET, "0a000001", 0, 60), "port 0");
 	unencodable(endpoint(alice, AF_UNSPEC, "0a000001", 1, 60), "no family");
 	unencodable(allowed_ip(alice, AF_INET, "0a000000", 33, 60), "IPv4 prefix 33");
