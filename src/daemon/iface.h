@@ -68,6 +68,7 @@ struct wice_iface {
 	struct sig_identity identity;
 	GHashTable *peers; /* GBytes(public key) -> struct wice_peer */
 	size_t n_device_peers; /* in the last device read */
+	unsigned syncs;        /* device reads applied, to mark the peers each one listed */
 	struct wg_io *io; /* this device's reads and writes, off the main loop */
 	bool sync_busy;   /* a read is in flight */
 	GArray *sync_waiters, *next_sync_waiters; /* of this read, of the next */

@@ -17,6 +17,7 @@
 #define RESEND_FIRST_MS 1000
 #define RESEND_PER_PEER_MS 100
 #define RESEND_MAX_MS 16000
+#define RESEND_COARSE_MS 3000
 #define ANSWER_INTERVAL_MS 200
 #define ROUTE_FRESH_MS 30000
 
@@ -226,7 +227,13 @@ static gboolean on_resend(gpointer data)
 	peer_send_state(peer, !peer->have_remote_credentials);
 	peer->resend_interval_ms = backoff_step_ms(peer->resend_interval_ms, RESEND_MAX_MS, 1);
 	source_clear(&peer->resend_timer);
-	peer->resend_timer = source_timeout(peer->resend_interval_ms, on_resend, peer);
+	/* Past the first, resends keep to whole seconds: at 300 peers that
+	 * nobody answers they were ~20 wakeups a second, each a poll over
+	 * every agent's sockets. */
+	if (peer->resend_interval_ms >= RESEND_COARSE_MS)
+		peer->resend_timer = source_timeout_seconds(peer->resend_interval_ms / 1000, on_resend, peer);
+	else
+		peer->resend_timer = source_timeout(peer->resend_interval_ms, on_resend, peer);
 	return G_SOURCE_REMOVE;
 }
 

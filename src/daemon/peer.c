@@ -305,9 +305,12 @@ void peer_update_wg(struct wice_peer *peer, const struct wg_peer *wgp)
 	peer->last_handshake = wgp->last_handshake_sec;
 	if (receiving)
 		peer->rx_changed_us = g_get_monotonic_time();
-	g_free(peer->aips);
-	peer->aips = g_memdup2(wgp->allowed_ips, wgp->n_allowed_ips * sizeof(*wgp->allowed_ips));
-	peer->n_aips = wgp->n_allowed_ips;
+	if (peer->n_aips != wgp->n_allowed_ips ||
+	    (peer->n_aips && memcmp(peer->aips, wgp->allowed_ips, wgp->n_allowed_ips * sizeof(*wgp->allowed_ips)))) {
+		g_free(peer->aips);
+		peer->aips = g_memdup2(wgp->allowed_ips, wgp->n_allowed_ips * sizeof(*wgp->allowed_ips));
+		peer->n_aips = wgp->n_allowed_ips;
+	}
 	peer->rx_bytes = wgp->rx_bytes;
 	peer->tx_bytes = wgp->tx_bytes;
 	if (!peer->endpoint_changed)

@@ -196,6 +196,7 @@ struct wice_peer {
 	gint64 rx_changed_us; /* monotonic: when the received counter last grew */
 	struct wg_allowed_ip *aips; /* its allowed IPs in the last sync */
 	size_t n_aips;
+	unsigned synced; /* iface->syncs when the device last listed it */
 
 	/* facts.c and reroute.c (issue 13) */
 	bool learned;              /* added by us from a router's facts */

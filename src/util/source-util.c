@@ -30,6 +30,11 @@ GSource *source_timeout(guint ms, GSourceFunc fn, gpointer data)
 	return source_attach(g_timeout_source_new(ms), NULL, fn, data);
 }
 
+GSource *source_timeout_seconds(guint s, GSourceFunc fn, gpointer data)
+{
+	return source_attach(g_timeout_source_new_seconds(s), NULL, fn, data);
+}
+
 static gboolean timer_dispatch(GSource *timer, GSourceFunc callback, gpointer data)
 {
 	source_timer_disarm(timer);

@@ -21,6 +21,10 @@ GSource *source_attach(GSource *source, GMainContext *context, GSourceFunc fn, g
 /* A one-shot (@fn returns G_SOURCE_REMOVE) or repeating timer on the
  * thread-default context; 0 ms runs @fn on the next turn of the loop. */
 GSource *source_timeout(guint ms, GSourceFunc fn, gpointer data);
+/* The same in whole seconds: GLib fires all such timers of a process
+ * that fall in one second together, so that many slow timers (one per
+ * peer) cost one wakeup, not one each. */
+GSource *source_timeout_seconds(guint s, GSourceFunc fn, gpointer data);
 
 /* A one-shot timer that stays allocated and is armed and disarmed by its
  * ready time, for an owner that keeps one timer per purpose and re-arms
