@@ -20,6 +20,8 @@
 
 #include "util/source-util.h"
 #include "proxy/nft-proxy.h"
+#include "peer-diag.h"
+#include "portmap.h"
 #include "peer-internal.h"
 #include "proxy/user-proxy.h"
 #include "wg/wg.h"
@@ -29,12 +31,13 @@
 #define PATH_SETTLE_MS 1000
 /* A relay pair selected while the direct agent still checks waits this
  * long for a direct one.  Behind port-preserving NATs both agents
- * selected within ~2 ms of each other in the lab, and taking the relay
- * pair for those 2 ms lost the first handshake in 4 of 10 runs (the two
- * sides switched paths a few ms apart, mid-handshake): the first ping came
- * after 316-1083 ms (the next kicks) instead of ~100 ms.  With 50 ms none
- * did (median 99 ms, max 114); a relay pair costs those 50 ms (connect
- * median 124 -> 155 ms with both NATs hard). */
+ * selected within ~2-13 ms of each other in the lab, and taking the relay
+ * pair at once lost the first handshake in 7 of 30 runs (the two sides
+ * switched paths a few ms apart, mid-handshake): the first ping came
+ * after ~300 ms (the next kicks) instead of ~40 ms.  With 50 ms none did.
+ * When both NATs move ports (each side's server-reflexive port differs
+ * from its base), no direct pair is coming soon, and the relay pair is
+ * taken at once (connect median 90 -> 47 ms with both NATs symmetric). */
 #define RELAY_GRACE_MS 50
 
 static void kick_after_lost_initiation(struct wice_peer *peer);
@@ -223,6 +226,27 @@ static bool direct_still_checking(const struct wice_peer *peer)
 	return direct->agent && !direct->failed && !direct->selected_local;
 }
 
+/* Both sides' NATs gave their server-reflexive candidates other ports
+ * than their bases (symmetric, or at least port-changing NATs), and no
+ * router maps a port for us: hole punching has little to go on. */
+static bool both_nats_move_ports(const struct wice_peer *peer)
+{
+	const struct peer_agent *direct = &peer->ice[PEER_AGENT_DIRECT];
+	struct peer_nat_evidence ours, theirs;
+	struct sockaddr_in mapped;
+	GSList *local, *remote;
+
+	if (!direct->agent || (peer->portmap && portmap_mapping_external(peer->portmap, &mapped)))
+		return false;
+	local = nice_agent_get_local_candidates(direct->agent, direct->stream, 1);
+	remote = nice_agent_get_remote_candidates(direct->agent, direct->stream, 1);
+	peer_diag_evidence(local, &ours);
+	peer_diag_evidence(remote, &theirs);
+	g_slist_free_full(local, (GDestroyNotify)nice_candidate_free);
+	g_slist_free_full(remote, (GDestroyNotify)nice_candidate_free);
+	return ours.port_preserved == 0 && theirs.port_preserved == 0;
+}
+
 static gboolean on_relay_grace(gpointer data)
 {
 	struct wice_peer *peer = data;
@@ -246,7 +270,8 @@ void peer_path_on_selected_pair(struct peer_agent *pa)
 				peer->name);
 			return;
 		}
-		if (!carrier && !peer->relay_grace_over && direct_still_checking(peer)) {
+		if (!carrier && !peer->relay_grace_over && direct_still_checking(peer) &&
+		    !both_nats_move_ports(peer)) {
 			if (!peer->relay_grace)
 				peer->relay_grace = source_timeout(RELAY_GRACE_MS, on_relay_grace, peer);
 			return;
@@ -330,6 +355,32 @@ static void fall_back_to_user_proxy(struct wice_peer *peer)
 		return;
 	}
 	switch_path(peer, PEER_PROXY_NFT, PEER_PROXY_USER);
+}
+
+/* The controlling side selects a pair when our answer to its nominating
+ * check arrives, and handshakes over it at once; we select the same pair
+ * on that check, a moment later.  When our relay pair got there first
+ * (it carries WireGuard while the direct agent checks), that handshake
+ * comes in on the direct agent: handed to WireGuard over the relay path,
+ * its answer went back over the relay pair, which the other side no
+ * longer listens to, and the tunnel waited for the other side's next
+ * kick (~250 ms; 7 of 30 runs behind port-preserving NATs without the
+ * relay grace).  Instead, take it as a lost first initiation: our direct
+ * pair is selected in a moment, and we handshake over it from here
+ * (kick_after_lost_initiation).  Once only, so that a direct pair we
+ * never select cannot keep the handshake from going through. */
+bool peer_path_initiation_ahead(const struct peer_agent *pa, const uint8_t *buf, size_t len)
+{
+	struct wice_peer *peer = pa->peer;
+
+	if (peer->controlling || pa->kind != PEER_AGENT_DIRECT || pa->selected_local || pa->failed ||
+	    !peer->path_agent || peer->path_agent->kind != PEER_AGENT_RELAY || peer->lost_initiation ||
+	    peer->kicked_for_lost || !is_wg_initiation(buf, len))
+		return false;
+	g_debug("%s/%s: first handshake came over a direct pair we have yet to select; answering over it",
+		peer->iface->name, peer->name);
+	peer->lost_initiation = true;
+	return true;
 }
 
 void peer_path_deliver(struct wice_peer *peer, const uint8_t *buf, size_t len)

@@ -34,7 +34,9 @@
 #   nebula-*-punchy    the same with punchy.delay 10ms instead of Nebula's
 #                   default 1s (how long a node waits before punching)
 #
-# CB_VERBOSE sets the daemons' log flags (default -v; "-v -v" for debug).
+# CB_VERBOSE sets the daemons' log flags (default -v; "-v -v" for debug);
+# CB_KEEP_LOGS=1 keeps every run's daemon logs in raw/ (a failed run's
+# always are).
 set -u
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 top_builddir=${top_builddir:-.}
@@ -225,6 +227,10 @@ cb_wice() {
 		cb__wice_start b "$run"
 		if ms=$(cb_ping_from_start "$t0" a 10.99.0.2); then
 			echo "$ms $(cb__wice_path "$run")" >>"$BENCH_OUT/raw/connect.$name"
+			if [ -n "${CB_KEEP_LOGS:-}" ]; then
+				cp "$(lab_log "wice-a-$run")" "$BENCH_OUT/raw/connect.$name.$run.a.log"
+				cp "$(lab_log "wice-b-$run")" "$BENCH_OUT/raw/connect.$name.$run.b.log"
+			fi
 		else
 			echo "fail $(cb__wice_path "$run")" >>"$BENCH_OUT/raw/connect.$name"
 			cp "$(lab_log "wice-a-$run")" "$BENCH_OUT/raw/connect.$name.fail$run.a.log"
