@@ -74,6 +74,8 @@ struct wice_iface {
 	GArray *sync_waiters, *next_sync_waiters; /* of this read, of the next */
 	GSource *sync_timer; /* the next periodic read (source_timer_new) */
 	gint64 read_started_us; /* monotonic, of the read in flight */
+	gint64 read_costs_us[4]; /* of the last reads (0: none yet), iface.c */
+	unsigned n_reads;
 	/* addresses bound to keys (link-addr.c) */
 	bool is_mesh;           /* the daemon's [mesh] interface */
 	bool link_own_added;    /* ours are on the interface */
