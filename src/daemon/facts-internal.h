@@ -52,6 +52,13 @@ static inline bool facts_key_is(const uint8_t a[32], const uint8_t b[32])
 	return memcmp(a, b, 32) == 0;
 }
 
+/* The first believed fact @attr about @subject, said by @from and about
+ * @peer where those are not NULL; NULL when there is none. */
+const struct fact_entry *facts_find(const struct iface_facts *fx, const uint8_t *from, const uint8_t subject[32],
+				    enum fact_attr attr, const uint8_t *peer);
+/* An allowed IP of @subject's that another node (a router) told us. */
+const struct fact_entry *facts_vouching(const struct iface_facts *fx, const uint8_t subject[32]);
+
 /* facts-say.c: every neighbour whose turn it is gets our bundle. */
 void facts_publish(struct wice_iface *iface);
 /* facts-learn.c: peers added from routers' facts, and removed again. */

@@ -29,17 +29,6 @@ static void on_learned_changed(int r, void *arg, void *data)
 		iface_sync(iface, NULL, NULL);
 }
 
-static bool vouched(const struct iface_facts *fx, const uint8_t subject[32])
-{
-	for (guint i = 0; i < fx->known->len; i++) {
-		const struct fact_entry *e = &g_array_index(fx->known, struct fact_entry, i);
-
-		if (e->f.attr == FACT_ALLOWED_IP && facts_key_is(e->f.subject, subject) && !facts_key_is(e->from, subject))
-			return true;
-	}
-	return false;
-}
-
 /* A router told us of a node we have no peer for: add it.  Nodes no
  * router speaks of any more go again. */
 void facts_learn(struct wice_iface *iface)
@@ -64,7 +53,7 @@ void facts_learn(struct wice_iface *iface)
 	while (g_hash_table_iter_next(&it, &key, NULL)) {
 		const uint8_t *subject = g_bytes_get_data(key, NULL);
 
-		if (vouched(fx, subject))
+		if (facts_vouching(fx, subject))
 			continue;
 		g_message("%s: a learned peer is gone from the routers' facts: removing it", iface->name);
 		reroute_forget(iface, subject);

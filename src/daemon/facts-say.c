@@ -22,19 +22,20 @@ struct composer {
 
 static void hash_in(struct composer *c, const struct fact *f);
 
-static void say(struct composer *c, const struct fact *f)
+/* @news: whether the fact counts in the hash (hash_in); "we hear you"
+ * does not. */
+static void say_as(struct composer *c, const struct fact *f, bool news)
 {
 	if (!fact_wire_size(f))
 		return;
 	g_array_append_val(c->facts, *f);
-	hash_in(c, f);
+	if (news)
+		hash_in(c, f);
 }
 
-/* Said, but not news (see hash_in). */
-static void say_unhashed(struct composer *c, const struct fact *f)
+static void say(struct composer *c, const struct fact *f)
 {
-	if (fact_wire_size(f))
-		g_array_append_val(c->facts, *f);
+	say_as(c, f, true);
 }
 
 /* Whether what a neighbour hears changed: the set of facts, ttl aside, in
@@ -136,28 +137,18 @@ static bool peer_up(const struct wice_peer *peer)
 	return peer->state == PEER_CONNECTED && tunnel_signal_reachable(peer);
 }
 
-static void say_about_peer(struct composer *c, enum fact_attr attr, const struct wice_peer *peer,
-			   void (*say_fn)(struct composer *, const struct fact *))
+static void say_about_peer(struct composer *c, enum fact_attr attr, const struct wice_peer *peer, bool news)
 {
 	struct fact f = fact_new(c->iface->identity.public_key, attr);
 
 	memcpy(f.peer, peer->public_key, 32);
-	say_fn(c, &f);
+	say_as(c, &f, news);
 }
 
 /* The neighbour said ASKS: it names the peers it lacks (MISSES). */
 static bool neighbour_asks(const struct composer *c)
 {
-	const struct iface_facts *fx = c->iface->facts;
-
-	for (guint i = 0; i < fx->known->len; i++) {
-		const struct fact_entry *e = &g_array_index(fx->known, struct fact_entry, i);
-
-		if (e->f.attr == FACT_ASKS && facts_key_is(e->from, c->to->public_key) &&
-		    facts_key_is(e->f.subject, c->to->public_key))
-			return true;
-	}
-	return false;
+	return facts_find(c->iface->facts, c->to->public_key, c->to->public_key, FACT_ASKS, NULL) != NULL;
 }
 
 /* A neighbour of a version before MISSES: every peer we reach. */
@@ -169,7 +160,7 @@ static void say_reaches_all(struct composer *c)
 	g_hash_table_iter_init(&it, c->iface->peers);
 	while (g_hash_table_iter_next(&it, NULL, &value))
 		if (value != c->to && peer_up(value))
-			say_about_peer(c, FACT_REACHES, value, say);
+			say_about_peer(c, FACT_REACHES, value, true);
 }
 
 /* REACHES for each peer the neighbour said it misses (and we reach): not
@@ -192,7 +183,7 @@ static void say_reaches_asked(struct composer *c)
 			continue;
 		peer = iface_find_peer(c->iface, e->f.peer);
 		if (peer && peer != c->to && peer_up(peer))
-			say_about_peer(c, FACT_REACHES, peer, say);
+			say_about_peer(c, FACT_REACHES, peer, true);
 	}
 }
 
@@ -223,10 +214,10 @@ static void say_about_us(struct composer *c)
 		const struct wice_peer *peer = value;
 
 		if (peer != c->to && !peer->learned && reroute_wants_relay_soon(iface, peer))
-			say_about_peer(c, FACT_MISSES, peer, say);
+			say_about_peer(c, FACT_MISSES, peer, true);
 	}
 	if (peer_up(c->to) && facts_hears(c->to))
-		say_about_peer(c, FACT_REACHES, c->to, say_unhashed);
+		say_about_peer(c, FACT_REACHES, c->to, false);
 	say_reaches_asked(c);
 }
 

@@ -249,38 +249,44 @@ size_t facts_prefixes_of(const struct wice_iface *iface, const uint8_t subject[3
 	return n;
 }
 
-static bool has_fact(const struct iface_facts *fx, const uint8_t subject[32], enum fact_attr attr,
-		     const uint8_t *peer)
+const struct fact_entry *facts_find(const struct iface_facts *fx, const uint8_t *from, const uint8_t subject[32],
+				    enum fact_attr attr, const uint8_t *peer)
 {
 	for (guint i = 0; i < fx->known->len; i++) {
 		const struct fact_entry *e = &g_array_index(fx->known, struct fact_entry, i);
 
-		if (e->f.attr == attr && facts_key_is(e->f.subject, subject) && (!peer || facts_key_is(e->f.peer, peer)))
-			return true;
+		if (e->f.attr == attr && facts_key_is(e->f.subject, subject) && (!from || facts_key_is(e->from, from)) &&
+		    (!peer || facts_key_is(e->f.peer, peer)))
+			return e;
 	}
-	return false;
+	return NULL;
+}
+
+const struct fact_entry *facts_vouching(const struct iface_facts *fx, const uint8_t subject[32])
+{
+	for (guint i = 0; i < fx->known->len; i++) {
+		const struct fact_entry *e = &g_array_index(fx->known, struct fact_entry, i);
+
+		if (e->f.attr == FACT_ALLOWED_IP && facts_key_is(e->f.subject, subject) && !facts_key_is(e->from, subject))
+			return e;
+	}
+	return NULL;
 }
 
 bool facts_voucher(const struct wice_iface *iface, const uint8_t subject[32], uint8_t ret_router[32])
 {
-	const struct iface_facts *fx = iface->facts;
+	const struct fact_entry *e = iface->facts ? facts_vouching(iface->facts, subject) : NULL;
 
-	for (guint i = 0; fx && i < fx->known->len; i++) {
-		const struct fact_entry *e = &g_array_index(fx->known, struct fact_entry, i);
-
-		if (e->f.attr == FACT_ALLOWED_IP && facts_key_is(e->f.subject, subject) && !facts_key_is(e->from, subject)) {
-			memcpy(ret_router, e->from, 32);
-			return true;
-		}
-	}
-	return false;
+	if (e)
+		memcpy(ret_router, e->from, 32);
+	return e != NULL;
 }
 
 bool facts_relays_to(const struct wice_iface *iface, const uint8_t relay[32], const uint8_t target[32])
 {
 	const struct iface_facts *fx = iface->facts;
 
-	return fx && has_fact(fx, relay, FACT_RELAYS, NULL) && has_fact(fx, relay, FACT_REACHES, target);
+	return fx && facts_find(fx, NULL, relay, FACT_RELAYS, NULL) && facts_find(fx, NULL, relay, FACT_REACHES, target);
 }
 
 void facts_foreach_from(const struct wice_iface *iface, const uint8_t from[32], facts_fn fn, void *data)
