@@ -119,7 +119,9 @@ void peer_path_on_selected_pair(struct peer_agent *pa);
 /* @pa failed or is going away: its path moves to the other agent's pair,
  * or is dropped.  True if a path is left. */
 bool peer_path_on_agent_lost(struct peer_agent *pa);
-void peer_path_deliver(struct wice_peer *peer, const uint8_t *buf, size_t len);
+/* A datagram from the peer that came in on @from (NULL: an agent on its
+ * way out). */
+void peer_path_deliver(struct wice_peer *peer, const struct peer_agent *from, const uint8_t *buf, size_t len);
 /* True when @pa's datagram is a first handshake we answer once our pair
  * of @pa is selected, instead of delivering it now. */
 bool peer_path_initiation_ahead(const struct peer_agent *pa, const uint8_t *buf, size_t len);

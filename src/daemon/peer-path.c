@@ -383,7 +383,7 @@ bool peer_path_initiation_ahead(const struct peer_agent *pa, const uint8_t *buf,
 	return true;
 }
 
-void peer_path_deliver(struct wice_peer *peer, const uint8_t *buf, size_t len)
+void peer_path_deliver(struct wice_peer *peer, const struct peer_agent *from, const uint8_t *buf, size_t len)
 {
 	if (peer->user_proxy && (peer->proxy == PEER_PROXY_USER || peer->proxy == PEER_PROXY_BPF)) {
 		user_proxy_deliver(peer->user_proxy, buf, len);
@@ -402,8 +402,15 @@ void peer_path_deliver(struct wice_peer *peer, const uint8_t *buf, size_t len)
 		return;
 	}
 	/* Packets the peer sent before its own path switched are still on
-	 * their way for a moment. */
-	if (peer->proxy == PEER_PROXY_NFT && peer->path_agent && !peer->old.retire_timer &&
+	 * their way for a moment.  And only a pair of our path's agent tells
+	 * that the peer settled on another pair: what comes over another
+	 * agent (the relay's) is from a WireGuard that roamed back to an old
+	 * path of the peer's, which its daemon points at the current one
+	 * again when that path retires (peer-handover.c).  Taken as a sign
+	 * of disagreement, it moved one side of a pair both had selected to
+	 * the user proxy, and that pair carried nothing for 18 s (one of
+	 * 1,225 in a mesh of 50 behind NATs). */
+	if (peer->proxy == PEER_PROXY_NFT && peer->path_agent && from == peer->path_agent && !peer->old.retire_timer &&
 	    g_get_monotonic_time() - peer->path_since_us > PATH_SETTLE_MS * G_TIME_SPAN_MILLISECOND)
 		fall_back_to_user_proxy(peer);
 }

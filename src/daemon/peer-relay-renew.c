@@ -150,7 +150,7 @@ static void on_renew_receive(NiceAgent *agent, guint stream, guint component, gu
 {
 	struct peer_agent *pa = data;
 
-	peer_path_deliver(pa->peer, (const uint8_t *)buf, len);
+	peer_path_deliver(pa->peer, pa, (const uint8_t *)buf, len);
 }
 
 /* --- starting a renewal ----------------------------------------------------------- */
@@ -244,7 +244,7 @@ static void on_retiring_receive(NiceAgent *agent, guint stream, guint component,
 {
 	struct retiring_agent *r = data;
 
-	peer_path_deliver(r->peer, (const uint8_t *)buf, len);
+	peer_path_deliver(r->peer, NULL, (const uint8_t *)buf, len);
 }
 
 /* Our candidates of the agent going away: the peer need not check them

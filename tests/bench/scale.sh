@@ -47,6 +47,7 @@ export top_srcdir top_builddir
 BENCH_SCALE=${BENCH_SCALE:-10 25 50}
 BENCH_IDLE_SECS=${BENCH_IDLE_SECS:-30}
 BENCH_MESH_TIMEOUT=${BENCH_MESH_TIMEOUT:-120}
+# SC_WG_SNAPSHOT_SECS (unset: off): a diagnostic, see sc__wg_snapshot.
 # Time for the mesh to settle (checks finished, TURN allocations made, the
 # keepalives that WireGuard sends 10 s after the last ping received)
 # before the idle window opens.
@@ -263,9 +264,21 @@ sc__probers_done() {
 
 # --- one configuration --------------------------------------------------------
 
+# sc__wg_snapshot N NAME: with SC_WG_SNAPSHOT_SECS set, every node's
+# `wg show dump` that many seconds after the start, in raw/ (for a pair
+# that takes long: its endpoints, handshakes and counters then).
+sc__wg_snapshot() {
+	local i
+	sleep "$SC_WG_SNAPSHOT_SECS"
+	for i in $(seq 1 "$1"); do
+		echo "# node $i"
+		wg show "$(lab_wg_ifname "w$i")" dump
+	done >"$BENCH_OUT/raw/scale.$2.wg" 2>&1
+}
+
 sc_one() {
 	local tool=$1 topo=$2 n=$3 name pairs total stats med max rss wgrss cpu bytes load0 loadm i
-	local kinds anon alloc_up alloc_idle rss_idle
+	local kinds anon alloc_up alloc_idle rss_idle snapshot
 	name=$tool.$topo.$n${SC_VARIANT:+.$SC_VARIANT}
 	total=$((n * (n - 1) / 2))
 	load0=$(bench_load)
@@ -273,7 +286,13 @@ sc_one() {
 	sc_build "$tool" "$topo" "$n"
 	sc_start "$tool" "$topo" "$n"
 	sc_probe "$tool" "$n"
+	snapshot=
+	if [ -n "${SC_WG_SNAPSHOT_SECS:-}" ] && [ "$tool" = wice ]; then
+		sc__wg_snapshot "$n" "$name" &
+		snapshot=$!
+	fi
 	lab_wait_for $((BENCH_MESH_TIMEOUT + 10)) sc__probers_done "$n" 2>/dev/null
+	[ -z "$snapshot" ] || wait "$snapshot"
 	pairs=$(wc -l <"$LAB_DIR/pairs")
 	stats=$(cut -d' ' -f1 "$LAB_DIR/pairs" | bench_stats)
 	read -r med _ max <<<"$stats"

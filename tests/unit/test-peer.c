@@ -408,7 +408,7 @@ static void lose_initiation_at(struct fake_node *n, bool restart)
 				2000));
 	wg_initiation(init);
 	for (int i = 0; i < 3; i++)
-		peer_path_deliver(fake_peer(n), init, sizeof(init));
+		peer_path_deliver(fake_peer(n), &DIRECT(fake_peer(n)), init, sizeof(init));
 	restore_signaling();
 }
 
@@ -445,7 +445,7 @@ Test(peer, controlled_side_handshakes_after_lost_initiation)
 	 * and an initiation now goes to WireGuard through the proxy. */
 	fake_run(600);
 	wg_initiation(init);
-	peer_path_deliver(fake_peer(ced), init, sizeof(init));
+	peer_path_deliver(fake_peer(ced), fake_peer(ced)->path_agent, init, sizeof(init));
 	cr_assert(fake_wait_for((n = fake_wg_receive(ced, buf, sizeof(buf))) >= 0, 2000));
 	cr_assert_eq(n, sizeof(init));
 	cr_assert_arr_eq(buf, init, sizeof(init));
