@@ -47,23 +47,26 @@ void peer_diag_evidence(GSList *candidates, struct peer_nat_evidence *ret)
 	*ret = e;
 }
 
-static unsigned list_types(GSList *candidates)
-{
-	struct peer_nat_evidence e;
-
-	peer_diag_evidence(candidates, &e);
-	return e.types;
-}
-
 static void free_candidates(GSList *l)
 {
 	g_slist_free_full(l, (GDestroyNotify)nice_candidate_free);
 }
 
+void peer_diag_agent_evidence(const struct peer_agent *pa, struct peer_nat_evidence *local,
+			      struct peer_nat_evidence *remote)
+{
+	GSList *ours = nice_agent_get_local_candidates(pa->agent, pa->stream, 1);
+	GSList *theirs = nice_agent_get_remote_candidates(pa->agent, pa->stream, 1);
+
+	peer_diag_evidence(ours, local);
+	peer_diag_evidence(theirs, remote);
+	free_candidates(ours);
+	free_candidates(theirs);
+}
+
 void peer_diag_on_agent_failed(struct peer_agent *pa, const char *why)
 {
-	GSList *local, *remote;
-	struct peer_nat_evidence e;
+	struct peer_nat_evidence local, e;
 
 	/* the peer is connected through the other agent when this one's checks
 	 * run out, which peer-ice.c calls "consent lost": not for an agent that
@@ -71,17 +74,13 @@ void peer_diag_on_agent_failed(struct peer_agent *pa, const char *why)
 	pa->diag_failure = pa->selected_local ? why : "every check failed";
 	if (!pa->agent)
 		return;
-	local = nice_agent_get_local_candidates(pa->agent, pa->stream, 1);
-	remote = nice_agent_get_remote_candidates(pa->agent, pa->stream, 1);
-	pa->diag_local_types = list_types(local);
-	peer_diag_evidence(remote, &e);
+	peer_diag_agent_evidence(pa, &local, &e);
+	pa->diag_local_types = local.types;
 	pa->diag_remote_types = e.types;
 	if (pa->kind == PEER_AGENT_DIRECT) {
 		pa->peer->diag_peer_nat = e;
 		pa->peer->diag_have_peer_nat = true;
 	}
-	free_candidates(local);
-	free_candidates(remote);
 }
 
 /* --- the path ---------------------------------------------------------------------- */
@@ -147,8 +146,6 @@ struct agent_view {
 
 static void view_agent(const struct peer_agent *pa, struct agent_view *v)
 {
-	GSList *local, *remote;
-
 	memset(v, 0, sizeof(*v));
 	v->remote.port_preserved = v->remote.per_destination = -1;
 	v->local = v->remote;
@@ -168,14 +165,9 @@ static void view_agent(const struct peer_agent *pa, struct agent_view *v)
 	}
 	v->state = pa->failed ? "failed" : pa->selected_local ? "selected" : "checking";
 	v->reason = pa->failed ? pa->diag_failure : NULL;
-	local = nice_agent_get_local_candidates(pa->agent, pa->stream, 1);
-	remote = nice_agent_get_remote_candidates(pa->agent, pa->stream, 1);
-	peer_diag_evidence(local, &v->local);
-	peer_diag_evidence(remote, &v->remote);
+	peer_diag_agent_evidence(pa, &v->local, &v->remote);
 	v->local_types = v->local.types;
 	v->remote_types = v->remote.types;
-	free_candidates(local);
-	free_candidates(remote);
 }
 
 static void add_agent(JsonBuilder *b, enum peer_agent_kind kind, const struct agent_view *v)

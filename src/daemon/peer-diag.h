@@ -24,6 +24,10 @@
 
 /* Pure: from a list of NiceCandidate (either side's). */
 void peer_diag_evidence(GSList *candidates, struct peer_nat_evidence *ret);
+/* The same of @pa's own candidates and of the peer's it has (@pa->agent
+ * set). */
+void peer_diag_agent_evidence(const struct peer_agent *pa, struct peer_nat_evidence *local,
+			      struct peer_nat_evidence *remote);
 
 /* Keeps what a failing agent knew (its candidates go with it) and @why
  * (a static string); called by peer-ice.c when libnice fails the agent. */

@@ -164,8 +164,7 @@ static void on_receive(NiceAgent *agent, guint stream, guint component, guint le
 
 	if (pa->kind == PEER_AGENT_RELAY)
 		peer_relay_release_note_rx(pa->peer);
-	if (!peer_path_initiation_ahead(pa, (const uint8_t *)buf, len))
-		peer_path_deliver(pa->peer, pa, (const uint8_t *)buf, len);
+	peer_path_deliver(pa->peer, pa, (const uint8_t *)buf, len);
 }
 
 /* The addresses the host lets us gather on (never one on a WireGuard

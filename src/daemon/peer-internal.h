@@ -122,9 +122,6 @@ bool peer_path_on_agent_lost(struct peer_agent *pa);
 /* A datagram from the peer that came in on @from (NULL: an agent on its
  * way out). */
 void peer_path_deliver(struct wice_peer *peer, const struct peer_agent *from, const uint8_t *buf, size_t len);
-/* True when @pa's datagram is a first handshake we answer once our pair
- * of @pa is selected, instead of delivering it now. */
-bool peer_path_initiation_ahead(const struct peer_agent *pa, const uint8_t *buf, size_t len);
 /* Drops the proxy or nftables rules of the current agent. */
 void peer_path_release(struct wice_peer *peer);
 /* peer-bpf.c found the relay pair's channel and WireGuard now points at

@@ -234,16 +234,10 @@ static bool both_nats_move_ports(const struct wice_peer *peer)
 	const struct peer_agent *direct = &peer->ice[PEER_AGENT_DIRECT];
 	struct peer_nat_evidence ours, theirs;
 	struct sockaddr_in mapped;
-	GSList *local, *remote;
 
 	if (!direct->agent || (peer->portmap && portmap_mapping_external(peer->portmap, &mapped)))
 		return false;
-	local = nice_agent_get_local_candidates(direct->agent, direct->stream, 1);
-	remote = nice_agent_get_remote_candidates(direct->agent, direct->stream, 1);
-	peer_diag_evidence(local, &ours);
-	peer_diag_evidence(remote, &theirs);
-	g_slist_free_full(local, (GDestroyNotify)nice_candidate_free);
-	g_slist_free_full(remote, (GDestroyNotify)nice_candidate_free);
+	peer_diag_agent_evidence(direct, &ours, &theirs);
 	return ours.port_preserved == 0 && theirs.port_preserved == 0;
 }
 
@@ -369,7 +363,7 @@ static void fall_back_to_user_proxy(struct wice_peer *peer)
  * pair is selected in a moment, and we handshake over it from here
  * (kick_after_lost_initiation).  Once only, so that a direct pair we
  * never select cannot keep the handshake from going through. */
-bool peer_path_initiation_ahead(const struct peer_agent *pa, const uint8_t *buf, size_t len)
+static bool initiation_ahead(const struct peer_agent *pa, const uint8_t *buf, size_t len)
 {
 	struct wice_peer *peer = pa->peer;
 
@@ -385,6 +379,8 @@ bool peer_path_initiation_ahead(const struct peer_agent *pa, const uint8_t *buf,
 
 void peer_path_deliver(struct wice_peer *peer, const struct peer_agent *from, const uint8_t *buf, size_t len)
 {
+	if (from && initiation_ahead(from, buf, len))
+		return;
 	if (peer->user_proxy && (peer->proxy == PEER_PROXY_USER || peer->proxy == PEER_PROXY_BPF)) {
 		user_proxy_deliver(peer->user_proxy, buf, len);
 		return;
